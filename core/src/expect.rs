@@ -1,0 +1,181 @@
+//! `[expect]` bounds on a run's metrics, and their evaluation (`mxsim check`).
+//!
+//! A scenario states what it is supposed to show ("delivered_ratio ≥ 0.999", "p95 delay ≤ 6h");
+//! a run checks every bound and reports its value and margin, so a scenario doubles as a
+//! regression test and a CI gate.
+
+use crate::metrics::Report;
+use serde::Serialize;
+
+/// A metric an `[expect]` bound can refer to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// delivered / generated.
+    DeliveredRatio,
+    /// bounced / generated.
+    BouncedRatio,
+    /// expired / generated.
+    ExpiredRatio,
+    /// queued at the end / generated.
+    QueuedRatio,
+    /// Messages generated.
+    Generated,
+    /// Messages delivered.
+    Delivered,
+    /// Messages bounced.
+    Bounced,
+    /// Messages expired.
+    Expired,
+    /// Messages still queued at the end.
+    Queued,
+    /// Delivery delay percentile (50, 90, 95, 99) or 100 for the maximum, in ms.
+    Delay(u8),
+    /// All delivery attempts.
+    AttemptsTotal,
+    /// Attempts per generated message.
+    AttemptsPerMessage,
+    /// Messages bounced with this enhanced code (e.g. "5.1.1").
+    BouncedWith(String),
+}
+
+impl Metric {
+    /// Scalar metric names accepted in `[expect]` (besides the `bounced_with` table).
+    pub const NAMES: [&'static str; 16] = [
+        "delivered_ratio",
+        "bounced_ratio",
+        "expired_ratio",
+        "queued_ratio",
+        "generated",
+        "delivered",
+        "bounced",
+        "expired",
+        "queued",
+        "delay_p50",
+        "delay_p90",
+        "delay_p95",
+        "delay_p99",
+        "delay_max",
+        "attempts_total",
+        "attempts_per_message",
+    ];
+
+    /// The metric named `name` (one of [`Metric::NAMES`]).
+    pub fn from_name(name: &str) -> Option<Metric> {
+        Some(match name {
+            "delivered_ratio" => Metric::DeliveredRatio,
+            "bounced_ratio" => Metric::BouncedRatio,
+            "expired_ratio" => Metric::ExpiredRatio,
+            "queued_ratio" => Metric::QueuedRatio,
+            "generated" => Metric::Generated,
+            "delivered" => Metric::Delivered,
+            "bounced" => Metric::Bounced,
+            "expired" => Metric::Expired,
+            "queued" => Metric::Queued,
+            "delay_p50" => Metric::Delay(50),
+            "delay_p90" => Metric::Delay(90),
+            "delay_p95" => Metric::Delay(95),
+            "delay_p99" => Metric::Delay(99),
+            "delay_max" => Metric::Delay(100),
+            "attempts_total" => Metric::AttemptsTotal,
+            "attempts_per_message" => Metric::AttemptsPerMessage,
+            _ => return None,
+        })
+    }
+
+    /// True for delay metrics, whose bounds are written as durations.
+    pub fn is_duration(&self) -> bool {
+        matches!(self, Metric::Delay(_))
+    }
+
+    /// The metric's value in a report (ms for delays; `None` when undefined, e.g. a delay
+    /// percentile when nothing was delivered).
+    pub fn value(&self, r: &Report) -> Option<f64> {
+        let o = &r.outcomes;
+        let ratio = |n: u64| {
+            if o.generated == 0 {
+                None
+            } else {
+                Some(n as f64 / o.generated as f64)
+            }
+        };
+        match self {
+            Metric::DeliveredRatio => ratio(o.delivered),
+            Metric::BouncedRatio => ratio(o.bounced),
+            Metric::ExpiredRatio => ratio(o.expired),
+            Metric::QueuedRatio => ratio(o.queued),
+            Metric::Generated => Some(o.generated as f64),
+            Metric::Delivered => Some(o.delivered as f64),
+            Metric::Bounced => Some(o.bounced as f64),
+            Metric::Expired => Some(o.expired as f64),
+            Metric::Queued => Some(o.queued as f64),
+            Metric::Delay(p) => {
+                let d = &r.delay_ms;
+                match p {
+                    50 => d.p50,
+                    90 => d.p90,
+                    95 => d.p95,
+                    99 => d.p99,
+                    _ => d.max,
+                }
+                .map(|v| v as f64)
+            }
+            Metric::AttemptsTotal => Some(r.attempts.total as f64),
+            Metric::AttemptsPerMessage => r.attempts.per_message,
+            Metric::BouncedWith(code) => Some(r.bounced_by_code.get(code).copied().unwrap_or(0) as f64),
+        }
+    }
+}
+
+/// One bound from `[expect]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expectation {
+    /// The key as written (`delay_p95`, `bounced_with."5.1.1"`), used in output.
+    pub name: String,
+    /// What is measured.
+    pub metric: Metric,
+    /// Lower bound (inclusive).
+    pub min: Option<f64>,
+    /// Upper bound (inclusive).
+    pub max: Option<f64>,
+}
+
+/// The result of checking one bound.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    /// The bound's name.
+    pub name: String,
+    /// Measured value (ms for delays), or `None` if undefined.
+    pub value: Option<f64>,
+    /// Lower bound.
+    pub min: Option<f64>,
+    /// Upper bound.
+    pub max: Option<f64>,
+    /// Distance to the nearest violated-or-binding bound: positive inside, negative outside.
+    pub margin: Option<f64>,
+    /// Whether the value satisfies every bound.
+    pub pass: bool,
+    /// True when the value is a duration in ms (for printing).
+    pub is_duration: bool,
+}
+
+impl Expectation {
+    /// Checks this bound against a report. An undefined value fails (the scenario promised a
+    /// number it did not produce).
+    pub fn check(&self, report: &Report) -> Verdict {
+        let value = self.metric.value(report);
+        let margin = value.map(|v| {
+            let lo = self.min.map_or(f64::INFINITY, |m| v - m);
+            let hi = self.max.map_or(f64::INFINITY, |m| m - v);
+            lo.min(hi)
+        });
+        Verdict {
+            name: self.name.clone(),
+            value,
+            min: self.min,
+            max: self.max,
+            margin: margin.filter(|m| m.is_finite()),
+            pass: margin.is_some_and(|m| m >= 0.0),
+            is_duration: self.metric.is_duration(),
+        }
+    }
+}

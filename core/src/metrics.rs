@@ -1,0 +1,272 @@
+//! Run metrics and the report: outcome counts (which always add up), delay percentiles,
+//! attempts, and per-host counters.
+//!
+//! [`Report`] is the JSON shape of `mxsim run --json` and of the wasm API (one serde type, so
+//! the two cannot drift). Field names are a stable interface: add fields, never rename them.
+
+use crate::scenario::Scenario;
+use crate::session::Hop;
+use crate::smtp::Reply;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Counters updated as the run goes.
+#[derive(Clone, Debug, Default)]
+pub struct Metrics {
+    generated: u64,
+    delivered: u64,
+    bounced: u64,
+    expired: u64,
+    bounced_by_code: BTreeMap<String, u64>,
+    expired_by_last_code: BTreeMap<String, u64>,
+    delays_ms: Vec<u64>,
+    attempts_total: u64,
+    attempts_of_delivered: u64,
+    hosts: Vec<HostCounters>,
+    queued_peak: u64,
+}
+
+#[derive(Clone, Debug, Default)]
+struct HostCounters {
+    contacts: u64,
+    accepted: u64,
+    /// Failure replies with counts, in first-seen order (a handful per host).
+    failures: Vec<(Reply, u64)>,
+}
+
+impl Metrics {
+    /// Counters for `hosts` hosts.
+    pub fn new(hosts: usize) -> Self {
+        Metrics {
+            hosts: vec![HostCounters::default(); hosts],
+            ..Metrics::default()
+        }
+    }
+
+    /// Messages not yet in a terminal state.
+    pub fn queued(&self) -> u64 {
+        self.generated - self.delivered - self.bounced - self.expired
+    }
+
+    /// A message arrived.
+    pub fn arrival(&mut self) {
+        self.generated += 1;
+        self.queued_peak = self.queued_peak.max(self.queued());
+    }
+
+    /// An attempt ran and contacted `hops`.
+    pub fn attempt(&mut self, hops: &[Hop]) {
+        self.attempts_total += 1;
+        for hop in hops {
+            let c = &mut self.hosts[hop.host as usize];
+            c.contacts += 1;
+            if hop.reply.is_success() {
+                c.accepted += 1;
+            } else if let Some(entry) = c.failures.iter_mut().find(|(r, _)| *r == hop.reply) {
+                entry.1 += 1;
+            } else {
+                c.failures.push((hop.reply, 1));
+            }
+        }
+    }
+
+    /// A message was delivered after `delay_ms` and `attempts` attempts.
+    pub fn delivered(&mut self, delay_ms: u64, attempts: u32) {
+        self.delivered += 1;
+        self.delays_ms.push(delay_ms);
+        self.attempts_of_delivered += u64::from(attempts);
+    }
+
+    /// A message bounced with `reply`.
+    pub fn bounced(&mut self, reply: Reply) {
+        self.bounced += 1;
+        *self.bounced_by_code.entry(reply.code.to_string()).or_insert(0) += 1;
+    }
+
+    /// A message expired; `last` was its last failure.
+    pub fn expired(&mut self, last: Reply) {
+        self.expired += 1;
+        *self.expired_by_last_code.entry(last.code.to_string()).or_insert(0) += 1;
+    }
+
+    /// Builds the report. `queued_counted` is the number of non-terminal messages counted
+    /// independently by the caller; it must equal generated − delivered − bounced − expired.
+    pub fn report(&self, scenario: &Scenario, run: RunInfo, queued_counted: u64) -> Report {
+        assert_eq!(queued_counted, self.queued(), "conservation: outcomes do not add up");
+        let mut sorted = self.delays_ms.clone();
+        sorted.sort_unstable();
+        let pct = |p: u64| percentile(&sorted, p);
+        let mean = (!sorted.is_empty()).then(|| sorted.iter().map(|&d| d as f64).sum::<f64>() / sorted.len() as f64);
+        let ratio = |n: u64, d: u64| (d > 0).then(|| n as f64 / d as f64);
+        Report {
+            scenario: scenario.name.clone(),
+            seed: scenario.seed,
+            digest: run.digest,
+            stopped_by: run.stopped_by,
+            end_ms: run.end_ms,
+            events: run.events,
+            outcomes: Outcomes {
+                generated: self.generated,
+                delivered: self.delivered,
+                bounced: self.bounced,
+                expired: self.expired,
+                queued: self.queued(),
+            },
+            bounced_by_code: self.bounced_by_code.clone(),
+            expired_by_last_code: self.expired_by_last_code.clone(),
+            delay_ms: Delays {
+                p50: pct(50),
+                p90: pct(90),
+                p95: pct(95),
+                p99: pct(99),
+                max: sorted.last().copied(),
+                mean,
+            },
+            attempts: Attempts {
+                total: self.attempts_total,
+                per_message: ratio(self.attempts_total, self.generated),
+                per_delivered: ratio(self.attempts_of_delivered, self.delivered),
+            },
+            queued_peak: self.queued_peak,
+            hosts: scenario
+                .hosts
+                .iter()
+                .zip(&self.hosts)
+                .map(|(h, c)| HostReport {
+                    id: h.id.clone(),
+                    role: h.role.name(),
+                    contacts: c.contacts,
+                    accepted: c.accepted,
+                    failures: c.failures.iter().map(|(r, n)| (r.to_string(), *n)).collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Nearest-rank percentile: the smallest value with at least p% of values at or below it.
+pub fn percentile(sorted: &[u64], p: u64) -> Option<u64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p * sorted.len() as u64).div_ceil(100).max(1);
+    Some(sorted[(rank - 1) as usize])
+}
+
+/// Facts about the run itself, supplied by the simulation.
+#[derive(Clone, Debug)]
+pub struct RunInfo {
+    /// Trace digest.
+    pub digest: String,
+    /// Why the run stopped.
+    pub stopped_by: &'static str,
+    /// Simulated time at the end, ms.
+    pub end_ms: u64,
+    /// Events processed.
+    pub events: u64,
+}
+
+/// The complete result of a run (`mxsim run --json`).
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// Scenario name.
+    pub scenario: String,
+    /// Seed used.
+    pub seed: u64,
+    /// Trace digest: equal digests mean identical runs.
+    pub digest: String,
+    /// `queue_empty`, `duration` or `events_max`.
+    pub stopped_by: &'static str,
+    /// Simulated time at the end, ms.
+    pub end_ms: u64,
+    /// Events processed.
+    pub events: u64,
+    /// Message outcomes; they add up to `generated`.
+    pub outcomes: Outcomes,
+    /// Bounces by enhanced code.
+    pub bounced_by_code: BTreeMap<String, u64>,
+    /// Expiries by the last failure seen.
+    pub expired_by_last_code: BTreeMap<String, u64>,
+    /// Delivery delay of delivered messages, ms (null when none was delivered).
+    pub delay_ms: Delays,
+    /// Attempt counts.
+    pub attempts: Attempts,
+    /// Most messages queued at once.
+    pub queued_peak: u64,
+    /// Per-host counters, in scenario order.
+    pub hosts: Vec<HostReport>,
+}
+
+/// Outcome counts.
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcomes {
+    /// Messages that arrived.
+    pub generated: u64,
+    /// Accepted by a final MX.
+    pub delivered: u64,
+    /// Permanently failed.
+    pub bounced: u64,
+    /// Gave up at the queue lifetime.
+    pub expired: u64,
+    /// Still in the queue when the run stopped.
+    pub queued: u64,
+}
+
+/// Delay statistics, ms.
+#[derive(Clone, Debug, Serialize)]
+pub struct Delays {
+    /// Median.
+    pub p50: Option<u64>,
+    /// 90th percentile.
+    pub p90: Option<u64>,
+    /// 95th percentile.
+    pub p95: Option<u64>,
+    /// 99th percentile.
+    pub p99: Option<u64>,
+    /// Maximum.
+    pub max: Option<u64>,
+    /// Mean.
+    pub mean: Option<f64>,
+}
+
+/// Attempt statistics.
+#[derive(Clone, Debug, Serialize)]
+pub struct Attempts {
+    /// All attempts.
+    pub total: u64,
+    /// Attempts per generated message.
+    pub per_message: Option<f64>,
+    /// Attempts per delivered message (counting only delivered messages' attempts).
+    pub per_delivered: Option<f64>,
+}
+
+/// Per-host counters.
+#[derive(Clone, Debug, Serialize)]
+pub struct HostReport {
+    /// Host id.
+    pub id: String,
+    /// Role.
+    pub role: &'static str,
+    /// Times it was contacted.
+    pub contacts: u64,
+    /// Times it accepted (or relayed) the message.
+    pub accepted: u64,
+    /// Failures it answered, by reply.
+    pub failures: BTreeMap<String, u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<u64> = (1..=100).collect();
+        assert_eq!(percentile(&v, 50), Some(50));
+        assert_eq!(percentile(&v, 95), Some(95));
+        assert_eq!(percentile(&v, 100), Some(100));
+        assert_eq!(percentile(&[7], 99), Some(7));
+        assert_eq!(percentile(&[], 50), None);
+        assert_eq!(percentile(&[1, 2, 3], 50), Some(2));
+    }
+}

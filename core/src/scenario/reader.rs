@@ -1,0 +1,324 @@
+//! Typed reading of a [`Node`] tree that records a diagnostic for every problem and keeps going.
+//!
+//! Each getter returns `Option<T>`: `None` means "absent or wrong, already reported". Callers
+//! substitute defaults and continue, so one pass finds all problems.
+
+use super::tree::{Entry, Kind, Node};
+use crate::diagnostic::{suggest, Diagnostic};
+use crate::time::{parse_duration, SimDuration};
+use std::ops::Range;
+
+/// Collects diagnostics while reading.
+#[derive(Default)]
+pub struct Reader {
+    /// Problems found so far.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The fields of one table, checked against the names it may hold.
+pub struct Fields<'a> {
+    entries: &'a [Entry],
+    /// Path of the table itself (`hosts[2]`).
+    pub path: String,
+    /// Span of the table.
+    pub span: Option<Range<usize>>,
+}
+
+/// `parent.child` or `child` when the parent is the root.
+pub fn join(parent: &str, child: &str) -> String {
+    if parent.is_empty() {
+        child.to_string()
+    } else {
+        format!("{parent}.{child}")
+    }
+}
+
+impl<'a> Fields<'a> {
+    /// The node under `key`, if present.
+    pub fn get(&self, key: &str) -> Option<&'a Node> {
+        self.entries.iter().find(|e| e.key == key).map(|e| &e.value)
+    }
+
+    /// Path of field `key` inside this table.
+    pub fn path_of(&self, key: &str) -> String {
+        join(&self.path, key)
+    }
+}
+
+impl Reader {
+    /// Records a problem.
+    pub fn error(&mut self, path: &str, span: Option<Range<usize>>, message: String, help: Option<String>) {
+        let mut d = Diagnostic::new(path, span, message);
+        d.help = help;
+        self.diagnostics.push(d);
+    }
+
+    /// Reads `node` as a table whose keys must be among `allowed`; unknown keys are reported
+    /// with a near-miss suggestion (typos are errors, never silently ignored).
+    pub fn table<'a>(&mut self, node: &'a Node, path: &str, allowed: &[&str]) -> Option<Fields<'a>> {
+        let Kind::Table(entries) = &node.kind else {
+            self.type_error(node, path, "a table");
+            return None;
+        };
+        for e in entries {
+            if !allowed.contains(&e.key.as_str()) {
+                let help = match suggest(&e.key, allowed.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("allowed fields here: {}", allowed.join(", ")),
+                };
+                self.error(
+                    &join(path, &e.key),
+                    e.key_span.clone().or_else(|| node.span.clone()),
+                    format!("unknown field `{}`", e.key),
+                    Some(help),
+                );
+            }
+        }
+        Some(Fields {
+            entries,
+            path: path.to_string(),
+            span: node.span.clone(),
+        })
+    }
+
+    /// Reports that a required field is missing.
+    pub fn missing(&mut self, fields: &Fields<'_>, key: &str, help: &str) {
+        self.error(
+            &fields.path_of(key),
+            fields.span.clone(),
+            format!("missing field `{key}`"),
+            Some(help.to_string()),
+        );
+    }
+
+    /// Reports a value of the wrong kind.
+    pub fn type_error(&mut self, node: &Node, path: &str, expected: &str) {
+        self.error(
+            path,
+            node.span.clone(),
+            format!("expected {expected}, found {}", node.kind.describe()),
+            None,
+        );
+    }
+
+    /// A string.
+    pub fn string<'a>(&mut self, node: &'a Node, path: &str) -> Option<&'a str> {
+        match &node.kind {
+            Kind::Str(s) => Some(s),
+            _ => {
+                self.type_error(node, path, "a string");
+                None
+            }
+        }
+    }
+
+    /// A non-empty string.
+    pub fn name(&mut self, node: &Node, path: &str) -> Option<String> {
+        let s = self.string(node, path)?;
+        if s.trim().is_empty() {
+            self.error(path, node.span.clone(), "must not be empty".into(), None);
+            return None;
+        }
+        Some(s.to_string())
+    }
+
+    /// A boolean.
+    pub fn boolean(&mut self, node: &Node, path: &str) -> Option<bool> {
+        match node.kind {
+            Kind::Bool(b) => Some(b),
+            _ => {
+                self.type_error(node, path, "true or false");
+                None
+            }
+        }
+    }
+
+    /// A number (integer or float), finite.
+    pub fn number(&mut self, node: &Node, path: &str) -> Option<f64> {
+        let x = match node.kind {
+            Kind::Int(i) => i as f64,
+            Kind::Float(f) => f,
+            _ => {
+                self.type_error(node, path, "a number");
+                return None;
+            }
+        };
+        if !x.is_finite() {
+            self.error(path, node.span.clone(), format!("{x} is not a finite number"), None);
+            return None;
+        }
+        Some(x)
+    }
+
+    /// A number in `[lo, hi]`, with a message naming the range.
+    pub fn number_in(&mut self, node: &Node, path: &str, lo: f64, hi: f64, what: &str) -> Option<f64> {
+        let x = self.number(node, path)?;
+        if x < lo || x > hi {
+            self.error(
+                path,
+                node.span.clone(),
+                format!("{what} must be between {lo} and {hi}, got {x}"),
+                None,
+            );
+            return None;
+        }
+        Some(x)
+    }
+
+    /// A probability in [0, 1].
+    pub fn probability(&mut self, node: &Node, path: &str) -> Option<f64> {
+        let x = self.number(node, path)?;
+        if !(0.0..=1.0).contains(&x) {
+            self.error(
+                path,
+                node.span.clone(),
+                format!("probability must be between 0 and 1, got {x}"),
+                Some(if x > 1.0 && x <= 100.0 {
+                    format!("write a share as a fraction: {} for {x}%", x / 100.0)
+                } else {
+                    "use a value such as 0.05 for 5%".into()
+                }),
+            );
+            return None;
+        }
+        Some(x)
+    }
+
+    /// A non-negative integer no larger than `max`.
+    pub fn unsigned(&mut self, node: &Node, path: &str, max: u64) -> Option<u64> {
+        match node.kind {
+            Kind::Int(i) if i >= 0 && (i as u64) <= max => Some(i as u64),
+            Kind::Int(i) => {
+                self.error(path, node.span.clone(), format!("must be between 0 and {max}, got {i}"), None);
+                None
+            }
+            _ => {
+                self.type_error(node, path, "a non-negative integer");
+                None
+            }
+        }
+    }
+
+    /// A duration written as text ("90s", "15m", "4h", "5d").
+    pub fn duration(&mut self, node: &Node, path: &str) -> Option<SimDuration> {
+        match &node.kind {
+            Kind::Str(s) => match parse_duration(s) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    self.error(
+                        path,
+                        node.span.clone(),
+                        e.message,
+                        Some("durations are an integer and a unit: \"250ms\", \"90s\", \"15m\", \"4h\", \"5d\", or compounds like \"1h30m\"".into()),
+                    );
+                    None
+                }
+            },
+            Kind::Int(_) | Kind::Float(_) => {
+                self.error(
+                    path,
+                    node.span.clone(),
+                    format!("expected a duration string, found the bare number {}", number_text(&node.kind)),
+                    Some("add a unit, e.g. \"30s\" or \"15m\"".into()),
+                );
+                None
+            }
+            _ => {
+                self.type_error(node, path, "a duration string such as \"15m\"");
+                None
+            }
+        }
+    }
+
+    /// A strictly positive duration.
+    pub fn positive_duration(&mut self, node: &Node, path: &str) -> Option<SimDuration> {
+        let d = self.duration(node, path)?;
+        if d.as_ms() == 0 {
+            self.error(path, node.span.clone(), "must be longer than zero".into(), None);
+            return None;
+        }
+        Some(d)
+    }
+
+    /// An array.
+    pub fn array<'a>(&mut self, node: &'a Node, path: &str) -> Option<&'a [Node]> {
+        match &node.kind {
+            Kind::Array(a) => Some(a),
+            _ => {
+                self.type_error(node, path, "an array");
+                None
+            }
+        }
+    }
+
+    /// A "one of these forms" value: either a bare string naming a unit variant, or a table with
+    /// exactly one key naming a variant. Returns the variant name and its payload (if any).
+    pub fn variant<'a>(
+        &mut self,
+        node: &'a Node,
+        path: &str,
+        unit_variants: &[&str],
+        data_variants: &[&str],
+    ) -> Option<(&'a str, Option<&'a Node>)> {
+        let all: Vec<&str> = unit_variants.iter().chain(data_variants).copied().collect();
+        let unknown = |r: &mut Reader, name: &str, span| {
+            let help = match suggest(name, all.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("expected one of: {}", all.join(", ")),
+            };
+            r.error(path, span, format!("unknown kind `{name}`"), Some(help));
+        };
+        match &node.kind {
+            Kind::Str(s) => {
+                if unit_variants.contains(&s.as_str()) {
+                    Some((s.as_str(), None))
+                } else if data_variants.contains(&s.as_str()) {
+                    self.error(
+                        path,
+                        node.span.clone(),
+                        format!("`{s}` needs parameters"),
+                        Some(format!("write it as a table: {{ {s} = {{ ... }} }}")),
+                    );
+                    None
+                } else {
+                    unknown(self, s, node.span.clone());
+                    None
+                }
+            }
+            Kind::Table(entries) if entries.len() == 1 => {
+                let e = &entries[0];
+                if data_variants.contains(&e.key.as_str()) {
+                    Some((e.key.as_str(), Some(&e.value)))
+                } else {
+                    unknown(self, &e.key, e.key_span.clone().or_else(|| node.span.clone()));
+                    None
+                }
+            }
+            _ => {
+                self.error(
+                    path,
+                    node.span.clone(),
+                    format!("expected one of: {}", all.join(", ")),
+                    Some(format!("write a single form, e.g. {}", example_form(unit_variants, data_variants))),
+                );
+                None
+            }
+        }
+    }
+}
+
+fn example_form(unit: &[&str], data: &[&str]) -> String {
+    match (unit.first(), data.first()) {
+        (Some(u), _) => format!("\"{u}\""),
+        (None, Some(d)) => format!("{{ {d} = ... }}"),
+        _ => String::new(),
+    }
+}
+
+fn number_text(k: &Kind) -> String {
+    match k {
+        Kind::Int(i) => i.to_string(),
+        Kind::Float(f) => f.to_string(),
+        _ => String::new(),
+    }
+}

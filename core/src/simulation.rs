@@ -1,0 +1,449 @@
+//! The simulation: one scenario + seed, driven event by event.
+//!
+//! Events form a closed enum ([`Event`]) so every trigger is visible and traced. A message's
+//! life: `Arrival` → attempt (computed when it starts, see [`session`](crate::session)) →
+//! `AttemptEnd` → delivered | bounced | deferred (→ `AttemptStart` later) | `Expire`.
+//!
+//! Invariants, checked: each message reaches at most one terminal state; outcomes add up
+//! (counted two ways at report time); no attempt starts at or after the queue-lifetime deadline;
+//! the clock never goes backwards (engine). Same scenario + seed ⇒ same trace and digest.
+
+use crate::dns;
+use crate::engine::EventQueue;
+use crate::failure::HostHealth;
+use crate::metrics::{Metrics, Report, RunInfo};
+use crate::policy::RuleUsed;
+use crate::random::{Coins, Purpose, SeqStream, Streams};
+use crate::scenario::{Arrivals, DomainId, HostId, Route, Scenario};
+use crate::session::{Hop, Walker};
+use crate::smtp::{codes, Reply};
+use crate::time::{SimDuration, SimTime};
+use crate::topology::Topology;
+use crate::trace::{digest_hops, Digest, HopRecord, TraceKind, TraceRecord};
+
+/// A scheduled happening.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The next message arrives (arrivals are generated one at a time).
+    Arrival,
+    /// A retry of a queued message starts.
+    AttemptStart(u32),
+    /// An attempt's outcome reaches the sender.
+    AttemptEnd(u32),
+    /// The message's queue lifetime is over.
+    Expire(u32),
+}
+
+/// Where a message is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageState {
+    /// Waiting in the queue for a retry.
+    Deferred,
+    /// An attempt is under way.
+    InFlight,
+    /// Accepted by a final MX.
+    Delivered,
+    /// Permanently failed.
+    Bounced,
+    /// Expired at the queue lifetime.
+    Expired,
+}
+
+impl MessageState {
+    /// Delivered, bounced or expired.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, MessageState::Delivered | MessageState::Bounced | MessageState::Expired)
+    }
+}
+
+/// Per-message state. NOTE(perf): kept small (32 bytes) because it exists per message.
+#[derive(Clone, Copy, Debug)]
+struct Message {
+    arrival: SimTime,
+    last_delay_ms: u64,
+    pending: Reply,
+    domain: DomainId,
+    attempts: u32,
+    state: MessageState,
+    unknown_recipient: bool,
+}
+
+/// Why a run stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// No event left: every message is terminal and arrivals are over.
+    QueueEmpty,
+    /// The scenario's `duration` was reached.
+    Duration,
+    /// `limits.events_max` was reached.
+    EventsMax,
+}
+
+impl Stop {
+    /// Name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stop::QueueEmpty => "queue_empty",
+            Stop::Duration => "duration",
+            Stop::EventsMax => "events_max",
+        }
+    }
+}
+
+struct ArrivalSource {
+    rng: SeqStream,
+    next_index: usize,
+    clock_ms: f64,
+}
+
+/// A running simulation.
+pub struct Simulation {
+    scenario: Scenario,
+    topology: Topology,
+    health: Vec<HostHealth>,
+    queue: EventQueue<Event>,
+    messages: Vec<Message>,
+    arrivals: ArrivalSource,
+    metrics: Metrics,
+    digest: Digest,
+    recording: Option<Vec<TraceRecord>>,
+    shuffle: Coins,
+    jitter: Coins,
+    candidates: Vec<HostId>,
+    hops: Vec<Hop>,
+    relays: Vec<HostId>,
+    end: Option<SimTime>,
+    stopped: Option<Stop>,
+}
+
+impl Simulation {
+    /// Prepares a run of `scenario` with its own seed. Nothing happens until it is stepped.
+    pub fn new(scenario: Scenario) -> Self {
+        let streams = Streams::new(scenario.seed);
+        let health = scenario
+            .hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| HostHealth::new(streams, i as u64, &h.availability, h.reject))
+            .collect();
+        let topology = Topology::new(scenario.hosts.len(), &scenario.links);
+        let relays = match &scenario.policy.route {
+            Route::Direct => Vec::new(),
+            Route::Via(chain) => chain.clone(),
+        };
+        let expected = scenario.workload.expected_messages().min(scenario.limits.messages_max as f64);
+        let mut sim = Simulation {
+            topology,
+            health,
+            queue: EventQueue::new(),
+            messages: Vec::with_capacity((expected * 1.1) as usize + 16),
+            arrivals: ArrivalSource {
+                rng: streams.sequential(Purpose::Arrivals, 0),
+                next_index: 0,
+                clock_ms: 0.0,
+            },
+            metrics: Metrics::new(scenario.hosts.len()),
+            digest: Digest::default(),
+            recording: None,
+            shuffle: streams.coins(Purpose::MxShuffle, 0),
+            jitter: streams.coins(Purpose::Jitter, 0),
+            candidates: Vec::new(),
+            hops: Vec::new(),
+            relays,
+            end: scenario.duration.map(|d| SimTime::ZERO.after(d)),
+            stopped: None,
+            scenario,
+        };
+        if let Some(first) = sim.next_arrival_time() {
+            sim.queue.schedule_at(first, Event::Arrival);
+        }
+        sim
+    }
+
+    /// Keeps every trace record in memory (for `--trace` and the browser). Call before running.
+    pub fn record_trace(&mut self) {
+        self.recording.get_or_insert_with(Vec::new);
+    }
+
+    /// Trace records kept so far (empty unless [`record_trace`](Self::record_trace) was called).
+    pub fn trace(&self) -> &[TraceRecord] {
+        self.recording.as_deref().unwrap_or(&[])
+    }
+
+    /// The scenario being run.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// Current simulated time.
+    pub fn now(&self) -> SimTime {
+        self.queue.now()
+    }
+
+    /// Events processed so far.
+    pub fn events(&self) -> u64 {
+        self.queue.popped()
+    }
+
+    /// Why the run stopped, once it has.
+    pub fn stopped(&self) -> Option<Stop> {
+        self.stopped
+    }
+
+    /// Down windows of host `host` up to `until`, from the same generator the run uses.
+    pub fn down_windows(&mut self, host: HostId, until: SimTime) -> Vec<(SimTime, SimTime)> {
+        self.health[host.0 as usize].down_windows(until)
+    }
+
+    /// Processes one event. Returns `false` once the run has stopped.
+    pub fn step(&mut self) -> bool {
+        if self.stopped.is_some() {
+            return false;
+        }
+        if self.queue.popped() >= self.scenario.limits.events_max {
+            self.stopped = Some(Stop::EventsMax);
+            return false;
+        }
+        match (self.queue.peek_time(), self.end) {
+            (None, _) => {
+                self.stopped = Some(Stop::QueueEmpty);
+                return false;
+            }
+            (Some(t), Some(end)) if t > end => {
+                self.stopped = Some(Stop::Duration);
+                return false;
+            }
+            _ => {}
+        }
+        let (t, event) = self.queue.pop().expect("peeked an event");
+        match event {
+            Event::Arrival => self.on_arrival(t),
+            Event::AttemptStart(m) => self.start_attempt(m, t),
+            Event::AttemptEnd(m) => self.on_attempt_end(m, t),
+            Event::Expire(m) => self.on_expire(m, t),
+        }
+        true
+    }
+
+    /// Runs until the run stops (queue empty, duration, or event limit).
+    pub fn run(&mut self) {
+        while self.step() {}
+    }
+
+    /// Runs at most `budget` events (for animation frames); returns how many ran.
+    pub fn run_events(&mut self, budget: u64) -> u64 {
+        let mut n = 0;
+        while n < budget && self.step() {
+            n += 1;
+        }
+        n
+    }
+
+    /// Runs every event at or before `t`, or until the run stops.
+    pub fn run_until(&mut self, t: SimTime) {
+        while self.queue.peek_time().is_some_and(|next| next <= t) && self.step() {}
+    }
+
+    /// The report of the run so far.
+    pub fn report(&self) -> Report {
+        let queued = self.messages.iter().filter(|m| !m.state.is_terminal()).count() as u64;
+        let run = RunInfo {
+            digest: self.digest.hex(),
+            stopped_by: self.stopped.map_or("running", Stop::name),
+            end_ms: self.queue.now().as_ms(),
+            events: self.queue.popped(),
+        };
+        self.metrics.report(&self.scenario, run, queued)
+    }
+
+    fn next_arrival_time(&mut self) -> Option<SimTime> {
+        let a = &mut self.arrivals;
+        let limit = self.scenario.limits.messages_max as usize;
+        if a.next_index >= limit {
+            return None;
+        }
+        match &self.scenario.workload.arrivals {
+            Arrivals::At(times) => times.get(a.next_index).copied(),
+            Arrivals::Poisson { per_hour, start, window } => {
+                if *per_hour <= 0.0 {
+                    return None;
+                }
+                if a.next_index == 0 {
+                    a.clock_ms = start.as_ms() as f64;
+                }
+                a.clock_ms += a.rng.exponential(3_600_000.0 / per_hour);
+                let t = a.clock_ms.floor() as u64;
+                (t < start.as_ms() + window.as_ms()).then_some(SimTime(t))
+            }
+        }
+    }
+
+    fn record(&mut self, t: SimTime, message: u32, kind: impl FnOnce(&Self) -> TraceKind) {
+        if self.recording.is_some() {
+            let record = TraceRecord { t_ms: t.as_ms(), message: u64::from(message), kind: kind(self) };
+            self.recording.as_mut().expect("checked").push(record);
+        }
+    }
+
+    fn on_arrival(&mut self, t: SimTime) {
+        let w = &self.scenario.workload;
+        let pick = self.arrivals.rng.weighted_index(&w.cumulative_weights);
+        let domain = w.domains[pick];
+        let unknown_recipient = self.arrivals.rng.unit() < w.unknown_recipient_share;
+        let id = self.messages.len() as u32;
+        self.messages.push(Message {
+            arrival: t,
+            last_delay_ms: 0,
+            pending: codes::OK,
+            domain,
+            attempts: 0,
+            state: MessageState::InFlight,
+            unknown_recipient,
+        });
+        self.metrics.arrival();
+        self.arrivals.next_index += 1;
+        self.digest.word(1);
+        self.digest.word(t.as_ms());
+        self.digest.word(u64::from(id));
+        self.digest.word(u64::from(domain.0) << 1 | u64::from(unknown_recipient));
+        self.record(t, id, |s| TraceKind::Arrival {
+            domain: s.scenario.domains[domain.0 as usize].name.clone(),
+            unknown_recipient,
+        });
+        if let Some(next) = self.next_arrival_time() {
+            self.queue.schedule_at(next, Event::Arrival);
+        }
+        self.start_attempt(id, t);
+    }
+
+    fn start_attempt(&mut self, id: u32, t: SimTime) {
+        let m = &mut self.messages[id as usize];
+        assert!(!m.state.is_terminal(), "attempt on a finished message {id}");
+        assert!(t < m.arrival.after(self.scenario.policy.retry.queue_lifetime), "attempt after the deadline");
+        m.state = MessageState::InFlight;
+        let attempt = m.attempts;
+        m.attempts += 1;
+        let (domain, unknown_recipient) = (m.domain, m.unknown_recipient);
+        self.hops.clear();
+        let policy = &self.scenario.policy;
+        let resolved = dns::candidates(
+            &self.scenario.domains[domain.0 as usize],
+            policy.mx_address_limit,
+            &mut self.shuffle,
+            u64::from(id),
+            attempt,
+            &mut self.candidates,
+        );
+        let (reply, end) = match resolved {
+            Err(reply) => (reply, t),
+            Ok(()) => Walker {
+                topology: &self.topology,
+                health: &mut self.health,
+                message: u64::from(id),
+                attempt,
+                unknown_recipient,
+                hops: &mut self.hops,
+            }
+            .walk(policy.sender, &self.relays, &self.candidates, t),
+        };
+        debug_assert!(end >= t);
+        self.messages[id as usize].pending = reply;
+        self.metrics.attempt(&self.hops);
+        self.digest.word(2);
+        self.digest.word(t.as_ms());
+        self.digest.word(u64::from(id));
+        self.digest.word(u64::from(attempt));
+        digest_hops(&mut self.digest, &self.hops);
+        self.digest.reply(reply);
+        self.digest.word(end.as_ms());
+        self.record(t, id, |s| TraceKind::Attempt {
+            n: attempt + 1,
+            hops: s
+                .hops
+                .iter()
+                .map(|h| HopRecord {
+                    host: s.scenario.hosts[h.host as usize].id.clone(),
+                    at_ms: h.at_ms,
+                    reply: h.reply,
+                })
+                .collect(),
+            reply,
+            end_ms: end.as_ms(),
+        });
+        self.queue.schedule_at(end, Event::AttemptEnd(id));
+    }
+
+    fn on_attempt_end(&mut self, id: u32, t: SimTime) {
+        let m = self.messages[id as usize];
+        debug_assert_eq!(m.state, MessageState::InFlight);
+        let reply = m.pending;
+        if reply.is_success() {
+            let delay = t.since(m.arrival).as_ms();
+            self.finish(id, MessageState::Delivered);
+            self.metrics.delivered(delay, m.attempts);
+            self.digest.word(3);
+            self.digest.word(t.as_ms());
+            self.digest.word(u64::from(id));
+            self.record(t, id, |_| TraceKind::Delivered { delay_ms: delay });
+        } else if reply.is_permanent() {
+            self.bounce(id, t, reply);
+        } else {
+            self.defer(id, t, reply);
+        }
+    }
+
+    fn bounce(&mut self, id: u32, t: SimTime, reply: Reply) {
+        self.finish(id, MessageState::Bounced);
+        self.metrics.bounced(reply);
+        self.digest.word(4);
+        self.digest.word(t.as_ms());
+        self.digest.word(u64::from(id));
+        self.digest.reply(reply);
+        self.record(t, id, |_| TraceKind::Bounced { reply });
+    }
+
+    fn defer(&mut self, id: u32, t: SimTime, reply: Reply) {
+        let retry = &self.scenario.policy.retry;
+        let m = self.messages[id as usize];
+        let (backoff, rule) = retry.backoff_for(reply);
+        let u = if backoff.is_jittered() { self.jitter.unit_at(u64::from(id), u64::from(m.attempts)) } else { 0.0 };
+        let previous = (m.last_delay_ms > 0).then_some(SimDuration::from_ms(m.last_delay_ms));
+        let delay = backoff.delay(m.attempts, previous, u);
+        let deadline = m.arrival.after(retry.queue_lifetime);
+        let next = t.after(delay);
+        let msg = &mut self.messages[id as usize];
+        msg.state = MessageState::Deferred;
+        msg.last_delay_ms = delay.as_ms();
+        let (event, at) = if next >= deadline { (Event::Expire(id), deadline.max(t)) } else { (Event::AttemptStart(id), next) };
+        self.queue.schedule_at(at, event);
+        self.digest.word(5);
+        self.digest.word(t.as_ms());
+        self.digest.word(u64::from(id));
+        self.digest.reply(reply);
+        self.digest.word(next.as_ms());
+        self.record(t, id, |s| TraceKind::Deferred {
+            reply,
+            retry_at_ms: next.as_ms(),
+            rule: match rule {
+                RuleUsed::Default => "default".to_string(),
+                RuleUsed::OnCode(i) => s.scenario.policy.retry.on_code[i].pattern.to_string(),
+            },
+        });
+    }
+
+    fn on_expire(&mut self, id: u32, t: SimTime) {
+        let last = self.messages[id as usize].pending;
+        self.finish(id, MessageState::Expired);
+        self.metrics.expired(last);
+        self.digest.word(6);
+        self.digest.word(t.as_ms());
+        self.digest.word(u64::from(id));
+        self.record(t, id, |_| TraceKind::Expired { last });
+    }
+
+    fn finish(&mut self, id: u32, state: MessageState) {
+        let m = &mut self.messages[id as usize];
+        assert!(!m.state.is_terminal(), "message {id} finished twice");
+        m.state = state;
+    }
+}

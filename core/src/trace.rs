@@ -1,0 +1,142 @@
+//! The event trace: what happened to every message, as records that can be written as JSON
+//! Lines, and a digest over all of them that pins a run's behaviour.
+//!
+//! The digest is always computed (cheap: a few multiply-xor steps per record, no allocation);
+//! the records themselves are kept only when recording is switched on, so tracing stays off
+//! the hot path when disabled.
+//!
+//! Digest definition (stable; changing it changes every golden digest): FNV-1a-style folding of
+//! 64-bit words — `h = (h ^ word) · 0x100000001b3` from `h = 0xcbf29ce484222325` — over each
+//! record's fields in the order [`Digest`]'s callers feed them (kind tag, time, message, then
+//! the kind's fields, hops as host, time, basic code, class, subject, detail), finished with
+//! a SplitMix64 avalanche and printed as 16 hex digits.
+
+use crate::session::Hop;
+use crate::smtp::Reply;
+use serde::Serialize;
+
+/// Serialises a reply as its text, `"451 4.4.3"`.
+pub fn reply_text<S: serde::Serializer>(r: &Reply, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(r)
+}
+
+/// A running digest of the trace.
+#[derive(Clone, Copy, Debug)]
+pub struct Digest {
+    state: u64,
+}
+
+impl Default for Digest {
+    fn default() -> Self {
+        Digest { state: 0xcbf2_9ce4_8422_2325 }
+    }
+}
+
+impl Digest {
+    /// Folds one word in.
+    #[inline]
+    pub fn word(&mut self, w: u64) {
+        self.state = (self.state ^ w).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+
+    /// Folds a reply in.
+    #[inline]
+    pub fn reply(&mut self, r: Reply) {
+        self.word(u64::from(r.basic));
+        self.word(u64::from(r.code.class) << 32 | u64::from(r.code.subject) << 16 | u64::from(r.code.detail));
+    }
+
+    /// The finished digest as 16 hex digits.
+    pub fn hex(&self) -> String {
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        format!("{:016x}", z ^ (z >> 31))
+    }
+}
+
+/// What happened, per record.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TraceKind {
+    /// A message entered the sender's queue.
+    Arrival {
+        /// Recipient domain name.
+        domain: String,
+        /// Addressed to an unknown mailbox.
+        unknown_recipient: bool,
+    },
+    /// A delivery attempt started; `hops` lists every host contacted and its answer.
+    Attempt {
+        /// 1-based attempt number.
+        n: u32,
+        /// Hosts contacted, in order.
+        hops: Vec<HopRecord>,
+        /// What the sender was told.
+        #[serde(serialize_with = "reply_text")]
+        reply: Reply,
+        /// When the attempt ends.
+        end_ms: u64,
+    },
+    /// Accepted by the final hop.
+    Delivered {
+        /// Arrival to delivery, ms.
+        delay_ms: u64,
+    },
+    /// A transient failure; the message waits for its next try.
+    Deferred {
+        /// The failure.
+        #[serde(serialize_with = "reply_text")]
+        reply: Reply,
+        /// When it will be retried.
+        retry_at_ms: u64,
+        /// Which backoff rule chose the delay (`default` or the `on_code` pattern).
+        rule: String,
+    },
+    /// A permanent failure: the message is returned to its sender.
+    Bounced {
+        /// The failure.
+        #[serde(serialize_with = "reply_text")]
+        reply: Reply,
+    },
+    /// The queue lifetime ran out (4.4.7); `last` is the last real failure.
+    Expired {
+        /// Last failure seen.
+        #[serde(serialize_with = "reply_text")]
+        last: Reply,
+    },
+}
+
+/// A hop as written in the trace, with the host's name.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HopRecord {
+    /// Host id (name).
+    pub host: String,
+    /// Contact time, ms.
+    pub at_ms: u64,
+    /// Its answer.
+    #[serde(serialize_with = "reply_text")]
+    pub reply: Reply,
+}
+
+/// One trace record.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TraceRecord {
+    /// Simulated time, ms.
+    pub t_ms: u64,
+    /// Message id (dense, in arrival order).
+    pub message: u64,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: TraceKind,
+}
+
+/// Folds an attempt's hops into a digest.
+pub fn digest_hops(d: &mut Digest, hops: &[Hop]) {
+    d.word(hops.len() as u64);
+    for h in hops {
+        d.word(u64::from(h.host));
+        d.word(h.at_ms);
+        d.reply(h.reply);
+    }
+}

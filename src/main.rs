@@ -1,1 +1,212 @@
-fn main(){}
+//! `mxsim`: the command-line front end. Glue only: parse arguments, read files, call
+//! `mxsim-core`, render tables or JSON. No model logic lives here.
+//!
+//! Exit codes: 0 success; 1 an `[expect]` bound failed (`check`) or an internal error;
+//! 2 invalid input or usage (the message goes to stderr).
+
+mod render;
+
+use clap::{Parser, Subcommand};
+use mxsim_core::scenario::{self, Scenario};
+use mxsim_core::{smtp, Simulation};
+use std::io::{self, Write};
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Deterministic simulator of SMTP delivery, retries and routing over MX topologies.
+#[derive(Parser)]
+#[command(name = "mxsim", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario and print its report.
+    Run {
+        /// Scenario file (TOML, or JSON with a .json name).
+        scenario: PathBuf,
+        /// Seed to use instead of the scenario's `seed`.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print the report as JSON (stable fields, see docs/json.md).
+        #[arg(long)]
+        json: bool,
+        /// Also write every trace record to this file as JSON Lines.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+    },
+    /// Validate scenarios without running them; lists every problem.
+    Validate {
+        /// Scenario files.
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+    },
+    /// Explain an enhanced status code (e.g. 4.4.3): meaning, neighbours, what to do.
+    Explain {
+        /// The code, class.subject.detail.
+        code: String,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run scenarios and check their [expect] bounds; exits 1 if any bound fails.
+    Check {
+        /// Scenario files.
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+        /// Seed to use instead of each scenario's `seed`.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print verdicts as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How a command failed.
+enum Failure {
+    /// Bad input: exit 2.
+    Input(String),
+    /// A check failed: exit 1 (already printed).
+    Check,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    panic::set_hook(Box::new(|info| {
+        eprintln!("mxsim: internal error: {info}");
+        eprintln!("this is a bug in mxsim; please report it with the scenario and seed");
+    }));
+    let result = panic::catch_unwind(AssertUnwindSafe(|| dispatch(cli)));
+    match result {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(Failure::Input(message))) => {
+            eprintln!("{message}");
+            ExitCode::from(2)
+        }
+        Ok(Err(Failure::Check)) => ExitCode::from(1),
+        Err(_) => ExitCode::from(1),
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Run { scenario, seed, json, trace } => run(&scenario, seed, json, trace.as_deref()),
+        Command::Validate { scenarios } => validate(&scenarios),
+        Command::Explain { code, json } => explain(&code, json),
+        Command::Check { scenarios, seed, json } => check(&scenarios, seed, json),
+    }
+}
+
+fn load(path: &Path, seed: Option<u64>) -> Result<Scenario, Failure> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| Failure::Input(format!("error: cannot read {name}: {e}")))?;
+    scenario::load_with_seed(&text, &name, seed).map_err(|d| Failure::Input(d.to_string()))
+}
+
+/// Writes to stdout; a closed pipe (`mxsim run … | head`) ends quietly.
+fn emit(text: &str) {
+    let mut out = io::stdout().lock();
+    if out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_err() {
+        std::process::exit(0);
+    }
+}
+
+fn run(path: &Path, seed: Option<u64>, json: bool, trace: Option<&Path>) -> Result<(), Failure> {
+    let scenario = load(path, seed)?;
+    let mut sim = Simulation::new(scenario);
+    if trace.is_some() {
+        sim.record_trace();
+    }
+    sim.run();
+    let report = sim.report();
+    if let Some(trace_path) = trace {
+        let mut lines = String::new();
+        for record in sim.trace() {
+            lines.push_str(&serde_json::to_string(record).expect("trace records serialise"));
+            lines.push('\n');
+        }
+        std::fs::write(trace_path, lines)
+            .map_err(|e| Failure::Input(format!("error: cannot write {}: {e}", trace_path.display())))?;
+    }
+    if json {
+        emit(&(serde_json::to_string_pretty(&report).expect("reports serialise") + "\n"));
+    } else {
+        emit(&render::report(&path.display().to_string(), sim.scenario(), &report));
+    }
+    Ok(())
+}
+
+fn validate(paths: &[PathBuf]) -> Result<(), Failure> {
+    let mut problems = Vec::new();
+    for path in paths {
+        match load(path, None) {
+            Ok(s) => emit(&format!(
+                "ok: {} ({} hosts, {} links, {} domains, {} expectations)\n",
+                path.display(),
+                s.hosts.len(),
+                s.links.len(),
+                s.domains.len(),
+                s.expect.len()
+            )),
+            Err(Failure::Input(m)) => problems.push(m),
+            Err(Failure::Check) => unreachable!("loading never checks"),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Input(problems.join("\n\n")))
+    }
+}
+
+fn explain(code: &str, json: bool) -> Result<(), Failure> {
+    let e = smtp::explain(code).map_err(|m| Failure::Input(format!("error: {m}\n  help: enhanced status codes look like 4.4.3 (class.subject.detail, class 2, 4 or 5)")))?;
+    if json {
+        emit(&(serde_json::to_string_pretty(&e).expect("explanations serialise") + "\n"));
+    } else {
+        emit(&render::explanation(&e));
+    }
+    Ok(())
+}
+
+fn check(paths: &[PathBuf], seed: Option<u64>, json: bool) -> Result<(), Failure> {
+    let mut all_pass = true;
+    let mut json_out = Vec::new();
+    for path in paths {
+        let scenario = load(path, seed)?;
+        let report = mxsim_core::run(scenario.clone());
+        let verdicts = mxsim_core::check(&scenario, &report);
+        let pass = verdicts.iter().all(|v| v.pass);
+        all_pass &= pass;
+        if json {
+            json_out.push(serde_json::json!({
+                "scenario": path.display().to_string(),
+                "seed": scenario.seed,
+                "digest": report.digest,
+                "pass": pass,
+                "verdicts": verdicts,
+            }));
+        } else {
+            emit(&render::verdicts(&path.display().to_string(), &scenario, &report, &verdicts));
+        }
+    }
+    if json {
+        emit(&(serde_json::to_string_pretty(&json_out).expect("verdicts serialise") + "\n"));
+    }
+    if all_pass {
+        Ok(())
+    } else {
+        Err(Failure::Check)
+    }
+}

@@ -174,7 +174,7 @@ impl Reader {
                 node.span.clone(),
                 format!("probability must be between 0 and 1, got {x}"),
                 Some(if x > 1.0 && x <= 100.0 {
-                    format!("write a share as a fraction: {} for {x}%", x / 100.0)
+                    format!("shares are fractions: if you meant {x}%, write {}", x / 100.0)
                 } else {
                     "use a value such as 0.05 for 5%".into()
                 }),

@@ -1,0 +1,170 @@
+//! Human-readable rendering of reports, explanations and check verdicts. Text only; the JSON
+//! forms come straight from core's serde types.
+
+use mxsim_core::scenario::Scenario;
+use mxsim_core::smtp::{Explanation, Usage};
+use mxsim_core::time::{human, SimDuration};
+use mxsim_core::{Report, Verdict};
+use std::fmt::Write;
+
+fn ms(v: Option<u64>) -> String {
+    v.map_or("-".into(), |x| human(SimDuration::from_ms(x)))
+}
+
+fn share(n: u64, of: u64) -> String {
+    if of == 0 {
+        "-".into()
+    } else {
+        format!("{:.2}%", 100.0 * n as f64 / of as f64)
+    }
+}
+
+fn counts(map: &std::collections::BTreeMap<String, u64>) -> String {
+    let mut v: Vec<(&String, &u64)> = map.iter().collect();
+    v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    v.iter().map(|(k, n)| format!("{k} ×{n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The report of `mxsim run`.
+pub fn report(file: &str, scenario: &Scenario, r: &Report) -> String {
+    let mut s = String::new();
+    let o = &r.outcomes;
+    let _ = writeln!(s, "{}", r.scenario);
+    let _ = writeln!(s, "  file {file}   seed {}   digest {}", r.seed, r.digest);
+    let _ = writeln!(
+        s,
+        "  stopped: {} at {} after {} events",
+        r.stopped_by.replace('_', " "),
+        human(SimDuration::from_ms(r.end_ms)),
+        r.events
+    );
+    let _ = writeln!(s, "\nOutcomes");
+    let rows = [
+        ("generated", o.generated, String::new()),
+        ("delivered", o.delivered, String::new()),
+        ("bounced", o.bounced, counts(&r.bounced_by_code)),
+        ("expired", o.expired, if r.expired_by_last_code.is_empty() { String::new() } else { format!("last failure: {}", counts(&r.expired_by_last_code)) }),
+        ("still queued", o.queued, String::new()),
+    ];
+    for (name, n, detail) in rows {
+        let _ = writeln!(s, "  {name:<13}{n:>10}  {:>8}  {detail}", share(n, o.generated));
+    }
+    let d = &r.delay_ms;
+    let _ = writeln!(s, "\nDelivery delay (delivered messages)");
+    let _ = writeln!(
+        s,
+        "  p50 {}   p90 {}   p95 {}   p99 {}   max {}   mean {}",
+        ms(d.p50),
+        ms(d.p90),
+        ms(d.p95),
+        ms(d.p99),
+        ms(d.max),
+        ms(d.mean.map(|m| m.round() as u64))
+    );
+    let a = &r.attempts;
+    let f2 = |x: Option<f64>| x.map_or("-".into(), |v| format!("{v:.3}"));
+    let _ = writeln!(s, "\nAttempts");
+    let _ = writeln!(
+        s,
+        "  total {}   per message {}   per delivered message {}   queue peak {}",
+        a.total,
+        f2(a.per_message),
+        f2(a.per_delivered),
+        r.queued_peak
+    );
+    let width = scenario.hosts.iter().map(|h| h.id.len()).max().unwrap_or(4).max(4);
+    let _ = writeln!(s, "\nHosts (what each host answered its client)");
+    let _ = writeln!(s, "  {:<width$}  {:<6}  {:>9}  {:>9}  {:>8}  failures", "host", "role", "contacts", "accepted", "success");
+    for h in &r.hosts {
+        let _ = writeln!(
+            s,
+            "  {:<width$}  {:<6}  {:>9}  {:>9}  {:>8}  {}",
+            h.id,
+            h.role,
+            h.contacts,
+            h.accepted,
+            share(h.accepted, h.contacts),
+            counts(&h.failures)
+        );
+    }
+    s
+}
+
+/// The text of `mxsim explain`.
+pub fn explanation(e: &Explanation) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{}  {}", e.code, e.name);
+    let _ = writeln!(s, "  meaning   {}", e.meaning);
+    let _ = writeln!(s, "  class     {}: {}", e.code.class, e.class_meaning);
+    let _ = writeln!(s, "  subject   {}: {}", e.code.subject, e.subject_meaning);
+    let basic = if e.basic.is_empty() { "none listed".to_string() } else { e.basic.iter().map(u16::to_string).collect::<Vec<_>>().join(", ") };
+    let _ = writeln!(s, "  basic     usual reply codes (IANA): {basic}");
+    let usage = match e.usage {
+        Usage::Permanent => "RFC 3463: useful only as a permanent failure (5.x.x)",
+        Usage::Transient => "RFC 3463: useful only as a persistent transient failure (4.x.x)",
+        Usage::Both => "RFC 3463: meaningful as transient or permanent",
+        Usage::Unstated => "RFC 3463 says nothing about its class",
+    };
+    let _ = writeln!(s, "  usage     {usage}");
+    let _ = writeln!(s, "  defined   {}", e.defined_in);
+    let _ = writeln!(s, "  sender    {}", if e.transient { "keeps the message queued and retries" } else { "bounces the message (no retry)" });
+    if !e.neighbours.is_empty() {
+        let _ = writeln!(s, "\nHow it differs from its neighbours");
+        for n in &e.neighbours {
+            let _ = writeln!(s, "  {:<6} {}: {}", n.code.to_string(), n.name, n.difference);
+        }
+    }
+    let _ = writeln!(s, "\nWhat to do\n  {}", e.advice);
+    if !e.notes.is_empty() {
+        let _ = writeln!(s, "\nNotes");
+        for n in e.notes {
+            let _ = writeln!(s, "  - {n}");
+        }
+    }
+    s
+}
+
+fn value(v: f64, duration: bool) -> String {
+    if duration {
+        human(SimDuration::from_ms(v.max(0.0).round() as u64))
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+fn signed(v: f64, duration: bool) -> String {
+    let sign = if v < 0.0 { "-" } else { "+" };
+    format!("{sign}{}", value(v.abs(), duration))
+}
+
+/// The lines of `mxsim check` for one scenario.
+pub fn verdicts(file: &str, scenario: &Scenario, r: &Report, verdicts: &[Verdict]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{file}: {} (seed {}, digest {})", scenario.name, r.seed, r.digest);
+    if verdicts.is_empty() {
+        let _ = writeln!(s, "  (no [expect] bounds)");
+    }
+    for v in verdicts {
+        let bounds: Vec<String> = [("min", v.min), ("max", v.max)]
+            .iter()
+            .filter_map(|(n, b)| b.map(|b| format!("{n} {}", value(b, v.is_duration))))
+            .collect();
+        let shown = v.value.map_or("undefined".into(), |x| value(x, v.is_duration));
+        let margin = v.margin.map_or(String::new(), |m| format!("; margin {}", signed(m, v.is_duration)));
+        let _ = writeln!(
+            s,
+            "  {} {} = {} ({}{})",
+            if v.pass { "PASS" } else { "FAIL" },
+            v.name,
+            shown,
+            bounds.join(", "),
+            margin
+        );
+    }
+    if verdicts.iter().any(|v| !v.pass) {
+        let _ = writeln!(s, "  reproduce: mxsim run {file} --seed {}", r.seed);
+    }
+    s
+}

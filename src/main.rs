@@ -101,23 +101,37 @@ fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Run { scenario, seed, json, trace } => run(&scenario, seed, json, trace.as_deref()),
+        Command::Run {
+            scenario,
+            seed,
+            json,
+            trace,
+        } => run(&scenario, seed, json, trace.as_deref()),
         Command::Validate { scenarios } => validate(&scenarios),
         Command::Explain { code, json } => explain(&code, json),
-        Command::Check { scenarios, seed, json } => check(&scenarios, seed, json),
+        Command::Check {
+            scenarios,
+            seed,
+            json,
+        } => check(&scenarios, seed, json),
     }
 }
 
 fn load(path: &Path, seed: Option<u64>) -> Result<Scenario, Failure> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| Failure::Input(format!("error: cannot read {name}: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Input(format!("error: cannot read {name}: {e}")))?;
     scenario::load_with_seed(&text, &name, seed).map_err(|d| Failure::Input(d.to_string()))
 }
 
 /// Writes to stdout; a closed pipe (`mxsim run … | head`) ends quietly.
 fn emit(text: &str) {
     let mut out = io::stdout().lock();
-    if out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_err() {
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .is_err()
+    {
         std::process::exit(0);
     }
 }
@@ -136,13 +150,18 @@ fn run(path: &Path, seed: Option<u64>, json: bool, trace: Option<&Path>) -> Resu
             lines.push_str(&serde_json::to_string(record).expect("trace records serialise"));
             lines.push('\n');
         }
-        std::fs::write(trace_path, lines)
-            .map_err(|e| Failure::Input(format!("error: cannot write {}: {e}", trace_path.display())))?;
+        std::fs::write(trace_path, lines).map_err(|e| {
+            Failure::Input(format!("error: cannot write {}: {e}", trace_path.display()))
+        })?;
     }
     if json {
         emit(&(serde_json::to_string_pretty(&report).expect("reports serialise") + "\n"));
     } else {
-        emit(&render::report(&path.display().to_string(), sim.scenario(), &report));
+        emit(&render::report(
+            &path.display().to_string(),
+            sim.scenario(),
+            &report,
+        ));
     }
     Ok(())
 }
@@ -198,7 +217,12 @@ fn check(paths: &[PathBuf], seed: Option<u64>, json: bool) -> Result<(), Failure
                 "verdicts": verdicts,
             }));
         } else {
-            emit(&render::verdicts(&path.display().to_string(), &scenario, &report, &verdicts));
+            emit(&render::verdicts(
+                &path.display().to_string(),
+                &scenario,
+                &report,
+                &verdicts,
+            ));
         }
     }
     if json {

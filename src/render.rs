@@ -22,7 +22,10 @@ fn share(n: u64, of: u64) -> String {
 fn counts(map: &std::collections::BTreeMap<String, u64>) -> String {
     let mut v: Vec<(&String, &u64)> = map.iter().collect();
     v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    v.iter().map(|(k, n)| format!("{k} ×{n}")).collect::<Vec<_>>().join(", ")
+    v.iter()
+        .map(|(k, n)| format!("{k} ×{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The report of `mxsim run`.
@@ -43,11 +46,23 @@ pub fn report(file: &str, scenario: &Scenario, r: &Report) -> String {
         ("generated", o.generated, String::new()),
         ("delivered", o.delivered, String::new()),
         ("bounced", o.bounced, counts(&r.bounced_by_code)),
-        ("expired", o.expired, if r.expired_by_last_code.is_empty() { String::new() } else { format!("last failure: {}", counts(&r.expired_by_last_code)) }),
+        (
+            "expired",
+            o.expired,
+            if r.expired_by_last_code.is_empty() {
+                String::new()
+            } else {
+                format!("last failure: {}", counts(&r.expired_by_last_code))
+            },
+        ),
         ("still queued", o.queued, String::new()),
     ];
     for (name, n, detail) in rows {
-        let _ = writeln!(s, "  {name:<13}{n:>10}  {:>8}  {detail}", share(n, o.generated));
+        let _ = writeln!(
+            s,
+            "  {name:<13}{n:>10}  {:>8}  {detail}",
+            share(n, o.generated)
+        );
     }
     let d = &r.delay_ms;
     let _ = writeln!(s, "\nDelivery delay (delivered messages)");
@@ -72,9 +87,19 @@ pub fn report(file: &str, scenario: &Scenario, r: &Report) -> String {
         f2(a.per_delivered),
         r.queued_peak
     );
-    let width = scenario.hosts.iter().map(|h| h.id.len()).max().unwrap_or(4).max(4);
+    let width = scenario
+        .hosts
+        .iter()
+        .map(|h| h.id.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     let _ = writeln!(s, "\nHosts (what each host answered its client)");
-    let _ = writeln!(s, "  {:<width$}  {:<6}  {:>9}  {:>9}  {:>8}  failures", "host", "role", "contacts", "accepted", "success");
+    let _ = writeln!(
+        s,
+        "  {:<width$}  {:<6}  {:>9}  {:>9}  {:>8}  failures",
+        "host", "role", "contacts", "accepted", "success"
+    );
     for h in &r.hosts {
         let _ = writeln!(
             s,
@@ -97,7 +122,15 @@ pub fn explanation(e: &Explanation) -> String {
     let _ = writeln!(s, "  meaning   {}", e.meaning);
     let _ = writeln!(s, "  class     {}: {}", e.code.class, e.class_meaning);
     let _ = writeln!(s, "  subject   {}: {}", e.code.subject, e.subject_meaning);
-    let basic = if e.basic.is_empty() { "none listed".to_string() } else { e.basic.iter().map(u16::to_string).collect::<Vec<_>>().join(", ") };
+    let basic = if e.basic.is_empty() {
+        "none listed".to_string()
+    } else {
+        e.basic
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let _ = writeln!(s, "  basic     usual reply codes (IANA): {basic}");
     let usage = match e.usage {
         Usage::Permanent => "RFC 3463: useful only as a permanent failure (5.x.x)",
@@ -107,11 +140,25 @@ pub fn explanation(e: &Explanation) -> String {
     };
     let _ = writeln!(s, "  usage     {usage}");
     let _ = writeln!(s, "  defined   {}", e.defined_in);
-    let _ = writeln!(s, "  sender    {}", if e.transient { "keeps the message queued and retries" } else { "bounces the message (no retry)" });
+    let _ = writeln!(
+        s,
+        "  sender    {}",
+        if e.transient {
+            "keeps the message queued and retries"
+        } else {
+            "bounces the message (no retry)"
+        }
+    );
     if !e.neighbours.is_empty() {
         let _ = writeln!(s, "\nHow it differs from its neighbours");
         for n in &e.neighbours {
-            let _ = writeln!(s, "  {:<6} {}: {}", n.code.to_string(), n.name, n.difference);
+            let _ = writeln!(
+                s,
+                "  {:<6} {}: {}",
+                n.code.to_string(),
+                n.name,
+                n.difference
+            );
         }
     }
     let _ = writeln!(s, "\nWhat to do\n  {}", e.advice);
@@ -142,7 +189,11 @@ fn signed(v: f64, duration: bool) -> String {
 /// The lines of `mxsim check` for one scenario.
 pub fn verdicts(file: &str, scenario: &Scenario, r: &Report, verdicts: &[Verdict]) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "{file}: {} (seed {}, digest {})", scenario.name, r.seed, r.digest);
+    let _ = writeln!(
+        s,
+        "{file}: {} (seed {}, digest {})",
+        scenario.name, r.seed, r.digest
+    );
     if verdicts.is_empty() {
         let _ = writeln!(s, "  (no [expect] bounds)");
     }
@@ -151,8 +202,12 @@ pub fn verdicts(file: &str, scenario: &Scenario, r: &Report, verdicts: &[Verdict
             .iter()
             .filter_map(|(n, b)| b.map(|b| format!("{n} {}", value(b, v.is_duration))))
             .collect();
-        let shown = v.value.map_or("undefined".into(), |x| value(x, v.is_duration));
-        let margin = v.margin.map_or(String::new(), |m| format!("; margin {}", signed(m, v.is_duration)));
+        let shown = v
+            .value
+            .map_or("undefined".into(), |x| value(x, v.is_duration));
+        let margin = v.margin.map_or(String::new(), |m| {
+            format!("; margin {}", signed(m, v.is_duration))
+        });
         let _ = writeln!(
             s,
             "  {} {} = {} ({}{})",

@@ -25,7 +25,11 @@ fn delivered(text: &str) -> (Vec<f64>, Vec<f64>, u64) {
     }
     let report = sim.report();
     assert_eq!(report.outcomes.delivered as usize, delays.len());
-    (delays, attempts.values().map(|&n| f64::from(n)).collect(), report.outcomes.generated)
+    (
+        delays,
+        attempts.values().map(|&n| f64::from(n)).collect(),
+        report.outcomes.generated,
+    )
 }
 
 fn mean(v: &[f64]) -> f64 {
@@ -103,13 +107,38 @@ fn postfix_exact(n: usize) -> Vec<f64> {
 fn independent_failures_with_a_fixed_interval_give_geometric_delays() {
     // D = 600 s · K with K ~ Geometric: E[D] = 600·p/(1−p), sd = 600·√p/(1−p);
     // E[attempts] = 1/(1−p), sd = √p/(1−p); P(first attempt succeeds) = 1 − p.
-    let (delays, attempts, generated) = delivered(&single_mx("{ bernoulli = { p = 0.3 } }", "{ fixed = \"10m\" }", 100_000));
+    let (delays, attempts, generated) = delivered(&single_mx(
+        "{ bernoulli = { p = 0.3 } }",
+        "{ fixed = \"10m\" }",
+        100_000,
+    ));
     let n = delays.len();
-    assert_eq!(n as u64, generated, "nothing may bounce or expire at p = 0.3 over 5 days");
-    assert_within("E[D] ms", mean(&delays), 600_000.0 * P / (1.0 - P), 600_000.0 * P.sqrt() / (1.0 - P), n);
-    assert_within("E[attempts]", mean(&attempts), 1.0 / (1.0 - P), P.sqrt() / (1.0 - P), n);
+    assert_eq!(
+        n as u64, generated,
+        "nothing may bounce or expire at p = 0.3 over 5 days"
+    );
+    assert_within(
+        "E[D] ms",
+        mean(&delays),
+        600_000.0 * P / (1.0 - P),
+        600_000.0 * P.sqrt() / (1.0 - P),
+        n,
+    );
+    assert_within(
+        "E[attempts]",
+        mean(&attempts),
+        1.0 / (1.0 - P),
+        P.sqrt() / (1.0 - P),
+        n,
+    );
     let first = delays.iter().filter(|&&d| d == 0.0).count() as f64 / n as f64;
-    assert_within("P(first attempt)", first, 1.0 - P, (P * (1.0 - P)).sqrt(), n);
+    assert_within(
+        "P(first attempt)",
+        first,
+        1.0 - P,
+        (P * (1.0 - P)).sqrt(),
+        n,
+    );
 }
 
 #[test]
@@ -124,14 +153,22 @@ fn independent_failures_with_naive_doubling_match_the_reference() {
     assert_within("E[D] s", mean(&secs), m1, (m2 - m1 * m1).sqrt(), secs.len());
     // P(delivered by 600 s) = 1 − p² (two attempts, at 0 and 300 s), smtp-facts §7.1 table.
     let by_600 = secs.iter().filter(|&&d| d <= 600.0).count() as f64 / secs.len() as f64;
-    assert_within("P(by 600 s)", by_600, 1.0 - P * P, (P * P * (1.0 - P * P)).sqrt(), secs.len());
+    assert_within(
+        "P(by 600 s)",
+        by_600,
+        1.0 - P * P,
+        (P * P * (1.0 - P * P)).sqrt(),
+        secs.len(),
+    );
 }
 
 #[test]
 fn full_jitter_matches_the_reference() {
     // smtp-facts §7.4: full jitter, base 300 s, cap 4000 s, p = 0.3: E[D] = 104.863 s and
     // P(delivered by 300 s) = 0.926147. Var from E[T_k²] = Σ c_j²/12 + (Σ c_j/2)².
-    let caps: Vec<f64> = (0..200).map(|k| (300.0 * 2f64.powi(k.min(30))).min(4000.0)).collect();
+    let caps: Vec<f64> = (0..200)
+        .map(|k| (300.0 * 2f64.powi(k.min(30))).min(4000.0))
+        .collect();
     let (mut m1, mut m2, mut reach) = (0.0, 0.0, 1.0);
     let (mut mean_t, mut var_t) = (0.0, 0.0);
     for c in &caps {
@@ -142,13 +179,20 @@ fn full_jitter_matches_the_reference() {
         var_t += c * c / 12.0;
     }
     assert!((m1 - 104.863).abs() < 0.001, "closed form itself: {m1}");
-    let retry = "{ exponential = { initial = \"5m\", factor = 2.0, max = \"4000s\", jitter = \"full\" } }";
+    let retry =
+        "{ exponential = { initial = \"5m\", factor = 2.0, max = \"4000s\", jitter = \"full\" } }";
     let (delays, _, _) = delivered(&single_mx("{ bernoulli = { p = 0.3 } }", retry, 100_000));
     let secs: Vec<f64> = delays.iter().map(|d| d / 1000.0).collect();
     assert_within("E[D] s", mean(&secs), m1, (m2 - m1 * m1).sqrt(), secs.len());
     let p300 = 0.926147;
     let by_300 = secs.iter().filter(|&&d| d <= 300.0).count() as f64 / secs.len() as f64;
-    assert_within("P(by 300 s)", by_300, p300, (p300 * (1.0 - p300)).sqrt(), secs.len());
+    assert_within(
+        "P(by 300 s)",
+        by_300,
+        p300,
+        (p300 * (1.0 - p300)).sqrt(),
+        secs.len(),
+    );
 }
 
 /// Survival S_k after attempts at `t` (s) on a two-state Markov host, and the moments of D
@@ -181,7 +225,10 @@ fn two_state_markov_host_matches_the_closed_form() {
     let (up, down) = (9.0 * 3600.0, 3600.0);
     // The formula reproduces the reference's worked numbers for the Postfix-exact schedule.
     let (s_ref, m_ref, _) = markov_moments(&postfix_exact(200), up, down);
-    assert!((m_ref - 490.845).abs() < 0.01, "closed form itself: {m_ref}");
+    assert!(
+        (m_ref - 490.845).abs() < 0.01,
+        "closed form itself: {m_ref}"
+    );
     assert!((s_ref[4] - 0.051818).abs() < 1e-6, "S4 {}", s_ref[4]);
 
     let hosts = 400;
@@ -202,7 +249,13 @@ fn two_state_markov_host_matches_the_closed_form() {
     assert_within("E[D] s", mean(&secs), m1, (m2 - m1 * m1).sqrt(), n);
     // PASTA: an arrival finds the host down with probability 1 − A = 0.1.
     let first_failed = secs.iter().filter(|&&d| d > 0.0).count() as f64 / n as f64;
-    assert_within("P(first attempt fails)", first_failed, 0.1, (0.1f64 * 0.9).sqrt(), n);
+    assert_within(
+        "P(first attempt fails)",
+        first_failed,
+        0.1,
+        (0.1f64 * 0.9).sqrt(),
+        n,
+    );
     // Tail: undelivered after the attempts at 0, 300, 900, 2100 s, i.e. still waiting past 2100 s.
     let tail = secs.iter().filter(|&&d| d > 2100.0).count() as f64 / n as f64;
     assert_within("P(D > 2100 s)", tail, s[3], (s[3] * (1.0 - s[3])).sqrt(), n);

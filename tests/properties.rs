@@ -15,7 +15,10 @@ use proptest::prelude::*;
 use std::collections::BTreeMap;
 
 fn config() -> ProptestConfig {
-    ProptestConfig { cases: 64, ..ProptestConfig::default() }
+    ProptestConfig {
+        cases: 64,
+        ..ProptestConfig::default()
+    }
 }
 
 proptest! {
@@ -181,7 +184,11 @@ fn invalid_scenarios_never_panic_the_validator() {
     // Goal: bad input is handled, never a panic. Method: mutate valid scenario text by deleting
     // and duplicating lines and corrupting characters; every variant must either load or return
     // diagnostics.
-    let base = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/hard-and-soft.toml")).unwrap();
+    let base = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/hard-and-soft.toml"
+    ))
+    .unwrap();
     let lines: Vec<&str> = base.lines().collect();
     for i in 0..lines.len() {
         let mut v = lines.clone();

@@ -29,7 +29,11 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic at `path` with an optional source span.
-    pub fn new(path: impl Into<String>, span: Option<Range<usize>>, message: impl Into<String>) -> Self {
+    pub fn new(
+        path: impl Into<String>,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             path: path.into(),
             line: None,
@@ -94,7 +98,12 @@ impl fmt::Display for Diagnostics {
             }
         }
         let n = self.items.len();
-        write!(f, "{n} problem{} found in {}", if n == 1 { "" } else { "s" }, self.file)
+        write!(
+            f,
+            "{n} problem{} found in {}",
+            if n == 1 { "" } else { "s" },
+            self.file
+        )
     }
 }
 
@@ -135,13 +144,15 @@ fn levenshtein(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 v = v.min(d[i - 2][j - 2] + 1);
             }

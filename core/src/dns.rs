@@ -3,58 +3,81 @@
 //! Steps implemented: NXDOMAIN → permanent 550 5.1.2; null MX → 556 5.1.10 with no connection
 //! and no address fallback; no MX records → the implicit MX (the domain itself, which must be a
 //! host, else 550 5.4.4 "unable to route"); records sorted by preference, lowest first, equal
-//! preferences shuffled with the seeded stream (the RFC says the client MUST randomize); the list
-//! capped at the address limit (Postfix `smtp_mx_address_limit` = 5).
+//! preferences shuffled with the attempt's random draws (the RFC says the client MUST
+//! randomize); the list capped at the address limit (Postfix `smtp_mx_address_limit` = 5).
 //!
 //! Resolution here is instantaneous and authoritative: DNS servers with their own failures,
-//! latency and caching are a later layer behind the same function.
+//! latency and caching are a later layer behind [`MxTable::candidates`].
 
-use crate::random::Coins;
+use crate::random::{AttemptRandom, Slot};
 use crate::scenario::{DomainSpec, HostId, MxAnswer};
 use crate::smtp::{codes, Reply};
 
-/// The ordered candidate hosts for one attempt, or the permanent reply that ends it.
-///
-/// `shuffle` supplies uniform draws at `(message, attempt·64 + i)`, so the order of equal
-/// preferences is fixed per attempt and independent of everything else in the run.
-pub fn candidates(
-    domain: &DomainSpec,
-    limit: u32,
-    shuffle: &mut Coins,
-    message: u64,
-    attempt: u32,
-    out: &mut Vec<HostId>,
-) -> Result<(), Reply> {
-    out.clear();
-    match &domain.mx {
-        MxAnswer::NxDomain => Err(codes::BAD_DESTINATION_SYSTEM),
-        MxAnswer::NullMx => Err(codes::NULL_MX),
-        MxAnswer::Implicit(None) => Err(codes::UNABLE_TO_ROUTE),
-        MxAnswer::Implicit(Some(host)) => {
-            out.push(*host);
-            Ok(())
-        }
-        MxAnswer::Records(records) => {
-            let mut sorted: Vec<(u16, HostId)> = records.iter().map(|r| (r.preference, r.host)).collect();
-            // Stable sort keeps file order inside a preference before the shuffle.
-            sorted.sort_by_key(|&(p, _)| p);
-            let mut draw = 0u64;
-            let mut start = 0;
-            while start < sorted.len() {
-                let pref = sorted[start].0;
-                let end = start + sorted[start..].iter().take_while(|(p, _)| *p == pref).count();
-                // Fisher-Yates over the equal-preference group.
-                for i in (start + 1..end).rev() {
-                    let u = shuffle.unit_at(message, u64::from(attempt) * 64 + draw);
-                    draw += 1;
-                    let j = start + (u * (i - start + 1) as f64) as usize;
-                    sorted.swap(i, j.min(i));
+/// One domain's MX answer, pre-sorted once per run so an attempt does no sorting or allocation.
+#[derive(Clone, Debug)]
+pub struct MxTable {
+    answer: Result<Vec<HostId>, Reply>,
+    /// Runs `[start, end)` of equal preference with more than one host.
+    ties: Vec<(usize, usize)>,
+}
+
+impl MxTable {
+    /// Builds the table of `domain`.
+    pub fn new(domain: &DomainSpec) -> Self {
+        let mut ties = Vec::new();
+        let answer = match &domain.mx {
+            MxAnswer::NxDomain => Err(codes::BAD_DESTINATION_SYSTEM),
+            MxAnswer::NullMx => Err(codes::NULL_MX),
+            MxAnswer::Implicit(None) => Err(codes::UNABLE_TO_ROUTE),
+            MxAnswer::Implicit(Some(host)) => Ok(vec![*host]),
+            MxAnswer::Records(records) => {
+                let mut sorted: Vec<(u16, HostId)> =
+                    records.iter().map(|r| (r.preference, r.host)).collect();
+                // Stable: file order inside a preference before the per-attempt shuffle.
+                sorted.sort_by_key(|&(p, _)| p);
+                let mut start = 0;
+                while start < sorted.len() {
+                    let pref = sorted[start].0;
+                    let end = start
+                        + sorted[start..]
+                            .iter()
+                            .take_while(|(p, _)| *p == pref)
+                            .count();
+                    if end - start > 1 {
+                        ties.push((start, end));
+                    }
+                    start = end;
                 }
-                start = end;
+                Ok(sorted.into_iter().map(|(_, h)| h).collect())
             }
-            out.extend(sorted.into_iter().take(limit as usize).map(|(_, h)| h));
-            Ok(())
+        };
+        MxTable { answer, ties }
+    }
+
+    /// Writes the ordered candidates of the current attempt into `out`, or returns the
+    /// permanent reply that ends the attempt. Shuffle draws come from `draws`, so the order of
+    /// equal preferences is fixed per (message, attempt).
+    pub fn candidates(
+        &self,
+        limit: u32,
+        draws: &AttemptRandom,
+        out: &mut Vec<HostId>,
+    ) -> Result<(), Reply> {
+        out.clear();
+        let hosts = self.answer.as_ref().map_err(|r| *r)?;
+        out.extend_from_slice(hosts);
+        let mut draw = 0;
+        for &(start, end) in &self.ties {
+            // Fisher-Yates over the equal-preference run.
+            for i in (start + 1..end).rev() {
+                let u = draws.unit(Slot::Shuffle(draw));
+                draw += 1;
+                let j = start + (u * (i - start + 1) as f64) as usize;
+                out.swap(i, j.min(i));
+            }
         }
+        out.truncate(limit as usize);
+        Ok(())
     }
 }
 
@@ -65,23 +88,36 @@ mod tests {
     use crate::scenario::MxRecord;
     use crate::time::SimDuration;
 
-    fn domain(mx: MxAnswer) -> DomainSpec {
-        DomainSpec { name: "example.net".into(), mx, ttl: SimDuration::from_hours(1) }
+    fn table(mx: MxAnswer) -> MxTable {
+        MxTable::new(&DomainSpec {
+            name: "example.net".into(),
+            mx,
+            ttl: SimDuration::from_hours(1),
+        })
     }
 
     fn rec(preference: u16, host: u32) -> MxRecord {
-        MxRecord { preference, host: HostId(host) }
+        MxRecord {
+            preference,
+            host: HostId(host),
+        }
     }
 
     #[test]
     fn sorts_by_preference_and_shuffles_ties_fairly() {
         // Goal: lower preference first; equal preferences each come first about equally often.
-        let d = domain(MxAnswer::Records(vec![rec(20, 9), rec(10, 1), rec(10, 2), rec(10, 3)]));
-        let mut coins = Streams::new(1).coins(Purpose::MxShuffle, 0);
+        let t = table(MxAnswer::Records(vec![
+            rec(20, 9),
+            rec(10, 1),
+            rec(10, 2),
+            rec(10, 3),
+        ]));
+        let mut keys = Streams::new(1).sequential(Purpose::MessageKeys, 0);
         let mut first = [0u32; 4];
         let mut out = Vec::new();
-        for m in 0..3000 {
-            candidates(&d, 5, &mut coins, m, 0, &mut out).unwrap();
+        for _ in 0..3000 {
+            t.candidates(5, &AttemptRandom::new(keys.next_u64(), 0), &mut out)
+                .unwrap();
             assert_eq!(out.len(), 4);
             assert_eq!(out[3], HostId(9));
             first[out[0].0 as usize] += 1;
@@ -94,21 +130,34 @@ mod tests {
 
     #[test]
     fn special_answers_end_the_attempt_with_their_codes() {
-        let mut coins = Streams::new(1).coins(Purpose::MxShuffle, 0);
+        let draws = AttemptRandom::new(1, 0);
         let mut out = Vec::new();
-        assert_eq!(candidates(&domain(MxAnswer::NullMx), 5, &mut coins, 0, 0, &mut out), Err(codes::NULL_MX));
-        assert_eq!(candidates(&domain(MxAnswer::NxDomain), 5, &mut coins, 0, 0, &mut out), Err(codes::BAD_DESTINATION_SYSTEM));
-        assert_eq!(candidates(&domain(MxAnswer::Implicit(None)), 5, &mut coins, 0, 0, &mut out), Err(codes::UNABLE_TO_ROUTE));
-        candidates(&domain(MxAnswer::Implicit(Some(HostId(4)))), 5, &mut coins, 0, 0, &mut out).unwrap();
+        assert_eq!(
+            table(MxAnswer::NullMx).candidates(5, &draws, &mut out),
+            Err(codes::NULL_MX)
+        );
+        assert_eq!(
+            table(MxAnswer::NxDomain).candidates(5, &draws, &mut out),
+            Err(codes::BAD_DESTINATION_SYSTEM)
+        );
+        assert_eq!(
+            table(MxAnswer::Implicit(None)).candidates(5, &draws, &mut out),
+            Err(codes::UNABLE_TO_ROUTE)
+        );
+        table(MxAnswer::Implicit(Some(HostId(4))))
+            .candidates(5, &draws, &mut out)
+            .unwrap();
         assert_eq!(out, vec![HostId(4)]);
     }
 
     #[test]
     fn address_limit_caps_the_list() {
-        let d = domain(MxAnswer::Records((0..8).map(|i| rec(i, i as u32)).collect()));
-        let mut coins = Streams::new(1).coins(Purpose::MxShuffle, 0);
+        let t = table(MxAnswer::Records(
+            (0..8).map(|i| rec(i, i as u32)).collect(),
+        ));
         let mut out = Vec::new();
-        candidates(&d, 2, &mut coins, 0, 0, &mut out).unwrap();
+        t.candidates(2, &AttemptRandom::new(1, 0), &mut out)
+            .unwrap();
         assert_eq!(out, vec![HostId(0), HostId(1)]);
     }
 }

@@ -121,7 +121,9 @@ impl Metric {
             }
             Metric::AttemptsTotal => Some(r.attempts.total as f64),
             Metric::AttemptsPerMessage => r.attempts.per_message,
-            Metric::BouncedWith(code) => Some(r.bounced_by_code.get(code).copied().unwrap_or(0) as f64),
+            Metric::BouncedWith(code) => {
+                Some(r.bounced_by_code.get(code).copied().unwrap_or(0) as f64)
+            }
         }
     }
 }

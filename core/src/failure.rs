@@ -16,7 +16,7 @@
 //! is generated lazily from the host's own stream, in order, so how often or when it is queried
 //! never changes it.
 
-use crate::random::{Coins, Purpose, SeqStream, Streams};
+use crate::random::{AttemptRandom, Purpose, SeqStream, Slot, Streams};
 use crate::smtp::Reply;
 use crate::time::SimTime;
 
@@ -56,15 +56,16 @@ pub struct RejectSpec {
 /// The live state of one host's failure model during a run.
 #[derive(Debug)]
 pub struct HostHealth {
+    host: u32,
     state: HealthState,
-    reject: Option<(RejectSpec, Coins)>,
+    reject: Option<RejectSpec>,
 }
 
 #[derive(Debug)]
 enum HealthState {
     AlwaysUp,
-    Bernoulli { p: f64, coins: Coins },
-    Markov(MarkovTimeline),
+    Bernoulli { p: f64 },
+    Markov(Box<MarkovTimeline>),
     Schedule(Vec<(SimTime, SimTime)>),
 }
 
@@ -97,7 +98,11 @@ impl MarkovTimeline {
     fn extend_past(&mut self, t: SimTime) {
         while self.flips.last().is_none_or(|&last| last <= t) {
             let up_now = self.initially_up == self.flips.len().is_multiple_of(2);
-            let mean = if up_now { self.mean_up_ms } else { self.mean_down_ms };
+            let mean = if up_now {
+                self.mean_up_ms
+            } else {
+                self.mean_down_ms
+            };
             let start = self.flips.last().copied().unwrap_or(SimTime::ZERO);
             // Round up so every period lasts at least 1 ms and flips strictly increase.
             let length = libm::ceil(self.rng.exponential(mean)).max(1.0) as u64;
@@ -131,30 +136,38 @@ impl MarkovTimeline {
 
 impl HostHealth {
     /// The failure state of host `host` for one run.
-    pub fn new(streams: Streams, host: u64, availability: &Availability, reject: Option<RejectSpec>) -> Self {
+    pub fn new(
+        streams: Streams,
+        host: u32,
+        availability: &Availability,
+        reject: Option<RejectSpec>,
+    ) -> Self {
         let state = match availability {
             Availability::AlwaysUp => HealthState::AlwaysUp,
-            Availability::Bernoulli { p } => HealthState::Bernoulli {
-                p: *p,
-                coins: streams.coins(Purpose::AttemptCoin, host),
-            },
+            Availability::Bernoulli { p } => HealthState::Bernoulli { p: *p },
             Availability::Markov {
                 mean_up_ms,
                 mean_down_ms,
-            } => HealthState::Markov(MarkovTimeline::new(streams, host, *mean_up_ms, *mean_down_ms)),
+            } => HealthState::Markov(Box::new(MarkovTimeline::new(
+                streams,
+                u64::from(host),
+                *mean_up_ms,
+                *mean_down_ms,
+            ))),
             Availability::Schedule { down } => HealthState::Schedule(down.clone()),
         };
         HostHealth {
+            host,
             state,
-            reject: reject.map(|r| (r, streams.coins(Purpose::Reject, host))),
+            reject,
         }
     }
 
-    /// Whether the host answers attempt `attempt` of message `message` contacted at `t`.
-    pub fn is_up(&mut self, t: SimTime, message: u64, attempt: u32) -> bool {
+    /// Whether the host answers the current attempt (whose draws `draws` holds) at time `t`.
+    pub fn is_up(&mut self, t: SimTime, draws: &AttemptRandom) -> bool {
         match &mut self.state {
             HealthState::AlwaysUp => true,
-            HealthState::Bernoulli { p, coins } => coins.unit_at(message, u64::from(attempt)) >= *p,
+            HealthState::Bernoulli { p } => draws.unit(Slot::HostDown(self.host)) >= *p,
             HealthState::Markov(m) => m.is_up(t),
             HealthState::Schedule(down) => {
                 let i = down.partition_point(|&(from, _)| from <= t);
@@ -164,16 +177,20 @@ impl HostHealth {
     }
 
     /// The permanent reject this attempt gets, if any (the host is up and refuses the message).
-    pub fn rejects(&mut self, message: u64, attempt: u32) -> Option<Reply> {
-        let (spec, coins) = self.reject.as_mut()?;
-        (coins.unit_at(message, u64::from(attempt)) < spec.share).then_some(spec.reply)
+    pub fn rejects(&self, draws: &AttemptRandom) -> Option<Reply> {
+        let spec = self.reject?;
+        (draws.unit(Slot::HostReject(self.host)) < spec.share).then_some(spec.reply)
     }
 
     /// Down windows before `until` for time-based models (empty for Bernoulli and always-up).
     pub fn down_windows(&mut self, until: SimTime) -> Vec<(SimTime, SimTime)> {
         match &mut self.state {
             HealthState::Markov(m) => m.down_windows(until),
-            HealthState::Schedule(down) => down.iter().copied().filter(|(from, _)| *from < until).collect(),
+            HealthState::Schedule(down) => down
+                .iter()
+                .copied()
+                .filter(|(from, _)| *from < until)
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -203,7 +220,14 @@ mod tests {
         let mut b = MarkovTimeline::new(s, 2, 3_600_000.0, 600_000.0);
         let times: Vec<SimTime> = (0..500).map(|i| SimTime(i * 97_000)).collect();
         let fwd: Vec<bool> = times.iter().map(|&t| a.is_up(t)).collect();
-        let bwd: Vec<bool> = times.iter().rev().map(|&t| b.is_up(t)).collect::<Vec<_>>().into_iter().rev().collect();
+        let bwd: Vec<bool> = times
+            .iter()
+            .rev()
+            .map(|&t| b.is_up(t))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         assert_eq!(fwd, bwd);
     }
 
@@ -221,10 +245,21 @@ mod tests {
 
     #[test]
     fn schedule_windows_are_half_open() {
-        let down = merge_windows(vec![(SimTime(10), SimTime(20)), (SimTime(15), SimTime(30)), (SimTime(50), SimTime(60))]);
-        assert_eq!(down, vec![(SimTime(10), SimTime(30)), (SimTime(50), SimTime(60))]);
+        let down = merge_windows(vec![
+            (SimTime(10), SimTime(20)),
+            (SimTime(15), SimTime(30)),
+            (SimTime(50), SimTime(60)),
+        ]);
+        assert_eq!(
+            down,
+            vec![(SimTime(10), SimTime(30)), (SimTime(50), SimTime(60))]
+        );
         let mut h = HostHealth::new(Streams::new(1), 0, &Availability::Schedule { down }, None);
-        let up: Vec<bool> = [0, 10, 29, 30, 49, 50, 60].iter().map(|&t| h.is_up(SimTime(t), 0, 0)).collect();
+        let draws = AttemptRandom::new(1, 0);
+        let up: Vec<bool> = [0, 10, 29, 30, 49, 50, 60]
+            .iter()
+            .map(|&t| h.is_up(SimTime(t), &draws))
+            .collect();
         assert_eq!(up, vec![true, false, false, true, true, false, true]);
     }
 }

@@ -80,23 +80,34 @@ impl Metrics {
     /// A message bounced with `reply`.
     pub fn bounced(&mut self, reply: Reply) {
         self.bounced += 1;
-        *self.bounced_by_code.entry(reply.code.to_string()).or_insert(0) += 1;
+        *self
+            .bounced_by_code
+            .entry(reply.code.to_string())
+            .or_insert(0) += 1;
     }
 
     /// A message expired; `last` was its last failure.
     pub fn expired(&mut self, last: Reply) {
         self.expired += 1;
-        *self.expired_by_last_code.entry(last.code.to_string()).or_insert(0) += 1;
+        *self
+            .expired_by_last_code
+            .entry(last.code.to_string())
+            .or_insert(0) += 1;
     }
 
     /// Builds the report. `queued_counted` is the number of non-terminal messages counted
     /// independently by the caller; it must equal generated − delivered − bounced − expired.
     pub fn report(&self, scenario: &Scenario, run: RunInfo, queued_counted: u64) -> Report {
-        assert_eq!(queued_counted, self.queued(), "conservation: outcomes do not add up");
+        assert_eq!(
+            queued_counted,
+            self.queued(),
+            "conservation: outcomes do not add up"
+        );
         let mut sorted = self.delays_ms.clone();
         sorted.sort_unstable();
         let pct = |p: u64| percentile(&sorted, p);
-        let mean = (!sorted.is_empty()).then(|| sorted.iter().map(|&d| d as f64).sum::<f64>() / sorted.len() as f64);
+        let mean = (!sorted.is_empty())
+            .then(|| sorted.iter().map(|&d| d as f64).sum::<f64>() / sorted.len() as f64);
         let ratio = |n: u64, d: u64| (d > 0).then(|| n as f64 / d as f64);
         Report {
             scenario: scenario.name.clone(),
@@ -137,7 +148,11 @@ impl Metrics {
                     role: h.role.name(),
                     contacts: c.contacts,
                     accepted: c.accepted,
-                    failures: c.failures.iter().map(|(r, n)| (r.to_string(), *n)).collect(),
+                    failures: c
+                        .failures
+                        .iter()
+                        .map(|(r, n)| (r.to_string(), *n))
+                        .collect(),
                 })
                 .collect(),
         }

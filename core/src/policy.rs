@@ -176,30 +176,47 @@ impl CodePattern {
         if text.contains('.') {
             let parts: Vec<&str> = text.split('.').collect();
             if parts.len() != 3 {
-                return Err(bad("expected class.subject.detail, e.g. \"4.4.3\" or \"4.7.*\""));
+                return Err(bad(
+                    "expected class.subject.detail, e.g. \"4.4.3\" or \"4.7.*\"",
+                ));
             }
             let class = match parts[0] {
                 "4" => 4,
                 "5" => 5,
-                _ => return Err(bad("the class must be 4 or 5 (only failures are retried or bounced)")),
+                _ => {
+                    return Err(bad(
+                        "the class must be 4 or 5 (only failures are retried or bounced)",
+                    ))
+                }
             };
             let field = |p: &str| -> Result<Option<u16>, String> {
                 if p == "*" {
                     return Ok(None);
                 }
-                let ok = !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()) && !(p.len() > 1 && p.starts_with('0'));
+                let ok = !p.is_empty()
+                    && p.len() <= 3
+                    && p.bytes().all(|b| b.is_ascii_digit())
+                    && !(p.len() > 1 && p.starts_with('0'));
                 if ok {
                     Ok(Some(p.parse().map_err(|_| bad("number too large"))?))
                 } else {
-                    Err(bad("subject and detail are 1-3 digits without leading zeros, or *"))
+                    Err(bad(
+                        "subject and detail are 1-3 digits without leading zeros, or *",
+                    ))
                 }
             };
             let subject = field(parts[1])?;
             let detail = field(parts[2])?;
             if subject.is_none() && detail.is_some() {
-                return Err(bad("a wildcard subject needs a wildcard detail (\"4.*.*\")"));
+                return Err(bad(
+                    "a wildcard subject needs a wildcard detail (\"4.*.*\")",
+                ));
             }
-            Ok(CodePattern::Enhanced { class, subject, detail })
+            Ok(CodePattern::Enhanced {
+                class,
+                subject,
+                detail,
+            })
         } else {
             let b = text.as_bytes();
             if b.len() != 3 || !matches!(b[0], b'4' | b'5') {
@@ -217,19 +234,31 @@ impl CodePattern {
             if second.is_none() && third.is_some() {
                 return Err(bad("write \"4xx\" rather than \"4x1\""));
             }
-            Ok(CodePattern::Basic { first: b[0] - b'0', second, third })
+            Ok(CodePattern::Basic {
+                first: b[0] - b'0',
+                second,
+                third,
+            })
         }
     }
 
     /// Whether `reply` matches.
     pub fn matches(&self, reply: Reply) -> bool {
         match *self {
-            CodePattern::Enhanced { class, subject, detail } => {
+            CodePattern::Enhanced {
+                class,
+                subject,
+                detail,
+            } => {
                 reply.code.class == class
                     && subject.is_none_or(|s| s == reply.code.subject)
                     && detail.is_none_or(|d| d == reply.code.detail)
             }
-            CodePattern::Basic { first, second, third } => {
+            CodePattern::Basic {
+                first,
+                second,
+                third,
+            } => {
                 let b = reply.basic;
                 u16::from(first) == b / 100
                     && second.is_none_or(|s| u16::from(s) == (b / 10) % 10)
@@ -243,8 +272,16 @@ impl CodePattern {
     /// Enhanced codes rank above basic ones because they say more about the cause.
     pub fn specificity(&self) -> u8 {
         match *self {
-            CodePattern::Enhanced { subject: Some(_), detail: Some(_), .. } => 5,
-            CodePattern::Enhanced { subject: Some(_), detail: None, .. } => 4,
+            CodePattern::Enhanced {
+                subject: Some(_),
+                detail: Some(_),
+                ..
+            } => 5,
+            CodePattern::Enhanced {
+                subject: Some(_),
+                detail: None,
+                ..
+            } => 4,
             CodePattern::Basic { third: Some(_), .. } => 3,
             CodePattern::Enhanced { .. } => 2,
             CodePattern::Basic { .. } => 1,
@@ -257,8 +294,16 @@ impl fmt::Display for CodePattern {
         let opt = |o: Option<u16>| o.map_or("*".to_string(), |v| v.to_string());
         let dig = |o: Option<u8>| o.map_or("x".to_string(), |v| v.to_string());
         match *self {
-            CodePattern::Enhanced { class, subject, detail } => write!(f, "{class}.{}.{}", opt(subject), opt(detail)),
-            CodePattern::Basic { first, second, third } => write!(f, "{first}{}{}", dig(second), dig(third)),
+            CodePattern::Enhanced {
+                class,
+                subject,
+                detail,
+            } => write!(f, "{class}.{}.{}", opt(subject), opt(detail)),
+            CodePattern::Basic {
+                first,
+                second,
+                third,
+            } => write!(f, "{first}{}{}", dig(second), dig(third)),
         }
     }
 }
@@ -328,7 +373,9 @@ mod tests {
     #[test]
     fn exponential_doubles_then_caps() {
         let b = exp(Jitter::None);
-        let secs: Vec<u64> = (1..=6).map(|k| b.delay(k, None, 0.0).as_ms() / 1000).collect();
+        let secs: Vec<u64> = (1..=6)
+            .map(|k| b.delay(k, None, 0.0).as_ms() / 1000)
+            .collect();
         assert_eq!(secs, vec![300, 600, 1200, 2400, 4000, 4000]);
     }
 
@@ -341,7 +388,10 @@ mod tests {
                 for u in [0.0, 0.25, 0.5, 0.999_999] {
                     let d = b.delay(k, prev, u);
                     let (lo, hi) = b.bounds(k);
-                    assert!(lo <= d && d <= hi, "{j:?} k={k} u={u}: {d:?} not in {lo:?}..{hi:?}");
+                    assert!(
+                        lo <= d && d <= hi,
+                        "{j:?} k={k} u={u}: {d:?} not in {lo:?}..{hi:?}"
+                    );
                 }
                 prev = Some(b.delay(k, prev, 0.7));
             }
@@ -351,7 +401,17 @@ mod tests {
     #[test]
     fn code_patterns_parse_match_and_rank() {
         let r443 = codes::ROUTING_SERVER_FAILURE;
-        for (p, hit) in [("4.4.3", true), ("4.4.*", true), ("4.*.*", true), ("451", true), ("45x", true), ("4xx", true), ("4.7.*", false), ("421", false), ("5.*.*", false)] {
+        for (p, hit) in [
+            ("4.4.3", true),
+            ("4.4.*", true),
+            ("4.*.*", true),
+            ("451", true),
+            ("45x", true),
+            ("4xx", true),
+            ("4.7.*", false),
+            ("421", false),
+            ("5.*.*", false),
+        ] {
             assert_eq!(CodePattern::parse(p).unwrap().matches(r443), hit, "{p}");
             assert_eq!(CodePattern::parse(p).unwrap().to_string(), p);
         }
@@ -362,14 +422,27 @@ mod tests {
 
     #[test]
     fn most_specific_rule_wins() {
-        let fixed = |m| Backoff::Fixed { interval: SimDuration::from_mins(m) };
-        let rule = |p: &str, m| CodeRule { pattern: CodePattern::parse(p).unwrap(), backoff: fixed(m) };
+        let fixed = |m| Backoff::Fixed {
+            interval: SimDuration::from_mins(m),
+        };
+        let rule = |p: &str, m| CodeRule {
+            pattern: CodePattern::parse(p).unwrap(),
+            backoff: fixed(m),
+        };
         let policy = RetryPolicy {
             default: fixed(1),
-            on_code: vec![rule("4.*.*", 2), rule("451", 3), rule("4.4.3", 60), rule("4.4.*", 4)],
+            on_code: vec![
+                rule("4.*.*", 2),
+                rule("451", 3),
+                rule("4.4.3", 60),
+                rule("4.4.*", 4),
+            ],
             queue_lifetime: SimDuration::from_days(5),
         };
-        assert_eq!(policy.backoff_for(codes::ROUTING_SERVER_FAILURE).1, RuleUsed::OnCode(2));
+        assert_eq!(
+            policy.backoff_for(codes::ROUTING_SERVER_FAILURE).1,
+            RuleUsed::OnCode(2)
+        );
         assert_eq!(policy.backoff_for(codes::NO_ANSWER).1, RuleUsed::OnCode(3));
         let greylist = Reply::new(450, EnhancedCode::new(4, 7, 1));
         assert_eq!(policy.backoff_for(greylist).1, RuleUsed::OnCode(0));

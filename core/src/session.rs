@@ -20,6 +20,7 @@
 //! through [`HostHealth`], so the environment is the same under any policy.
 
 use crate::failure::HostHealth;
+use crate::random::AttemptRandom;
 use crate::scenario::HostId;
 use crate::smtp::{codes, Reply};
 use crate::time::{SimDuration, SimTime};
@@ -51,10 +52,8 @@ pub struct Walker<'a> {
     pub topology: &'a Topology,
     /// Per-host failure state, indexed by host id.
     pub health: &'a mut [HostHealth],
-    /// Message id (for per-attempt coins).
-    pub message: u64,
-    /// 0-based attempt number of this message.
-    pub attempt: u32,
+    /// The attempt's random draws (host coins), keyed by (message, attempt).
+    pub draws: AttemptRandom,
     /// The recipient mailbox does not exist.
     pub unknown_recipient: bool,
     /// Hosts contacted, in contact order (output).
@@ -68,30 +67,51 @@ fn round_trips(latency: SimDuration, n: u64) -> SimDuration {
 impl Walker<'_> {
     /// Walks from `from` through `relays`, then to the `candidates`, starting at `t`.
     /// Returns what `from` is finally told and when.
-    pub fn walk(&mut self, from: HostId, relays: &[HostId], candidates: &[HostId], t: SimTime) -> (Reply, SimTime) {
+    pub fn walk(
+        &mut self,
+        from: HostId,
+        relays: &[HostId],
+        candidates: &[HostId],
+        t: SimTime,
+    ) -> (Reply, SimTime) {
         match relays.split_first() {
             Some((&relay, rest)) => self.through_relay(from, relay, rest, candidates, t),
-            None => self.to_mx(from, candidates, t),
+            None => self.deliver_to_mx(from, candidates, t),
         }
     }
 
     fn contact(&mut self, host: HostId, t: SimTime) -> Option<Reply> {
         let h = &mut self.health[host.0 as usize];
-        if !h.is_up(t, self.message, self.attempt) {
+        if !h.is_up(t, &self.draws) {
             return Some(codes::NO_ANSWER);
         }
-        h.rejects(self.message, self.attempt)
+        h.rejects(&self.draws)
     }
 
-    fn through_relay(&mut self, from: HostId, relay: HostId, rest: &[HostId], candidates: &[HostId], t: SimTime) -> (Reply, SimTime) {
+    fn through_relay(
+        &mut self,
+        from: HostId,
+        relay: HostId,
+        rest: &[HostId],
+        candidates: &[HostId],
+        t: SimTime,
+    ) -> (Reply, SimTime) {
         let Some(latency) = self.topology.latency(from, relay) else {
             return (codes::UNABLE_TO_ROUTE, t);
         };
         let index = self.hops.len();
-        self.hops.push(Hop { host: relay.0, at_ms: t.as_ms(), reply: codes::OK });
+        self.hops.push(Hop {
+            host: relay.0,
+            at_ms: t.as_ms(),
+            reply: codes::OK,
+        });
         if let Some(reply) = self.contact(relay, t) {
             self.hops[index].reply = reply;
-            let rtts = if reply.is_transient() { 1 } else { SESSION_ROUND_TRIPS };
+            let rtts = if reply.is_transient() {
+                1
+            } else {
+                SESSION_ROUND_TRIPS
+            };
             return (reply, t.after(round_trips(latency, rtts)));
         }
         let forward_at = t.after(round_trips(latency, ROUND_TRIPS_BEFORE_FORWARD));
@@ -108,13 +128,24 @@ impl Walker<'_> {
         (reply, done.after(round_trips(latency, remaining)))
     }
 
-    fn to_mx(&mut self, from: HostId, candidates: &[HostId], t: SimTime) -> (Reply, SimTime) {
+    fn deliver_to_mx(
+        &mut self,
+        from: HostId,
+        candidates: &[HostId],
+        t: SimTime,
+    ) -> (Reply, SimTime) {
         let mut now = t;
         let mut last_failure = None;
         for &mx in candidates {
-            let Some(latency) = self.topology.latency(from, mx) else { continue };
+            let Some(latency) = self.topology.latency(from, mx) else {
+                continue;
+            };
             let index = self.hops.len();
-            self.hops.push(Hop { host: mx.0, at_ms: now.as_ms(), reply: codes::OK });
+            self.hops.push(Hop {
+                host: mx.0,
+                at_ms: now.as_ms(),
+                reply: codes::OK,
+            });
             match self.contact(mx, now) {
                 Some(reply) if reply.is_transient() => {
                     self.hops[index].reply = reply;
@@ -127,9 +158,17 @@ impl Walker<'_> {
                 }
                 None if self.unknown_recipient => {
                     self.hops[index].reply = codes::UNKNOWN_USER;
-                    return (codes::UNKNOWN_USER, now.after(round_trips(latency, SESSION_ROUND_TRIPS)));
+                    return (
+                        codes::UNKNOWN_USER,
+                        now.after(round_trips(latency, SESSION_ROUND_TRIPS)),
+                    );
                 }
-                None => return (codes::OK, now.after(round_trips(latency, SESSION_ROUND_TRIPS))),
+                None => {
+                    return (
+                        codes::OK,
+                        now.after(round_trips(latency, SESSION_ROUND_TRIPS)),
+                    )
+                }
             }
         }
         (last_failure.unwrap_or(codes::UNABLE_TO_ROUTE), now)

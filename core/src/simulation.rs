@@ -8,12 +8,12 @@
 //! (counted two ways at report time); no attempt starts at or after the queue-lifetime deadline;
 //! the clock never goes backwards (engine). Same scenario + seed ⇒ same trace and digest.
 
-use crate::dns;
+use crate::dns::MxTable;
 use crate::engine::EventQueue;
 use crate::failure::HostHealth;
 use crate::metrics::{Metrics, Report, RunInfo};
 use crate::policy::RuleUsed;
-use crate::random::{Coins, Purpose, SeqStream, Streams};
+use crate::random::{AttemptRandom, Purpose, SeqStream, Slot, Streams};
 use crate::scenario::{Arrivals, DomainId, HostId, Route, Scenario};
 use crate::session::{Hop, Walker};
 use crate::smtp::{codes, Reply};
@@ -52,13 +52,17 @@ pub enum MessageState {
 impl MessageState {
     /// Delivered, bounced or expired.
     pub fn is_terminal(self) -> bool {
-        matches!(self, MessageState::Delivered | MessageState::Bounced | MessageState::Expired)
+        matches!(
+            self,
+            MessageState::Delivered | MessageState::Bounced | MessageState::Expired
+        )
     }
 }
 
-/// Per-message state. NOTE(perf): kept small (32 bytes) because it exists per message.
+/// Per-message state. NOTE(perf): kept small (48 bytes) because it exists per message.
 #[derive(Clone, Copy, Debug)]
 struct Message {
+    key: u64,
     arrival: SimTime,
     last_delay_ms: u64,
     pending: Reply,
@@ -107,8 +111,8 @@ pub struct Simulation {
     metrics: Metrics,
     digest: Digest,
     recording: Option<Vec<TraceRecord>>,
-    shuffle: Coins,
-    jitter: Coins,
+    mx_tables: Vec<MxTable>,
+    message_keys: SeqStream,
     candidates: Vec<HostId>,
     hops: Vec<Hop>,
     relays: Vec<HostId>,
@@ -124,14 +128,17 @@ impl Simulation {
             .hosts
             .iter()
             .enumerate()
-            .map(|(i, h)| HostHealth::new(streams, i as u64, &h.availability, h.reject))
+            .map(|(i, h)| HostHealth::new(streams, i as u32, &h.availability, h.reject))
             .collect();
         let topology = Topology::new(scenario.hosts.len(), &scenario.links);
         let relays = match &scenario.policy.route {
             Route::Direct => Vec::new(),
             Route::Via(chain) => chain.clone(),
         };
-        let expected = scenario.workload.expected_messages().min(scenario.limits.messages_max as f64);
+        let expected = scenario
+            .workload
+            .expected_messages()
+            .min(scenario.limits.messages_max as f64);
         let mut sim = Simulation {
             topology,
             health,
@@ -145,8 +152,8 @@ impl Simulation {
             metrics: Metrics::new(scenario.hosts.len()),
             digest: Digest::default(),
             recording: None,
-            shuffle: streams.coins(Purpose::MxShuffle, 0),
-            jitter: streams.coins(Purpose::Jitter, 0),
+            mx_tables: scenario.domains.iter().map(MxTable::new).collect(),
+            message_keys: streams.sequential(Purpose::MessageKeys, 0),
             candidates: Vec::new(),
             hops: Vec::new(),
             relays,
@@ -246,7 +253,11 @@ impl Simulation {
 
     /// The report of the run so far.
     pub fn report(&self) -> Report {
-        let queued = self.messages.iter().filter(|m| !m.state.is_terminal()).count() as u64;
+        let queued = self
+            .messages
+            .iter()
+            .filter(|m| !m.state.is_terminal())
+            .count() as u64;
         let run = RunInfo {
             digest: self.digest.hex(),
             stopped_by: self.stopped.map_or("running", Stop::name),
@@ -264,7 +275,11 @@ impl Simulation {
         }
         match &self.scenario.workload.arrivals {
             Arrivals::At(times) => times.get(a.next_index).copied(),
-            Arrivals::Poisson { per_hour, start, window } => {
+            Arrivals::Poisson {
+                per_hour,
+                start,
+                window,
+            } => {
                 if *per_hour <= 0.0 {
                     return None;
                 }
@@ -280,8 +295,14 @@ impl Simulation {
 
     fn record(&mut self, t: SimTime, message: u32, kind: impl FnOnce(&Self) -> TraceKind) {
         if self.recording.is_some() {
-            let record = TraceRecord { t_ms: t.as_ms(), message: u64::from(message), kind: kind(self) };
-            self.recording.as_mut().expect("checked").push(record);
+            let record = TraceRecord {
+                t_ms: t.as_ms(),
+                message: u64::from(message),
+                kind: kind(self),
+            };
+            if let Some(records) = &mut self.recording {
+                records.push(record);
+            }
         }
     }
 
@@ -291,7 +312,9 @@ impl Simulation {
         let domain = w.domains[pick];
         let unknown_recipient = self.arrivals.rng.unit() < w.unknown_recipient_share;
         let id = self.messages.len() as u32;
+        let key = self.message_keys.next_u64();
         self.messages.push(Message {
+            key,
             arrival: t,
             last_delay_ms: 0,
             pending: codes::OK,
@@ -305,7 +328,8 @@ impl Simulation {
         self.digest.word(1);
         self.digest.word(t.as_ms());
         self.digest.word(u64::from(id));
-        self.digest.word(u64::from(domain.0) << 1 | u64::from(unknown_recipient));
+        self.digest
+            .word(u64::from(domain.0) << 1 | u64::from(unknown_recipient));
         self.record(t, id, |s| TraceKind::Arrival {
             domain: s.scenario.domains[domain.0 as usize].name.clone(),
             unknown_recipient,
@@ -319,19 +343,20 @@ impl Simulation {
     fn start_attempt(&mut self, id: u32, t: SimTime) {
         let m = &mut self.messages[id as usize];
         assert!(!m.state.is_terminal(), "attempt on a finished message {id}");
-        assert!(t < m.arrival.after(self.scenario.policy.retry.queue_lifetime), "attempt after the deadline");
+        assert!(
+            t < m.arrival.after(self.scenario.policy.retry.queue_lifetime),
+            "attempt after the deadline"
+        );
         m.state = MessageState::InFlight;
         let attempt = m.attempts;
         m.attempts += 1;
         let (domain, unknown_recipient) = (m.domain, m.unknown_recipient);
+        let draws = AttemptRandom::new(m.key, attempt);
         self.hops.clear();
         let policy = &self.scenario.policy;
-        let resolved = dns::candidates(
-            &self.scenario.domains[domain.0 as usize],
+        let resolved = self.mx_tables[domain.0 as usize].candidates(
             policy.mx_address_limit,
-            &mut self.shuffle,
-            u64::from(id),
-            attempt,
+            &draws,
             &mut self.candidates,
         );
         let (reply, end) = match resolved {
@@ -339,8 +364,7 @@ impl Simulation {
             Ok(()) => Walker {
                 topology: &self.topology,
                 health: &mut self.health,
-                message: u64::from(id),
-                attempt,
+                draws,
                 unknown_recipient,
                 hops: &mut self.hops,
             }
@@ -406,7 +430,11 @@ impl Simulation {
         let retry = &self.scenario.policy.retry;
         let m = self.messages[id as usize];
         let (backoff, rule) = retry.backoff_for(reply);
-        let u = if backoff.is_jittered() { self.jitter.unit_at(u64::from(id), u64::from(m.attempts)) } else { 0.0 };
+        let u = if backoff.is_jittered() {
+            AttemptRandom::new(m.key, m.attempts - 1).unit(Slot::Jitter)
+        } else {
+            0.0
+        };
         let previous = (m.last_delay_ms > 0).then_some(SimDuration::from_ms(m.last_delay_ms));
         let delay = backoff.delay(m.attempts, previous, u);
         let deadline = m.arrival.after(retry.queue_lifetime);
@@ -414,7 +442,11 @@ impl Simulation {
         let msg = &mut self.messages[id as usize];
         msg.state = MessageState::Deferred;
         msg.last_delay_ms = delay.as_ms();
-        let (event, at) = if next >= deadline { (Event::Expire(id), deadline.max(t)) } else { (Event::AttemptStart(id), next) };
+        let (event, at) = if next >= deadline {
+            (Event::Expire(id), deadline.max(t))
+        } else {
+            (Event::AttemptStart(id), next)
+        };
         self.queue.schedule_at(at, event);
         self.digest.word(5);
         self.digest.word(t.as_ms());

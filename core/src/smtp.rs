@@ -367,7 +367,10 @@ pub fn explain(text: &str) -> Result<Explanation, String> {
         Some(i) => (i, false),
         None => (
             lookup(EnhancedCode::new(code.class, code.subject, 0)).ok_or_else(|| {
-                format!("unknown status code \"{text}\": subject {} is not in the registry (0-7)", code.subject)
+                format!(
+                    "unknown status code \"{text}\": subject {} is not in the registry (0-7)",
+                    code.subject
+                )
             })?,
             true,
         ),
@@ -456,7 +459,9 @@ mod tests {
 
     #[test]
     fn refuses_malformed_codes() {
-        for bad in ["3.4.3", "4.4", "4.04.3", "4.4.3.1", "4.x.3", " ", "4.1234.1"] {
+        for bad in [
+            "3.4.3", "4.4", "4.04.3", "4.4.3.1", "4.x.3", " ", "4.1234.1",
+        ] {
             assert!(EnhancedCode::parse(bad).is_err(), "{bad}");
         }
     }
@@ -465,7 +470,12 @@ mod tests {
     fn registry_has_no_duplicates_and_model_codes_are_registered() {
         for (i, a) in REGISTRY.iter().enumerate() {
             for b in &REGISTRY[i + 1..] {
-                assert!(!(a.subject == b.subject && a.detail == b.detail), "{}.{}", a.subject, a.detail);
+                assert!(
+                    !(a.subject == b.subject && a.detail == b.detail),
+                    "{}.{}",
+                    a.subject,
+                    a.detail
+                );
             }
         }
         for r in [

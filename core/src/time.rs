@@ -126,11 +126,11 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, DurationError> {
         if start == i {
             return Err(err("expected a number before each unit"));
         }
-        let number: u64 = s[start..i]
-            .parse()
-            .map_err(|_| err("number too large"))?;
+        let number: u64 = s[start..i].parse().map_err(|_| err("number too large"))?;
         if i < bytes.len() && bytes[i] == b'.' {
-            return Err(err("fractions are not supported; use a smaller unit (\"90m\" for 1.5h)"));
+            return Err(err(
+                "fractions are not supported; use a smaller unit (\"90m\" for 1.5h)",
+            ));
         }
         let unit_start = i;
         while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
@@ -183,7 +183,7 @@ pub fn human(d: SimDuration) -> String {
     }
     if ms < 60_000 {
         let tenths = (ms + 50) / 100;
-        return if tenths % 10 == 0 {
+        return if tenths.is_multiple_of(10) {
             format!("{}s", tenths / 10)
         } else {
             format!("{}.{}s", tenths / 10, tenths % 10)
@@ -226,10 +226,7 @@ mod tests {
         assert_eq!(parse_duration("15m").unwrap(), SimDuration::from_mins(15));
         assert_eq!(parse_duration("4h").unwrap(), SimDuration::from_hours(4));
         assert_eq!(parse_duration("5d").unwrap(), SimDuration::from_days(5));
-        assert_eq!(
-            parse_duration("1h30m").unwrap(),
-            SimDuration::from_mins(90)
-        );
+        assert_eq!(parse_duration("1h30m").unwrap(), SimDuration::from_mins(90));
         assert_eq!(parse_duration("0").unwrap(), SimDuration::ZERO);
     }
 

@@ -24,7 +24,11 @@ impl Topology {
             debug_assert_eq!(idx.index(), i);
         }
         for l in links {
-            graph.add_edge(NodeIndex::new(l.from.0 as usize), NodeIndex::new(l.to.0 as usize), l.latency);
+            graph.add_edge(
+                NodeIndex::new(l.from.0 as usize),
+                NodeIndex::new(l.to.0 as usize),
+                l.latency,
+            );
         }
         Topology { graph }
     }
@@ -32,9 +36,10 @@ impl Topology {
     /// One-way latency of the link `from → to`, or `None` if there is no such link.
     /// O(out-degree of `from`).
     pub fn latency(&self, from: HostId, to: HostId) -> Option<SimDuration> {
-        let e = self
-            .graph
-            .find_edge(NodeIndex::new(from.0 as usize), NodeIndex::new(to.0 as usize))?;
+        let e = self.graph.find_edge(
+            NodeIndex::new(from.0 as usize),
+            NodeIndex::new(to.0 as usize),
+        )?;
         Some(self.graph[e])
     }
 
@@ -56,8 +61,16 @@ mod tests {
     #[test]
     fn links_are_directed() {
         let links = [
-            LinkSpec { from: HostId(0), to: HostId(1), latency: SimDuration(20) },
-            LinkSpec { from: HostId(1), to: HostId(2), latency: SimDuration(40) },
+            LinkSpec {
+                from: HostId(0),
+                to: HostId(1),
+                latency: SimDuration(20),
+            },
+            LinkSpec {
+                from: HostId(1),
+                to: HostId(2),
+                latency: SimDuration(40),
+            },
         ];
         let t = Topology::new(3, &links);
         assert_eq!(t.latency(HostId(0), HostId(1)), Some(SimDuration(20)));

@@ -28,7 +28,9 @@ pub struct Digest {
 
 impl Default for Digest {
     fn default() -> Self {
-        Digest { state: 0xcbf2_9ce4_8422_2325 }
+        Digest {
+            state: 0xcbf2_9ce4_8422_2325,
+        }
     }
 }
 
@@ -43,7 +45,11 @@ impl Digest {
     #[inline]
     pub fn reply(&mut self, r: Reply) {
         self.word(u64::from(r.basic));
-        self.word(u64::from(r.code.class) << 32 | u64::from(r.code.subject) << 16 | u64::from(r.code.detail));
+        self.word(
+            u64::from(r.code.class) << 32
+                | u64::from(r.code.subject) << 16
+                | u64::from(r.code.detail),
+        );
     }
 
     /// The finished digest as 16 hex digits.

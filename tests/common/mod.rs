@@ -52,7 +52,12 @@ impl FailureKnob {
 #[derive(Clone, Debug)]
 pub enum RetryKnob {
     Fixed(u32),
-    Exponential { initial_s: u32, factor: f64, max_s: u32, jitter: &'static str },
+    Exponential {
+        initial_s: u32,
+        factor: f64,
+        max_s: u32,
+        jitter: &'static str,
+    },
 }
 
 impl RetryKnob {
@@ -88,21 +93,30 @@ pub fn failure_knob() -> impl Strategy<Value = FailureKnob> {
     prop_oneof![
         Just(FailureKnob::None),
         (0.0f64..0.9).prop_map(FailureKnob::Bernoulli),
-        (5u32..600, 1u32..120).prop_map(|(up_min, down_min)| FailureKnob::Markov { up_min, down_min }),
-        (0u32..300, 1u32..600).prop_map(|(from_min, len_min)| FailureKnob::Schedule { from_min, len_min }),
+        (5u32..600, 1u32..120)
+            .prop_map(|(up_min, down_min)| FailureKnob::Markov { up_min, down_min }),
+        (0u32..300, 1u32..600)
+            .prop_map(|(from_min, len_min)| FailureKnob::Schedule { from_min, len_min }),
     ]
 }
 
 pub fn retry_knob() -> impl Strategy<Value = RetryKnob> {
     prop_oneof![
         (1u32..7200).prop_map(RetryKnob::Fixed),
-        (1u32..1800, 1.0f64..3.0, 1u32..20_000, prop::sample::select(vec!["none", "full", "equal", "decorrelated"]))
-            .prop_map(|(initial_s, factor, extra, jitter)| RetryKnob::Exponential {
-                initial_s,
-                factor,
-                max_s: initial_s + extra,
-                jitter
-            }),
+        (
+            1u32..1800,
+            1.0f64..3.0,
+            1u32..20_000,
+            prop::sample::select(vec!["none", "full", "equal", "decorrelated"])
+        )
+            .prop_map(
+                |(initial_s, factor, extra, jitter)| RetryKnob::Exponential {
+                    initial_s,
+                    factor,
+                    max_s: initial_s + extra,
+                    jitter
+                }
+            ),
     ]
 }
 
@@ -112,32 +126,56 @@ pub fn knobs() -> impl Strategy<Value = Knobs> {
         1u32..400,
         1u32..180,
         0.0f64..0.2,
-        prop::collection::vec((0u16..3, 0u32..200, prop::bool::weighted(0.9), failure_knob()), 1..4),
+        prop::collection::vec(
+            (
+                0u16..3,
+                0u32..200,
+                prop::bool::weighted(0.9),
+                failure_knob(),
+            ),
+            1..4,
+        ),
         prop::collection::vec(failure_knob(), 0..3),
         retry_knob(),
         prop::option::of(60u32..14_400),
         (30u32..4000, 1u32..6, 0.0f64..0.1),
     )
-        .prop_map(|(seed, rate_per_hour, window_min, unknown_share, mx, relays, retry, override_443, (lifetime_min, address_limit, reject_share))| Knobs {
-            seed,
-            rate_per_hour,
-            window_min,
-            unknown_share,
-            mx,
-            relays,
-            retry,
-            override_443,
-            lifetime_min,
-            address_limit,
-            reject_share,
-        })
+        .prop_map(
+            |(
+                seed,
+                rate_per_hour,
+                window_min,
+                unknown_share,
+                mx,
+                relays,
+                retry,
+                override_443,
+                (lifetime_min, address_limit, reject_share),
+            )| Knobs {
+                seed,
+                rate_per_hour,
+                window_min,
+                unknown_share,
+                mx,
+                relays,
+                retry,
+                override_443,
+                lifetime_min,
+                address_limit,
+                reject_share,
+            },
+        )
 }
 
 impl Knobs {
     /// The scenario as TOML, with `retry` replaced if given (for paired policy comparisons).
     pub fn toml_with_retry(&self, retry: &RetryKnob) -> String {
         let mut s = String::new();
-        let _ = writeln!(s, "name = \"generated\"\nseed = {}\n", self.seed % (i64::MAX as u64));
+        let _ = writeln!(
+            s,
+            "name = \"generated\"\nseed = {}\n",
+            self.seed % (i64::MAX as u64)
+        );
         let _ = writeln!(
             s,
             "[workload]\narrivals = {{ poisson_per_hour = {}, for = \"{}m\" }}\nunknown_recipient_share = {}\n",
@@ -145,23 +183,42 @@ impl Knobs {
         );
         let _ = writeln!(s, "[[hosts]]\nid = \"out\"\nrole = \"sender\"\n");
         for (i, f) in self.relays.iter().enumerate() {
-            let _ = writeln!(s, "[[hosts]]\nid = \"relay{i}\"\nrole = \"relay\"\nfailure = {}\n", f.toml());
+            let _ = writeln!(
+                s,
+                "[[hosts]]\nid = \"relay{i}\"\nrole = \"relay\"\nfailure = {}\n",
+                f.toml()
+            );
         }
         for (i, (_, _, _, f)) in self.mx.iter().enumerate() {
-            let _ = writeln!(s, "[[hosts]]\nid = \"mx{i}\"\nrole = \"mx\"\nfailure = {}", f.toml());
+            let _ = writeln!(
+                s,
+                "[[hosts]]\nid = \"mx{i}\"\nrole = \"mx\"\nfailure = {}",
+                f.toml()
+            );
             if self.reject_share > 0.0 {
-                let _ = writeln!(s, "reject = {{ share = {}, code = \"5.7.1\" }}", self.reject_share);
+                let _ = writeln!(
+                    s,
+                    "reject = {{ share = {}, code = \"5.7.1\" }}",
+                    self.reject_share
+                );
             }
             s.push('\n');
         }
         let mut prev = "out".to_string();
         for i in 0..self.relays.len() {
-            let _ = writeln!(s, "[[links]]\nfrom = \"{prev}\"\nto = \"relay{i}\"\nlatency = \"{}ms\"\n", 10 + i);
+            let _ = writeln!(
+                s,
+                "[[links]]\nfrom = \"{prev}\"\nto = \"relay{i}\"\nlatency = \"{}ms\"\n",
+                10 + i
+            );
             prev = format!("relay{i}");
         }
         for (i, (_, latency, linked, _)) in self.mx.iter().enumerate() {
             if *linked {
-                let _ = writeln!(s, "[[links]]\nfrom = \"{prev}\"\nto = \"mx{i}\"\nlatency = \"{latency}ms\"\n");
+                let _ = writeln!(
+                    s,
+                    "[[links]]\nfrom = \"{prev}\"\nto = \"mx{i}\"\nlatency = \"{latency}ms\"\n"
+                );
             }
         }
         let records: Vec<String> = self
@@ -170,14 +227,24 @@ impl Knobs {
             .enumerate()
             .map(|(i, (p, ..))| format!("{{ preference = {}, host = \"mx{i}\" }}", p * 10))
             .collect();
-        let _ = writeln!(s, "[[domains]]\nname = \"example.net\"\nmx = [{}]\n", records.join(", "));
+        let _ = writeln!(
+            s,
+            "[[domains]]\nname = \"example.net\"\nmx = [{}]\n",
+            records.join(", ")
+        );
         let _ = writeln!(s, "[policy]\nretry = {}", retry.toml());
         if let Some(m) = self.override_443 {
             let _ = writeln!(s, "on_code = {{ \"4.4.3\" = {{ fixed = \"{m}s\" }} }}");
         }
-        let _ = writeln!(s, "queue_lifetime = \"{}m\"\nmx_address_limit = {}", self.lifetime_min, self.address_limit);
+        let _ = writeln!(
+            s,
+            "queue_lifetime = \"{}m\"\nmx_address_limit = {}",
+            self.lifetime_min, self.address_limit
+        );
         if !self.relays.is_empty() {
-            let via: Vec<String> = (0..self.relays.len()).map(|i| format!("\"relay{i}\"")).collect();
+            let via: Vec<String> = (0..self.relays.len())
+                .map(|i| format!("\"relay{i}\""))
+                .collect();
             let _ = writeln!(s, "route = {{ via = [{}] }}", via.join(", "));
         }
         s

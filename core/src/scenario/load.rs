@@ -14,7 +14,17 @@ use crate::smtp::{lookup, EnhancedCode, Reply};
 use crate::time::parse_duration;
 
 const TOP: &[&str] = &[
-    "name", "description", "seed", "duration", "limits", "hosts", "links", "domains", "workload", "policy", "expect",
+    "name",
+    "description",
+    "seed",
+    "duration",
+    "limits",
+    "hosts",
+    "links",
+    "domains",
+    "workload",
+    "policy",
+    "expect",
 ];
 
 /// Parses and validates scenario `text`; `file` names it in diagnostics and picks the format
@@ -23,7 +33,7 @@ pub fn load(text: &str, file: &str) -> Result<Scenario, Diagnostics> {
     let format = Format::detect(file, text);
     let root = match tree::parse(text, format) {
         Ok(n) => n,
-        Err(d) => return Err(Diagnostics::locate(file, text, vec![d])),
+        Err(d) => return Err(Diagnostics::locate(file, text, vec![*d])),
     };
     let mut r = Reader::default();
     let scenario = read_scenario(&mut r, &root);
@@ -44,18 +54,27 @@ pub fn load_with_seed(text: &str, file: &str, seed: Option<u64>) -> Result<Scena
 
 fn read_scenario(r: &mut Reader, root: &Node) -> Option<Scenario> {
     let top = r.table(root, "", TOP)?;
-    let name = top.get("name").and_then(|n| r.name(n, "name")).unwrap_or_else(|| "unnamed scenario".into());
+    let name = top
+        .get("name")
+        .and_then(|n| r.name(n, "name"))
+        .unwrap_or_else(|| "unnamed scenario".into());
     if let Some(n) = top.get("description") {
         r.string(n, "description");
     }
     let seed = match top.get("seed") {
         Some(n) => r.unsigned(n, "seed", i64::MAX as u64).unwrap_or(0),
         None => {
-            r.missing(&top, "seed", "every run is reproducible from its seed: add e.g. `seed = 1`");
+            r.missing(
+                &top,
+                "seed",
+                "every run is reproducible from its seed: add e.g. `seed = 1`",
+            );
             0
         }
     };
-    let duration = top.get("duration").and_then(|n| r.positive_duration(n, "duration"));
+    let duration = top
+        .get("duration")
+        .and_then(|n| r.positive_duration(n, "duration"));
     let limits = read_limits(r, &top);
     let hosts = read_hosts(r, &top, &limits);
     let names: Vec<&str> = hosts.iter().map(|h| h.id.as_str()).collect();
@@ -80,8 +99,12 @@ fn read_scenario(r: &mut Reader, root: &Node) -> Option<Scenario> {
 
 fn read_limits(r: &mut Reader, top: &Fields<'_>) -> Limits {
     let mut limits = Limits::DEFAULT;
-    let Some(node) = top.get("limits") else { return limits };
-    let Some(f) = r.table(node, "limits", &["messages_max", "events_max", "hosts_max"]) else { return limits };
+    let Some(node) = top.get("limits") else {
+        return limits;
+    };
+    let Some(f) = r.table(node, "limits", &["messages_max", "events_max", "hosts_max"]) else {
+        return limits;
+    };
     let mut read = |key: &str, slot: &mut u64| {
         if let Some(n) = f.get(key) {
             if let Some(v) = r.unsigned(n, &f.path_of(key), i64::MAX as u64) {
@@ -95,7 +118,11 @@ fn read_limits(r: &mut Reader, top: &Fields<'_>) -> Limits {
     limits
 }
 
-fn unknown_name_help<'a>(wrong: &str, names: impl IntoIterator<Item = &'a str> + Clone, what: &str) -> String {
+fn unknown_name_help<'a>(
+    wrong: &str,
+    names: impl IntoIterator<Item = &'a str> + Clone,
+    what: &str,
+) -> String {
     match suggest(wrong, names.clone()) {
         Some(s) => format!("did you mean `{s}`?"),
         None => {
@@ -111,32 +138,53 @@ fn unknown_name_help<'a>(wrong: &str, names: impl IntoIterator<Item = &'a str> +
 
 fn read_hosts(r: &mut Reader, top: &Fields<'_>, limits: &Limits) -> Vec<HostSpec> {
     let Some(node) = top.get("hosts") else {
-        r.missing(top, "hosts", "declare at least a sender and an mx with [[hosts]] tables");
+        r.missing(
+            top,
+            "hosts",
+            "declare at least a sender and an mx with [[hosts]] tables",
+        );
         return Vec::new();
     };
-    let Some(items) = r.array(node, "hosts") else { return Vec::new() };
+    let Some(items) = r.array(node, "hosts") else {
+        return Vec::new();
+    };
     if items.len() as u64 > limits.hosts_max {
         r.error(
             "hosts",
             node.span.clone(),
-            format!("{} hosts exceed limits.hosts_max = {}", items.len(), limits.hosts_max),
+            format!(
+                "{} hosts exceed limits.hosts_max = {}",
+                items.len(),
+                limits.hosts_max
+            ),
             Some("raise limits.hosts_max if this is intended".into()),
         );
     }
     let mut hosts: Vec<HostSpec> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let path = format!("hosts[{i}]");
-        let Some(f) = r.table(item, &path, &["id", "role", "mode", "failure", "reject"]) else { continue };
+        let Some(f) = r.table(item, &path, &["id", "role", "mode", "failure", "reject"]) else {
+            continue;
+        };
         let id = match f.get("id") {
             Some(n) => r.name(n, &f.path_of("id")),
             None => {
-                r.missing(&f, "id", "give the host a unique name, e.g. id = \"mx1.example.net\"");
+                r.missing(
+                    &f,
+                    "id",
+                    "give the host a unique name, e.g. id = \"mx1.example.net\"",
+                );
                 None
             }
         };
         if let (Some(id), Some(n)) = (&id, f.get("id")) {
             if hosts.iter().any(|h| &h.id == id) {
-                r.error(&f.path_of("id"), n.span.clone(), format!("duplicate host id \"{id}\""), Some("host ids must be unique".into()));
+                r.error(
+                    &f.path_of("id"),
+                    n.span.clone(),
+                    format!("duplicate host id \"{id}\""),
+                    Some("host ids must be unique".into()),
+                );
             }
         }
         let role = match f.get("role") {
@@ -146,7 +194,12 @@ fn read_hosts(r: &mut Reader, top: &Fields<'_>, limits: &Limits) -> Vec<HostSpec
                 Some("mx") => Some(Role::Mx),
                 Some(other) => {
                     let help = unknown_name_help(other, ["sender", "relay", "mx"], "role");
-                    r.error(&f.path_of("role"), n.span.clone(), format!("unknown role \"{other}\""), Some(help));
+                    r.error(
+                        &f.path_of("role"),
+                        n.span.clone(),
+                        format!("unknown role \"{other}\""),
+                        Some(help),
+                    );
                     None
                 }
                 None => None,
@@ -174,14 +227,29 @@ fn read_hosts(r: &mut Reader, top: &Fields<'_>, limits: &Limits) -> Vec<HostSpec
                 None => {}
             }
         }
-        let availability = f.get("failure").and_then(|n| read_failure(r, n, &f.path_of("failure"))).unwrap_or(Availability::AlwaysUp);
-        let reject = f.get("reject").and_then(|n| read_reject(r, n, &f.path_of("reject")));
+        let availability = f
+            .get("failure")
+            .and_then(|n| read_failure(r, n, &f.path_of("failure")))
+            .unwrap_or(Availability::AlwaysUp);
+        let reject = f
+            .get("reject")
+            .and_then(|n| read_reject(r, n, &f.path_of("reject")));
         if let (Some(id), Some(role)) = (id, role) {
-            hosts.push(HostSpec { id, role, availability, reject });
+            hosts.push(HostSpec {
+                id,
+                role,
+                availability,
+                reject,
+            });
         }
     }
     if !hosts.is_empty() && !hosts.iter().any(|h| h.role == Role::Sender) {
-        r.error("hosts", node.span.clone(), "no host has role \"sender\"".into(), Some("the workload is sent by a sender host: add one with role = \"sender\"".into()));
+        r.error(
+            "hosts",
+            node.span.clone(),
+            "no host has role \"sender\"".into(),
+            Some("the workload is sent by a sender host: add one with role = \"sender\"".into()),
+        );
     }
     hosts
 }
@@ -194,9 +262,15 @@ fn read_failure(r: &mut Reader, node: &Node, path: &str) -> Option<Availability>
         ("bernoulli", Some(p)) => {
             let f = r.table(p, &path, &["p"])?;
             match f.get("p") {
-                Some(n) => r.probability(n, &f.path_of("p")).map(|p| Availability::Bernoulli { p }),
+                Some(n) => r
+                    .probability(n, &f.path_of("p"))
+                    .map(|p| Availability::Bernoulli { p }),
                 None => {
-                    r.missing(&f, "p", "the probability that an attempt finds the host down, e.g. p = 0.2");
+                    r.missing(
+                        &f,
+                        "p",
+                        "the probability that an attempt finds the host down, e.g. p = 0.2",
+                    );
                     None
                 }
             }
@@ -210,8 +284,14 @@ fn read_failure(r: &mut Reader, node: &Node, path: &str) -> Option<Availability>
                     None
                 }
             };
-            let up = get("mean_up", "mean length of an up period, e.g. mean_up = \"3h\"");
-            let down = get("mean_down", "mean length of an outage, e.g. mean_down = \"40m\"");
+            let up = get(
+                "mean_up",
+                "mean length of an up period, e.g. mean_up = \"3h\"",
+            );
+            let down = get(
+                "mean_down",
+                "mean length of an outage, e.g. mean_down = \"40m\"",
+            );
             Some(Availability::Markov {
                 mean_up_ms: up?.as_ms() as f64,
                 mean_down_ms: down?.as_ms() as f64,
@@ -222,24 +302,39 @@ fn read_failure(r: &mut Reader, node: &Node, path: &str) -> Option<Availability>
             let mut windows = Vec::new();
             for (i, item) in items.iter().enumerate() {
                 let wpath = format!("{path}[{i}]");
-                let Some(f) = r.table(item, &wpath, &["from", "to"]) else { continue };
-                let from = f.get("from").and_then(|n| r.duration(n, &f.path_of("from")));
+                let Some(f) = r.table(item, &wpath, &["from", "to"]) else {
+                    continue;
+                };
+                let from = f
+                    .get("from")
+                    .and_then(|n| r.duration(n, &f.path_of("from")));
                 let to = f.get("to").and_then(|n| r.duration(n, &f.path_of("to")));
                 if f.get("from").is_none() {
-                    r.missing(&f, "from", "start of the outage as an offset from the run start, e.g. from = \"2h\"");
+                    r.missing(
+                        &f,
+                        "from",
+                        "start of the outage as an offset from the run start, e.g. from = \"2h\"",
+                    );
                 }
                 if f.get("to").is_none() {
                     r.missing(&f, "to", "end of the outage, e.g. to = \"3h\"");
                 }
                 if let (Some(from), Some(to)) = (from, to) {
                     if to <= from {
-                        r.error(&wpath, item.span.clone(), format!("outage window ends ({to}) before it starts ({from})"), Some("`to` must be later than `from`".into()));
+                        r.error(
+                            &wpath,
+                            item.span.clone(),
+                            format!("outage window ends ({to}) before it starts ({from})"),
+                            Some("`to` must be later than `from`".into()),
+                        );
                     } else {
                         windows.push((SimTime(from.as_ms()), SimTime(to.as_ms())));
                     }
                 }
             }
-            Some(Availability::Schedule { down: merge_windows(windows) })
+            Some(Availability::Schedule {
+                down: merge_windows(windows),
+            })
         }
         _ => None,
     }
@@ -250,7 +345,11 @@ fn read_reject(r: &mut Reader, node: &Node, path: &str) -> Option<RejectSpec> {
     let share = match f.get("share") {
         Some(n) => r.probability(n, &f.path_of("share")),
         None => {
-            r.missing(&f, "share", "the share of attempts refused permanently, e.g. share = 0.01");
+            r.missing(
+                &f,
+                "share",
+                "the share of attempts refused permanently, e.g. share = 0.01",
+            );
             None
         }
     };
@@ -262,17 +361,30 @@ fn read_reject(r: &mut Reader, node: &Node, path: &str) -> Option<RejectSpec> {
             match EnhancedCode::parse(text) {
                 Ok(code) if code.class == 5 => Some(permanent_reply(code)),
                 Ok(_) => {
-                    r.error(&cpath, n.span.clone(), format!("reject code \"{text}\" is not permanent"), Some("a reject is a 5.x.x code, e.g. \"5.1.1\" or \"5.7.1\"".into()));
+                    r.error(
+                        &cpath,
+                        n.span.clone(),
+                        format!("reject code \"{text}\" is not permanent"),
+                        Some("a reject is a 5.x.x code, e.g. \"5.1.1\" or \"5.7.1\"".into()),
+                    );
                     None
                 }
                 Err(e) => {
-                    r.error(&cpath, n.span.clone(), e, Some("e.g. \"5.1.1\" (unknown user) or \"5.7.1\" (policy)".into()));
+                    r.error(
+                        &cpath,
+                        n.span.clone(),
+                        e,
+                        Some("e.g. \"5.1.1\" (unknown user) or \"5.7.1\" (policy)".into()),
+                    );
                     None
                 }
             }
         }
     };
-    Some(RejectSpec { share: share?, reply: reply? })
+    Some(RejectSpec {
+        share: share?,
+        reply: reply?,
+    })
 }
 
 /// The 5yz basic code IANA pairs with `code`, or 550.
@@ -284,12 +396,18 @@ fn permanent_reply(code: EnhancedCode) -> Reply {
 }
 
 fn read_links(r: &mut Reader, top: &Fields<'_>, names: &[&str]) -> Vec<LinkSpec> {
-    let Some(node) = top.get("links") else { return Vec::new() };
-    let Some(items) = r.array(node, "links") else { return Vec::new() };
+    let Some(node) = top.get("links") else {
+        return Vec::new();
+    };
+    let Some(items) = r.array(node, "links") else {
+        return Vec::new();
+    };
     let mut links: Vec<LinkSpec> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let path = format!("links[{i}]");
-        let Some(f) = r.table(item, &path, &["from", "to", "latency"]) else { continue };
+        let Some(f) = r.table(item, &path, &["from", "to", "latency"]) else {
+            continue;
+        };
         let mut end = |key: &str| -> Option<HostId> {
             let Some(n) = f.get(key) else {
                 r.missing(&f, key, "name a host declared in [[hosts]]");
@@ -300,19 +418,41 @@ fn read_links(r: &mut Reader, top: &Fields<'_>, names: &[&str]) -> Vec<LinkSpec>
                 Some(i) => Some(HostId(i as u32)),
                 None => {
                     let help = unknown_name_help(name, names.iter().copied(), "host");
-                    r.error(&f.path_of(key), n.span.clone(), format!("unknown host \"{name}\""), Some(help));
+                    r.error(
+                        &f.path_of(key),
+                        n.span.clone(),
+                        format!("unknown host \"{name}\""),
+                        Some(help),
+                    );
                     None
                 }
             }
         };
         let from = end("from");
         let to = end("to");
-        let latency = f.get("latency").map_or(Some(SimDuration::ZERO), |n| r.duration(n, &f.path_of("latency")));
-        let (Some(from), Some(to), Some(latency)) = (from, to, latency) else { continue };
+        let latency = f.get("latency").map_or(Some(SimDuration::ZERO), |n| {
+            r.duration(n, &f.path_of("latency"))
+        });
+        let (Some(from), Some(to), Some(latency)) = (from, to, latency) else {
+            continue;
+        };
         if from == to {
-            r.error(&path, item.span.clone(), "a link cannot connect a host to itself".into(), None);
+            r.error(
+                &path,
+                item.span.clone(),
+                "a link cannot connect a host to itself".into(),
+                None,
+            );
         } else if links.iter().any(|l| l.from == from && l.to == to) {
-            r.error(&path, item.span.clone(), format!("duplicate link from \"{}\" to \"{}\"", names[from.0 as usize], names[to.0 as usize]), Some("declare each directed link once".into()));
+            r.error(
+                &path,
+                item.span.clone(),
+                format!(
+                    "duplicate link from \"{}\" to \"{}\"",
+                    names[from.0 as usize], names[to.0 as usize]
+                ),
+                Some("declare each directed link once".into()),
+            );
         } else {
             links.push(LinkSpec { from, to, latency });
         }
@@ -322,15 +462,23 @@ fn read_links(r: &mut Reader, top: &Fields<'_>, names: &[&str]) -> Vec<LinkSpec>
 
 fn read_domains(r: &mut Reader, top: &Fields<'_>, hosts: &[HostSpec]) -> Vec<DomainSpec> {
     let Some(node) = top.get("domains") else {
-        r.missing(top, "domains", "declare recipient domains with [[domains]] tables");
+        r.missing(
+            top,
+            "domains",
+            "declare recipient domains with [[domains]] tables",
+        );
         return Vec::new();
     };
-    let Some(items) = r.array(node, "domains") else { return Vec::new() };
+    let Some(items) = r.array(node, "domains") else {
+        return Vec::new();
+    };
     let names: Vec<&str> = hosts.iter().map(|h| h.id.as_str()).collect();
     let mut domains: Vec<DomainSpec> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let path = format!("domains[{i}]");
-        let Some(f) = r.table(item, &path, &["name", "mx", "ttl", "nxdomain"]) else { continue };
+        let Some(f) = r.table(item, &path, &["name", "mx", "ttl", "nxdomain"]) else {
+            continue;
+        };
         let name = match f.get("name") {
             Some(n) => r.name(n, &f.path_of("name")),
             None => {
@@ -340,18 +488,37 @@ fn read_domains(r: &mut Reader, top: &Fields<'_>, hosts: &[HostSpec]) -> Vec<Dom
         };
         if let (Some(name), Some(n)) = (&name, f.get("name")) {
             if domains.iter().any(|d| &d.name == name) {
-                r.error(&f.path_of("name"), n.span.clone(), format!("duplicate domain \"{name}\""), None);
+                r.error(
+                    &f.path_of("name"),
+                    n.span.clone(),
+                    format!("duplicate domain \"{name}\""),
+                    None,
+                );
             }
         }
-        let ttl = f.get("ttl").map_or(Some(SimDuration::from_hours(1)), |n| r.duration(n, &f.path_of("ttl")));
-        let nxdomain = f.get("nxdomain").and_then(|n| r.boolean(n, &f.path_of("nxdomain"))).unwrap_or(false);
+        let ttl = f.get("ttl").map_or(Some(SimDuration::from_hours(1)), |n| {
+            r.duration(n, &f.path_of("ttl"))
+        });
+        let nxdomain = f
+            .get("nxdomain")
+            .and_then(|n| r.boolean(n, &f.path_of("nxdomain")))
+            .unwrap_or(false);
         let mx = match (f.get("mx"), nxdomain) {
             (Some(n), true) => {
-                r.error(&f.path_of("mx"), n.span.clone(), "a domain with nxdomain = true cannot have MX records".into(), Some("remove `mx` or `nxdomain`".into()));
+                r.error(
+                    &f.path_of("mx"),
+                    n.span.clone(),
+                    "a domain with nxdomain = true cannot have MX records".into(),
+                    Some("remove `mx` or `nxdomain`".into()),
+                );
                 None
             }
             (None, true) => Some(MxAnswer::NxDomain),
-            (None, false) => Some(MxAnswer::Implicit(name.as_deref().and_then(|d| names.iter().position(|h| *h == d)).map(|i| HostId(i as u32)))),
+            (None, false) => Some(MxAnswer::Implicit(
+                name.as_deref()
+                    .and_then(|d| names.iter().position(|h| *h == d))
+                    .map(|i| HostId(i as u32)),
+            )),
             (Some(n), false) => read_mx(r, n, &f.path_of("mx"), hosts, &names),
         };
         if let (Some(name), Some(mx), Some(ttl)) = (name, mx, ttl) {
@@ -361,12 +528,26 @@ fn read_domains(r: &mut Reader, top: &Fields<'_>, hosts: &[HostSpec]) -> Vec<Dom
     domains
 }
 
-fn read_mx(r: &mut Reader, node: &Node, path: &str, hosts: &[HostSpec], names: &[&str]) -> Option<MxAnswer> {
+fn read_mx(
+    r: &mut Reader,
+    node: &Node,
+    path: &str,
+    hosts: &[HostSpec],
+    names: &[&str],
+) -> Option<MxAnswer> {
     if let Kind::Str(s) = &node.kind {
         if s == "null" {
             return Some(MxAnswer::NullMx);
         }
-        r.error(path, node.span.clone(), format!("unknown MX form \"{s}\""), Some("write a list of { preference, host } records, or \"null\" for an RFC 7505 null MX".into()));
+        r.error(
+            path,
+            node.span.clone(),
+            format!("unknown MX form \"{s}\""),
+            Some(
+                "write a list of { preference, host } records, or \"null\" for an RFC 7505 null MX"
+                    .into(),
+            ),
+        );
         return None;
     }
     let items = r.array(node, path)?;
@@ -377,7 +558,9 @@ fn read_mx(r: &mut Reader, node: &Node, path: &str, hosts: &[HostSpec], names: &
     let mut records = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let rpath = format!("{path}[{i}]");
-        let Some(f) = r.table(item, &rpath, &["preference", "host"]) else { continue };
+        let Some(f) = r.table(item, &rpath, &["preference", "host"]) else {
+            continue;
+        };
         let preference = match f.get("preference") {
             Some(n) => r.unsigned(n, &f.path_of("preference"), 65_535),
             None => {
@@ -388,18 +571,29 @@ fn read_mx(r: &mut Reader, node: &Node, path: &str, hosts: &[HostSpec], names: &
         let host = match f.get("host") {
             Some(n) => {
                 let hpath = f.path_of("host");
-                r.string(n, &hpath).and_then(|h| match names.iter().position(|x| *x == h) {
-                    Some(i) if hosts[i].role == Role::Sender => {
-                        r.error(&hpath, n.span.clone(), format!("MX host \"{h}\" is a sender"), Some("an MX record names an mx (or relay) host".into()));
-                        None
-                    }
-                    Some(i) => Some(HostId(i as u32)),
-                    None => {
-                        let help = unknown_name_help(h, names.iter().copied(), "host");
-                        r.error(&hpath, n.span.clone(), format!("unknown host \"{h}\""), Some(help));
-                        None
-                    }
-                })
+                r.string(n, &hpath)
+                    .and_then(|h| match names.iter().position(|x| *x == h) {
+                        Some(i) if hosts[i].role == Role::Sender => {
+                            r.error(
+                                &hpath,
+                                n.span.clone(),
+                                format!("MX host \"{h}\" is a sender"),
+                                Some("an MX record names an mx (or relay) host".into()),
+                            );
+                            None
+                        }
+                        Some(i) => Some(HostId(i as u32)),
+                        None => {
+                            let help = unknown_name_help(h, names.iter().copied(), "host");
+                            r.error(
+                                &hpath,
+                                n.span.clone(),
+                                format!("unknown host \"{h}\""),
+                                Some(help),
+                            );
+                            None
+                        }
+                    })
             }
             None => {
                 r.missing(&f, "host", "the exchange host's id");
@@ -407,22 +601,42 @@ fn read_mx(r: &mut Reader, node: &Node, path: &str, hosts: &[HostSpec], names: &
             }
         };
         if let (Some(p), Some(h)) = (preference, host) {
-            records.push(MxRecord { preference: p as u16, host: h });
+            records.push(MxRecord {
+                preference: p as u16,
+                host: h,
+            });
         }
     }
     Some(MxAnswer::Records(records))
 }
 
-fn read_workload(r: &mut Reader, top: &Fields<'_>, domains: &[DomainSpec], limits: &Limits) -> Option<Workload> {
+fn read_workload(
+    r: &mut Reader,
+    top: &Fields<'_>,
+    domains: &[DomainSpec],
+    limits: &Limits,
+) -> Option<Workload> {
     let Some(node) = top.get("workload") else {
-        r.missing(top, "workload", "add [workload] with arrivals = { poisson_per_hour = 600, for = \"1h\" }");
+        r.missing(
+            top,
+            "workload",
+            "add [workload] with arrivals = { poisson_per_hour = 600, for = \"1h\" }",
+        );
         return None;
     };
-    let f = r.table(node, "workload", &["arrivals", "domains", "unknown_recipient_share"])?;
+    let f = r.table(
+        node,
+        "workload",
+        &["arrivals", "domains", "unknown_recipient_share"],
+    )?;
     let arrivals = match f.get("arrivals") {
         Some(n) => read_arrivals(r, n, "workload.arrivals"),
         None => {
-            r.missing(&f, "arrivals", "e.g. arrivals = { poisson_per_hour = 600, for = \"1h\" }");
+            r.missing(
+                &f,
+                "arrivals",
+                "e.g. arrivals = { poisson_per_hour = 600, for = \"1h\" }",
+            );
             None
         }
     };
@@ -441,17 +655,33 @@ fn read_workload(r: &mut Reader, top: &Fields<'_>, domains: &[DomainSpec], limit
             }
         }
         Some(n) => {
-            for (i, item) in r.array(n, "workload.domains").unwrap_or(&[]).iter().enumerate() {
+            for (i, item) in r
+                .array(n, "workload.domains")
+                .unwrap_or(&[])
+                .iter()
+                .enumerate()
+            {
                 let path = format!("workload.domains[{i}]");
-                let Some(df) = r.table(item, &path, &["name", "weight"]) else { continue };
-                let weight = df.get("weight").map_or(Some(1.0), |w| r.number_in(w, &df.path_of("weight"), 0.0, f64::MAX, "weight"));
+                let Some(df) = r.table(item, &path, &["name", "weight"]) else {
+                    continue;
+                };
+                let weight = df.get("weight").map_or(Some(1.0), |w| {
+                    r.number_in(w, &df.path_of("weight"), 0.0, f64::MAX, "weight")
+                });
                 let id = match df.get("name") {
-                    Some(nn) => r.string(nn, &df.path_of("name")).and_then(|name| match names.iter().position(|d| *d == name) {
-                        Some(i) => Some(DomainId(i as u32)),
-                        None => {
-                            let help = unknown_name_help(name, names.iter().copied(), "domain");
-                            r.error(&df.path_of("name"), nn.span.clone(), format!("unknown domain \"{name}\""), Some(help));
-                            None
+                    Some(nn) => r.string(nn, &df.path_of("name")).and_then(|name| {
+                        match names.iter().position(|d| *d == name) {
+                            Some(i) => Some(DomainId(i as u32)),
+                            None => {
+                                let help = unknown_name_help(name, names.iter().copied(), "domain");
+                                r.error(
+                                    &df.path_of("name"),
+                                    nn.span.clone(),
+                                    format!("unknown domain \"{name}\""),
+                                    Some(help),
+                                );
+                                None
+                            }
                         }
                     }),
                     None => {
@@ -468,7 +698,12 @@ fn read_workload(r: &mut Reader, top: &Fields<'_>, domains: &[DomainSpec], limit
     }
     let total: f64 = weights.iter().sum();
     if !domains.is_empty() && (chosen.is_empty() || total <= 0.0) {
-        r.error("workload.domains", f.span.clone(), "no recipient domain with a positive weight".into(), Some("give at least one domain a weight above 0".into()));
+        r.error(
+            "workload.domains",
+            f.span.clone(),
+            "no recipient domain with a positive weight".into(),
+            Some("give at least one domain a weight above 0".into()),
+        );
     }
     let cumulative_weights = weights
         .iter()
@@ -503,11 +738,17 @@ fn read_arrivals(r: &mut Reader, node: &Node, path: &str) -> Option<Arrivals> {
             let window = match f.get("for") {
                 Some(n) => r.duration(n, &f.path_of("for")),
                 None => {
-                    r.missing(&f, "for", "how long messages keep arriving, e.g. for = \"1h\"");
+                    r.missing(
+                        &f,
+                        "for",
+                        "how long messages keep arriving, e.g. for = \"1h\"",
+                    );
                     None
                 }
             };
-            let start = f.get("start").map_or(Some(SimDuration::ZERO), |n| r.duration(n, &f.path_of("start")));
+            let start = f.get("start").map_or(Some(SimDuration::ZERO), |n| {
+                r.duration(n, &f.path_of("start"))
+            });
             Some(Arrivals::Poisson {
                 per_hour: per_hour?,
                 start: SimTime(start?.as_ms()),
@@ -516,7 +757,12 @@ fn read_arrivals(r: &mut Reader, node: &Node, path: &str) -> Option<Arrivals> {
         }
         (None, Some(at)) => {
             if let Some(n) = f.get("for").or(f.get("start")) {
-                r.error(path, n.span.clone(), "`for` and `start` apply to Poisson arrivals only".into(), None);
+                r.error(
+                    path,
+                    n.span.clone(),
+                    "`for` and `start` apply to Poisson arrivals only".into(),
+                    None,
+                );
             }
             let items = r.array(at, &f.path_of("at"))?;
             let mut times: Vec<SimTime> = items
@@ -529,38 +775,89 @@ fn read_arrivals(r: &mut Reader, node: &Node, path: &str) -> Option<Arrivals> {
             Some(Arrivals::At(times))
         }
         (Some(n), Some(_)) => {
-            r.error(path, n.span.clone(), "both `poisson_per_hour` and `at` given".into(), Some("use one arrival process".into()));
+            r.error(
+                path,
+                n.span.clone(),
+                "both `poisson_per_hour` and `at` given".into(),
+                Some("use one arrival process".into()),
+            );
             None
         }
         (None, None) => {
-            r.error(path, node.span.clone(), "no arrival process".into(), Some("write { poisson_per_hour = 600, for = \"1h\" } or { at = [\"0s\", \"5m\"] }".into()));
+            r.error(
+                path,
+                node.span.clone(),
+                "no arrival process".into(),
+                Some(
+                    "write { poisson_per_hour = 600, for = \"1h\" } or { at = [\"0s\", \"5m\"] }"
+                        .into(),
+                ),
+            );
             None
         }
     }
 }
 
-fn read_policy(r: &mut Reader, top: &Fields<'_>, hosts: &[HostSpec], links: &[LinkSpec]) -> Option<Policy> {
+fn read_policy(
+    r: &mut Reader,
+    top: &Fields<'_>,
+    hosts: &[HostSpec],
+    links: &[LinkSpec],
+) -> Option<Policy> {
     let names: Vec<&str> = hosts.iter().map(|h| h.id.as_str()).collect();
-    let empty = Node { kind: Kind::Table(Vec::new()), span: None };
+    let empty = Node {
+        kind: Kind::Table(Vec::new()),
+        span: None,
+    };
     let node = top.get("policy").unwrap_or(&empty);
-    let f = r.table(node, "policy", &["sender", "retry", "on_code", "queue_lifetime", "route", "mx_address_limit"])?;
+    let f = r.table(
+        node,
+        "policy",
+        &[
+            "sender",
+            "retry",
+            "on_code",
+            "queue_lifetime",
+            "route",
+            "mx_address_limit",
+        ],
+    )?;
     let sender = match f.get("sender") {
-        Some(n) => r.string(n, "policy.sender").and_then(|name| match names.iter().position(|h| *h == name) {
-            Some(i) if hosts[i].role == Role::Sender => Some(HostId(i as u32)),
-            Some(_) => {
-                r.error("policy.sender", n.span.clone(), format!("host \"{name}\" is not a sender"), Some("name a host with role = \"sender\"".into()));
-                None
-            }
-            None => {
-                let help = unknown_name_help(name, names.iter().copied(), "host");
-                r.error("policy.sender", n.span.clone(), format!("unknown host \"{name}\""), Some(help));
-                None
+        Some(n) => r.string(n, "policy.sender").and_then(|name| {
+            match names.iter().position(|h| *h == name) {
+                Some(i) if hosts[i].role == Role::Sender => Some(HostId(i as u32)),
+                Some(_) => {
+                    r.error(
+                        "policy.sender",
+                        n.span.clone(),
+                        format!("host \"{name}\" is not a sender"),
+                        Some("name a host with role = \"sender\"".into()),
+                    );
+                    None
+                }
+                None => {
+                    let help = unknown_name_help(name, names.iter().copied(), "host");
+                    r.error(
+                        "policy.sender",
+                        n.span.clone(),
+                        format!("unknown host \"{name}\""),
+                        Some(help),
+                    );
+                    None
+                }
             }
         }),
         None => {
-            let senders: Vec<usize> = (0..hosts.len()).filter(|&i| hosts[i].role == Role::Sender).collect();
+            let senders: Vec<usize> = (0..hosts.len())
+                .filter(|&i| hosts[i].role == Role::Sender)
+                .collect();
             if senders.len() > 1 {
-                r.error("policy.sender", f.span.clone(), "several sender hosts and no policy.sender".into(), Some("name the host that sends the workload: sender = \"...\"".into()));
+                r.error(
+                    "policy.sender",
+                    f.span.clone(),
+                    "several sender hosts and no policy.sender".into(),
+                    Some("name the host that sends the workload: sender = \"...\"".into()),
+                );
             }
             senders.first().map(|&i| HostId(i as u32))
         }
@@ -571,7 +868,9 @@ fn read_policy(r: &mut Reader, top: &Fields<'_>, hosts: &[HostSpec], links: &[Li
         max: SimDuration::from_secs(4000),
         jitter: Jitter::None,
     };
-    let retry = f.get("retry").map_or(Some(default_retry), |n| read_backoff(r, n, "policy.retry"));
+    let retry = f
+        .get("retry")
+        .map_or(Some(default_retry), |n| read_backoff(r, n, "policy.retry"));
     let mut on_code = Vec::new();
     if let Some(n) = f.get("on_code") {
         if let Kind::Table(entries) = &n.kind {
@@ -590,13 +889,29 @@ fn read_policy(r: &mut Reader, top: &Fields<'_>, hosts: &[HostSpec], links: &[Li
                 }
             }
         } else {
-            r.type_error(n, "policy.on_code", "a table of code pattern = backoff, e.g. { \"4.4.3\" = { fixed = \"1h\" } }");
+            r.type_error(
+                n,
+                "policy.on_code",
+                "a table of code pattern = backoff, e.g. { \"4.4.3\" = { fixed = \"1h\" } }",
+            );
         }
     }
-    let queue_lifetime = f.get("queue_lifetime").map_or(Some(SimDuration::from_days(5)), |n| r.positive_duration(n, "policy.queue_lifetime"));
-    let mx_address_limit = f.get("mx_address_limit").map_or(Some(5), |n| r.unsigned(n, "policy.mx_address_limit", 1_000)).map(|v| v.max(1) as u32);
+    let queue_lifetime = f
+        .get("queue_lifetime")
+        .map_or(Some(SimDuration::from_days(5)), |n| {
+            r.positive_duration(n, "policy.queue_lifetime")
+        });
+    let mx_address_limit = f
+        .get("mx_address_limit")
+        .map_or(Some(5), |n| r.unsigned(n, "policy.mx_address_limit", 1_000))
+        .map(|v| v.max(1) as u32);
     if let Some(Kind::Int(0)) = f.get("mx_address_limit").map(|n| &n.kind) {
-        r.error("policy.mx_address_limit", f.get("mx_address_limit").and_then(|n| n.span.clone()), "must be at least 1".into(), Some("RFC 5321 §5.1 says a client should try at least two addresses".into()));
+        r.error(
+            "policy.mx_address_limit",
+            f.get("mx_address_limit").and_then(|n| n.span.clone()),
+            "must be at least 1".into(),
+            Some("RFC 5321 §5.1 says a client should try at least two addresses".into()),
+        );
     }
     let route = match f.get("route") {
         None => Some(Route::Direct),
@@ -619,17 +934,25 @@ fn read_backoff(r: &mut Reader, node: &Node, path: &str) -> Option<Backoff> {
     let payload = payload?;
     let path = join(path, kind);
     match kind {
-        "fixed" => r.positive_duration(payload, &path).map(|interval| Backoff::Fixed { interval }),
+        "fixed" => r
+            .positive_duration(payload, &path)
+            .map(|interval| Backoff::Fixed { interval }),
         _ => {
             let f = r.table(payload, &path, &["initial", "factor", "max", "jitter"])?;
             let initial = match f.get("initial") {
                 Some(n) => r.positive_duration(n, &f.path_of("initial")),
                 None => {
-                    r.missing(&f, "initial", "the first retry's delay, e.g. initial = \"5m\"");
+                    r.missing(
+                        &f,
+                        "initial",
+                        "the first retry's delay, e.g. initial = \"5m\"",
+                    );
                     None
                 }
             };
-            let factor = f.get("factor").map_or(Some(2.0), |n| r.number_in(n, &f.path_of("factor"), 1.0, 100.0, "factor"));
+            let factor = f.get("factor").map_or(Some(2.0), |n| {
+                r.number_in(n, &f.path_of("factor"), 1.0, 100.0, "factor")
+            });
             let max = match f.get("max") {
                 Some(n) => r.positive_duration(n, &f.path_of("max")),
                 None => {
@@ -642,14 +965,24 @@ fn read_backoff(r: &mut Reader, node: &Node, path: &str) -> Option<Backoff> {
                 Some(n) => r.string(n, &f.path_of("jitter")).and_then(|s| {
                     Jitter::from_name(s).or_else(|| {
                         let help = unknown_name_help(s, Jitter::NAMES, "jitter");
-                        r.error(&f.path_of("jitter"), n.span.clone(), format!("unknown jitter \"{s}\""), Some(help));
+                        r.error(
+                            &f.path_of("jitter"),
+                            n.span.clone(),
+                            format!("unknown jitter \"{s}\""),
+                            Some(help),
+                        );
                         None
                     })
                 }),
             };
             if let (Some(i), Some(m)) = (initial, max) {
                 if m < i {
-                    r.error(&f.path_of("max"), f.get("max").and_then(|n| n.span.clone()), format!("max ({m}) is below initial ({i})"), Some("the cap must be at least the first delay".into()));
+                    r.error(
+                        &f.path_of("max"),
+                        f.get("max").and_then(|n| n.span.clone()),
+                        format!("max ({m}) is below initial ({i})"),
+                        Some("the cap must be at least the first delay".into()),
+                    );
                 }
             }
             Some(Backoff::Exponential {
@@ -662,7 +995,14 @@ fn read_backoff(r: &mut Reader, node: &Node, path: &str) -> Option<Backoff> {
     }
 }
 
-fn read_route(r: &mut Reader, node: &Node, hosts: &[HostSpec], names: &[&str], links: &[LinkSpec], sender: Option<HostId>) -> Option<Route> {
+fn read_route(
+    r: &mut Reader,
+    node: &Node,
+    hosts: &[HostSpec],
+    names: &[&str],
+    links: &[LinkSpec],
+    sender: Option<HostId>,
+) -> Option<Route> {
     let (kind, payload) = r.variant(node, "policy.route", &["direct"], &["via"])?;
     if kind == "direct" {
         return Some(Route::Direct);
@@ -670,7 +1010,12 @@ fn read_route(r: &mut Reader, node: &Node, hosts: &[HostSpec], names: &[&str], l
     let payload = payload?;
     let items = r.array(payload, "policy.route.via")?;
     if items.is_empty() {
-        r.error("policy.route.via", payload.span.clone(), "empty relay chain".into(), Some("name at least one relay, or use route = \"direct\"".into()));
+        r.error(
+            "policy.route.via",
+            payload.span.clone(),
+            "empty relay chain".into(),
+            Some("name at least one relay, or use route = \"direct\"".into()),
+        );
         return None;
     }
     let mut chain = Vec::new();
@@ -685,12 +1030,29 @@ fn read_route(r: &mut Reader, node: &Node, hosts: &[HostSpec], names: &[&str], l
             Some(h) if hosts[h].role == Role::Relay => chain.push(HostId(h as u32)),
             Some(_) => {
                 ok = false;
-                r.error(&path, item.span.clone(), format!("host \"{name}\" is not a relay"), Some("route.via lists hosts with role = \"relay\"".into()));
+                r.error(
+                    &path,
+                    item.span.clone(),
+                    format!("host \"{name}\" is not a relay"),
+                    Some("route.via lists hosts with role = \"relay\"".into()),
+                );
             }
             None => {
                 ok = false;
-                let help = unknown_name_help(name, hosts.iter().filter(|h| h.role == Role::Relay).map(|h| h.id.as_str()), "relay");
-                r.error(&path, item.span.clone(), format!("unknown host \"{name}\""), Some(help));
+                let help = unknown_name_help(
+                    name,
+                    hosts
+                        .iter()
+                        .filter(|h| h.role == Role::Relay)
+                        .map(|h| h.id.as_str()),
+                    "relay",
+                );
+                r.error(
+                    &path,
+                    item.span.clone(),
+                    format!("unknown host \"{name}\""),
+                    Some(help),
+                );
             }
         }
     }
@@ -705,8 +1067,14 @@ fn read_route(r: &mut Reader, node: &Node, hosts: &[HostSpec], names: &[&str], l
                 r.error(
                     &format!("policy.route.via[{i}]"),
                     items[i].span.clone(),
-                    format!("no link from \"{}\" to \"{}\"", names[p.0 as usize], names[hop.0 as usize]),
-                    Some(format!("add [[links]] from = \"{}\" to = \"{}\"", names[p.0 as usize], names[hop.0 as usize])),
+                    format!(
+                        "no link from \"{}\" to \"{}\"",
+                        names[p.0 as usize], names[hop.0 as usize]
+                    ),
+                    Some(format!(
+                        "add [[links]] from = \"{}\" to = \"{}\"",
+                        names[p.0 as usize], names[hop.0 as usize]
+                    )),
                 );
             }
         }
@@ -716,16 +1084,25 @@ fn read_route(r: &mut Reader, node: &Node, hosts: &[HostSpec], names: &[&str], l
 }
 
 fn read_expect(r: &mut Reader, top: &Fields<'_>) -> Vec<Expectation> {
-    let Some(node) = top.get("expect") else { return Vec::new() };
+    let Some(node) = top.get("expect") else {
+        return Vec::new();
+    };
     let mut allowed: Vec<&str> = Metric::NAMES.to_vec();
     allowed.push("bounced_with");
-    let Some(f) = r.table(node, "expect", &allowed) else { return Vec::new() };
+    let Some(f) = r.table(node, "expect", &allowed) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for name in Metric::NAMES {
         if let Some(n) = f.get(name) {
             let metric = Metric::from_name(name).expect("NAMES are all known");
             if let Some((min, max)) = read_bound(r, n, &f.path_of(name), metric.is_duration()) {
-                out.push(Expectation { name: name.to_string(), metric, min, max });
+                out.push(Expectation {
+                    name: name.to_string(),
+                    metric,
+                    min,
+                    max,
+                });
             }
         }
     }
@@ -754,7 +1131,12 @@ fn read_expect(r: &mut Reader, top: &Fields<'_>) -> Vec<Expectation> {
     out
 }
 
-fn read_bound(r: &mut Reader, node: &Node, path: &str, duration: bool) -> Option<(Option<f64>, Option<f64>)> {
+fn read_bound(
+    r: &mut Reader,
+    node: &Node,
+    path: &str,
+    duration: bool,
+) -> Option<(Option<f64>, Option<f64>)> {
     let f = r.table(node, path, &["min", "max"])?;
     let mut get = |key: &str| -> Option<Option<f64>> {
         let n = f.get(key)?;
@@ -764,7 +1146,12 @@ fn read_bound(r: &mut Reader, node: &Node, path: &str, duration: bool) -> Option
                 Kind::Str(s) => match parse_duration(s) {
                     Ok(d) => Some(d.as_ms() as f64),
                     Err(e) => {
-                        r.error(&p, n.span.clone(), e.message, Some("delay bounds are durations such as \"6h\"".into()));
+                        r.error(
+                            &p,
+                            n.span.clone(),
+                            e.message,
+                            Some("delay bounds are durations such as \"6h\"".into()),
+                        );
                         None
                     }
                 },
@@ -780,13 +1167,23 @@ fn read_bound(r: &mut Reader, node: &Node, path: &str, duration: bool) -> Option
     let min = get("min");
     let max = get("max");
     if min.is_none() && max.is_none() && f.get("min").is_none() && f.get("max").is_none() {
-        r.error(path, node.span.clone(), "a bound needs `min`, `max` or both".into(), None);
+        r.error(
+            path,
+            node.span.clone(),
+            "a bound needs `min`, `max` or both".into(),
+            None,
+        );
         return None;
     }
     let (min, max) = (min.flatten(), max.flatten());
     if let (Some(lo), Some(hi)) = (min, max) {
         if lo > hi {
-            r.error(path, node.span.clone(), format!("min ({lo}) is above max ({hi})"), None);
+            r.error(
+                path,
+                node.span.clone(),
+                format!("min ({lo}) is above max ({hi})"),
+                None,
+            );
             return None;
         }
     }

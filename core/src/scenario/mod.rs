@@ -225,6 +225,9 @@ impl Scenario {
 
     /// Looks a host up by name.
     pub fn host_id(&self, name: &str) -> Option<HostId> {
-        self.hosts.iter().position(|h| h.id == name).map(|i| HostId(i as u32))
+        self.hosts
+            .iter()
+            .position(|h| h.id == name)
+            .map(|i| HostId(i as u32))
     }
 }

@@ -47,7 +47,13 @@ impl<'a> Fields<'a> {
 
 impl Reader {
     /// Records a problem.
-    pub fn error(&mut self, path: &str, span: Option<Range<usize>>, message: String, help: Option<String>) {
+    pub fn error(
+        &mut self,
+        path: &str,
+        span: Option<Range<usize>>,
+        message: String,
+        help: Option<String>,
+    ) {
         let mut d = Diagnostic::new(path, span, message);
         d.help = help;
         self.diagnostics.push(d);
@@ -55,7 +61,12 @@ impl Reader {
 
     /// Reads `node` as a table whose keys must be among `allowed`; unknown keys are reported
     /// with a near-miss suggestion (typos are errors, never silently ignored).
-    pub fn table<'a>(&mut self, node: &'a Node, path: &str, allowed: &[&str]) -> Option<Fields<'a>> {
+    pub fn table<'a>(
+        &mut self,
+        node: &'a Node,
+        path: &str,
+        allowed: &[&str],
+    ) -> Option<Fields<'a>> {
         let Kind::Table(entries) = &node.kind else {
             self.type_error(node, path, "a table");
             return None;
@@ -144,14 +155,26 @@ impl Reader {
             }
         };
         if !x.is_finite() {
-            self.error(path, node.span.clone(), format!("{x} is not a finite number"), None);
+            self.error(
+                path,
+                node.span.clone(),
+                format!("{x} is not a finite number"),
+                None,
+            );
             return None;
         }
         Some(x)
     }
 
     /// A number in `[lo, hi]`, with a message naming the range.
-    pub fn number_in(&mut self, node: &Node, path: &str, lo: f64, hi: f64, what: &str) -> Option<f64> {
+    pub fn number_in(
+        &mut self,
+        node: &Node,
+        path: &str,
+        lo: f64,
+        hi: f64,
+        what: &str,
+    ) -> Option<f64> {
         let x = self.number(node, path)?;
         if x < lo || x > hi {
             self.error(
@@ -174,7 +197,10 @@ impl Reader {
                 node.span.clone(),
                 format!("probability must be between 0 and 1, got {x}"),
                 Some(if x > 1.0 && x <= 100.0 {
-                    format!("shares are fractions: if you meant {x}%, write {}", x / 100.0)
+                    format!(
+                        "shares are fractions: if you meant {x}%, write {}",
+                        x / 100.0
+                    )
                 } else {
                     "use a value such as 0.05 for 5%".into()
                 }),
@@ -189,7 +215,12 @@ impl Reader {
         match node.kind {
             Kind::Int(i) if i >= 0 && (i as u64) <= max => Some(i as u64),
             Kind::Int(i) => {
-                self.error(path, node.span.clone(), format!("must be between 0 and {max}, got {i}"), None);
+                self.error(
+                    path,
+                    node.span.clone(),
+                    format!("must be between 0 and {max}, got {i}"),
+                    None,
+                );
                 None
             }
             _ => {
@@ -218,7 +249,10 @@ impl Reader {
                 self.error(
                     path,
                     node.span.clone(),
-                    format!("expected a duration string, found the bare number {}", number_text(&node.kind)),
+                    format!(
+                        "expected a duration string, found the bare number {}",
+                        number_text(&node.kind)
+                    ),
                     Some("add a unit, e.g. \"30s\" or \"15m\"".into()),
                 );
                 None
@@ -234,7 +268,12 @@ impl Reader {
     pub fn positive_duration(&mut self, node: &Node, path: &str) -> Option<SimDuration> {
         let d = self.duration(node, path)?;
         if d.as_ms() == 0 {
-            self.error(path, node.span.clone(), "must be longer than zero".into(), None);
+            self.error(
+                path,
+                node.span.clone(),
+                "must be longer than zero".into(),
+                None,
+            );
             return None;
         }
         Some(d)
@@ -290,7 +329,11 @@ impl Reader {
                 if data_variants.contains(&e.key.as_str()) {
                     Some((e.key.as_str(), Some(&e.value)))
                 } else {
-                    unknown(self, &e.key, e.key_span.clone().or_else(|| node.span.clone()));
+                    unknown(
+                        self,
+                        &e.key,
+                        e.key_span.clone().or_else(|| node.span.clone()),
+                    );
                     None
                 }
             }
@@ -299,7 +342,10 @@ impl Reader {
                     path,
                     node.span.clone(),
                     format!("expected one of: {}", all.join(", ")),
-                    Some(format!("write a single form, e.g. {}", example_form(unit_variants, data_variants))),
+                    Some(format!(
+                        "write a single form, e.g. {}",
+                        example_form(unit_variants, data_variants)
+                    )),
                 );
                 None
             }

@@ -75,7 +75,9 @@ impl Format {
     /// Guesses the format from a file name (`.json` → JSON, anything else TOML), or from the
     /// text when the name says nothing (a leading `{` means JSON).
     pub fn detect(file: &str, text: &str) -> Format {
-        if file.ends_with(".json") || (!file.ends_with(".toml") && text.trim_start().starts_with('{')) {
+        if file.ends_with(".json")
+            || (!file.ends_with(".toml") && text.trim_start().starts_with('{'))
+        {
             Format::Json
         } else {
             Format::Toml
@@ -84,14 +86,14 @@ impl Format {
 }
 
 /// Parses `text` into a tree, or returns the syntax error as a diagnostic.
-pub fn parse(text: &str, format: Format) -> Result<Node, Diagnostic> {
+pub fn parse(text: &str, format: Format) -> Result<Node, Box<Diagnostic>> {
     match format {
         Format::Toml => parse_toml(text),
         Format::Json => parse_json(text),
     }
 }
 
-fn parse_toml(text: &str) -> Result<Node, Diagnostic> {
+fn parse_toml(text: &str) -> Result<Node, Box<Diagnostic>> {
     match toml::de::DeTable::parse(text) {
         Ok(table) => {
             let span = table.span();
@@ -100,8 +102,8 @@ fn parse_toml(text: &str) -> Result<Node, Diagnostic> {
                 span: Some(span),
             })
         }
-        Err(e) => Err(Diagnostic::new("", e.span(), format!("invalid TOML: {}", e.message().trim_end_matches('.')))
-            .with_help("check the syntax at this position (quotes around strings, `=` between key and value)")),
+        Err(e) => Err(Box::new(Diagnostic::new("", e.span(), format!("invalid TOML: {}", e.message().trim_end_matches('.')))
+            .with_help("check the syntax at this position (quotes around strings, `=` between key and value)"))),
     }
 }
 
@@ -139,7 +141,7 @@ fn toml_node(v: &toml::Spanned<toml::de::DeValue<'_>>) -> Node {
     }
 }
 
-fn parse_json(text: &str) -> Result<Node, Diagnostic> {
+fn parse_json(text: &str) -> Result<Node, Box<Diagnostic>> {
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(v) => Ok(json_node(v)),
         Err(e) => {
@@ -148,7 +150,11 @@ fn parse_json(text: &str) -> Result<Node, Diagnostic> {
             if let Some(i) = message.find(" at line ") {
                 message.truncate(i);
             }
-            Err(Diagnostic::new("", Some(offset..offset), format!("invalid JSON: {message}")))
+            Err(Box::new(Diagnostic::new(
+                "",
+                Some(offset..offset),
+                format!("invalid JSON: {message}"),
+            )))
         }
     }
 }
@@ -194,9 +200,13 @@ mod tests {
     fn toml_keys_and_values_carry_spans() {
         let src = "name = \"x\"\n[policy]\nqueue_lifetime = \"5d\"\n";
         let root = parse(src, Format::Toml).unwrap();
-        let Kind::Table(entries) = root.kind else { panic!() };
+        let Kind::Table(entries) = root.kind else {
+            panic!()
+        };
         let policy = entries.iter().find(|e| e.key == "policy").unwrap();
-        let Kind::Table(inner) = &policy.value.kind else { panic!() };
+        let Kind::Table(inner) = &policy.value.kind else {
+            panic!()
+        };
         let span = inner[0].value.span.clone().unwrap();
         assert_eq!(&src[span], "\"5d\"");
     }
@@ -217,7 +227,11 @@ mod tests {
 
     fn strip(n: &Node) -> String {
         match &n.kind {
-            Kind::Table(e) => e.iter().map(|e| format!("{}={}", e.key, strip(&e.value))).collect::<Vec<_>>().join(","),
+            Kind::Table(e) => e
+                .iter()
+                .map(|e| format!("{}={}", e.key, strip(&e.value)))
+                .collect::<Vec<_>>()
+                .join(","),
             Kind::Array(a) => a.iter().map(strip).collect::<Vec<_>>().join(";"),
             other => format!("{other:?}"),
         }

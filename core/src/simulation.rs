@@ -479,3 +479,15 @@ impl Simulation {
         m.state = state;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_message_memory_stays_small() {
+        // README reports memory per queued message: its state plus one pending event.
+        assert_eq!(std::mem::size_of::<Message>(), 48);
+        assert_eq!(std::mem::size_of::<Event>(), 8);
+    }
+}

@@ -234,7 +234,10 @@ fn read_hosts(r: &mut Reader, top: &Fields<'_>, limits: &Limits) -> Vec<HostSpec
         let reject = f
             .get("reject")
             .and_then(|n| read_reject(r, n, &f.path_of("reject")));
-        if let (Some(id), Some(role)) = (id, role) {
+        if let Some(id) = id {
+            // A host with a bad role is kept (as an mx; the role is already reported) so that
+            // references to it do not cascade into "unknown host" errors.
+            let role = role.unwrap_or(Role::Mx);
             hosts.push(HostSpec {
                 id,
                 role,

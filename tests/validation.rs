@@ -1,0 +1,151 @@
+//! Validation behaviour: limits, cross-references and the shape of diagnostics.
+
+mod common;
+
+use mxsim_core::scenario;
+use mxsim_core::Simulation;
+
+const BASE: &str = r#"
+name = "base"
+seed = 1
+[workload]
+arrivals = { poisson_per_hour = 60, for = "1h" }
+[[hosts]]
+id = "out"
+role = "sender"
+[[hosts]]
+id = "mx1"
+role = "mx"
+[[links]]
+from = "out"
+to = "mx1"
+[[domains]]
+name = "example.net"
+mx = [{ preference = 10, host = "mx1" }]
+"#;
+
+/// Messages of every diagnostic for `text`, or an empty list if it loads.
+fn problems(text: &str) -> Vec<String> {
+    match scenario::load(text, "t.toml") {
+        Ok(_) => Vec::new(),
+        Err(d) => d
+            .items
+            .iter()
+            .map(|i| format!("{}: {}", i.path, i.message))
+            .collect(),
+    }
+}
+
+#[test]
+fn base_scenario_is_valid() {
+    assert_eq!(problems(BASE), Vec::<String>::new());
+}
+
+#[test]
+fn oversize_workload_is_refused_up_front() {
+    let text = BASE.replace(
+        "poisson_per_hour = 60, for = \"1h\"",
+        "poisson_per_hour = 1000000, for = \"10d\"",
+    );
+    let p = problems(&text);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].contains("workload.arrivals: the workload would generate about 240000000 messages"),
+        "{p:?}"
+    );
+    // Raising the limit in the file accepts it.
+    let raised = format!("{text}\n[limits]\nmessages_max = 300000000\n");
+    assert_eq!(problems(&raised), Vec::<String>::new());
+}
+
+#[test]
+fn events_max_stops_a_run_cleanly() {
+    let text = format!("{BASE}\n[limits]\nevents_max = 10\n");
+    let mut sim = Simulation::new(scenario::load(&text, "t.toml").unwrap());
+    sim.run();
+    let r = sim.report();
+    assert_eq!(r.stopped_by, "events_max");
+    assert_eq!(r.events, 10);
+    let o = &r.outcomes;
+    assert_eq!(o.generated, o.delivered + o.bounced + o.expired + o.queued);
+}
+
+#[test]
+fn duration_stops_the_clock_and_leaves_messages_queued() {
+    let text = BASE
+        .replace(
+            "role = \"mx\"",
+            "role = \"mx\"\nfailure = { schedule = [{ from = \"0s\", to = \"10d\" }] }",
+        )
+        .replace("seed = 1", "seed = 1\nduration = \"2h\"");
+    let r = mxsim_core::run(scenario::load(&text, "t.toml").unwrap());
+    assert_eq!(r.stopped_by, "duration");
+    assert!(r.end_ms <= 2 * 3_600_000);
+    assert_eq!(r.outcomes.delivered, 0);
+    assert_eq!(r.outcomes.queued, r.outcomes.generated);
+}
+
+#[test]
+fn every_problem_is_reported_in_one_pass() {
+    let text = BASE
+        .replace("role = \"mx\"", "role = \"mxx\"")
+        .replace("host = \"mx1\"", "host = \"mx2\"")
+        .replace("[[domains]]", "[policy]\nretry = { fixed = \"0s\" }\non_code = { \"4.4\" = { fixed = \"1h\" }, \"4.7.*\" = { exponential = { initial = \"5m\" } } }\nroute = { via = [\"out\"] }\n\n[expect]\ndelay_p95 = { max = 5 }\ndelivered_ratio = { min = 0.9, max = 0.5 }\n\n[[domains]]");
+    let p = problems(&text);
+    let want = [
+        "hosts[1].role: unknown role \"mxx\"",
+        "domains[0].mx[0].host: unknown host \"mx2\"",
+        "policy.retry.fixed: must be longer than zero",
+        "policy.on_code.\"4.4\": invalid code pattern \"4.4\"",
+        "policy.on_code.\"4.7.*\".exponential.max: missing field `max`",
+        "policy.route.via[0]: host \"out\" is not a relay",
+        "expect.delay_p95.max: expected a duration such as \"6h\", found an integer",
+        "expect.delivered_ratio: min (0.9) is above max (0.5)",
+    ];
+    for w in want {
+        assert!(
+            p.iter().any(|x| x.starts_with(w)),
+            "missing {w:?} in {p:#?}"
+        );
+    }
+    assert!(
+        !p.iter().any(|x| x.contains("unknown host \"mx1\"")),
+        "a bad role must not cascade: {p:#?}"
+    );
+}
+
+#[test]
+fn json_diagnostics_carry_paths_without_lines() {
+    let text = r#"{"name": "j", "seed": 1, "hosts": [{"id": "out", "role": "sender", "failure": {"bernoulli": {"p": 2}}}],
+        "domains": [{"name": "x.example"}], "workload": {"arrivals": {"at": ["0s"]}}}"#;
+    let err = scenario::load(text, "s.json").unwrap_err();
+    let d = err
+        .items
+        .iter()
+        .find(|d| d.path == "hosts[0].failure.bernoulli.p")
+        .expect("p is reported");
+    assert_eq!(d.line, None);
+    assert!(d.message.contains("got 2"));
+}
+
+#[test]
+fn syntax_errors_point_at_their_line() {
+    let err = scenario::load("name = \"x\"\nseed = \n", "bad.toml").unwrap_err();
+    assert_eq!(err.items.len(), 1);
+    assert_eq!(err.items[0].line, Some(2));
+    assert!(err.to_string().contains("bad.toml:2:"), "{err}");
+}
+
+#[test]
+fn implicit_and_null_mx_and_nxdomain_are_accepted() {
+    let text = format!(
+        "{BASE}\n[[domains]]\nname = \"mx1\"\n\n[[domains]]\nname = \"null.example\"\nmx = \"null\"\n\n[[domains]]\nname = \"gone.example\"\nnxdomain = true\n"
+    );
+    let s = scenario::load(&text, "t.toml").unwrap();
+    assert_eq!(s.domains.len(), 4);
+    let r = mxsim_core::run(s);
+    assert!(r.bounced_by_code.contains_key("5.1.10"));
+    assert!(r.bounced_by_code.contains_key("5.1.2"));
+    // The domain named like host mx1 resolves to it by implicit MX and is delivered.
+    assert!(r.outcomes.delivered > 0);
+}

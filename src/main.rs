@@ -52,6 +52,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Time a scenario's run in this process: events per second, time per message.
+    Bench {
+        /// Scenario file.
+        scenario: PathBuf,
+        /// Timed runs after one warm-up run.
+        #[arg(long, default_value_t = 10)]
+        runs: u32,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run scenarios and check their [expect] bounds; exits 1 if any bound fails.
     Check {
         /// Scenario files.
@@ -114,6 +125,11 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             seed,
             json,
         } => check(&scenarios, seed, json),
+        Command::Bench {
+            scenario,
+            runs,
+            json,
+        } => bench(&scenario, runs.max(1), json),
     }
 }
 
@@ -161,6 +177,45 @@ fn run(path: &Path, seed: Option<u64>, json: bool, trace: Option<&Path>) -> Resu
             &path.display().to_string(),
             sim.scenario(),
             &report,
+        ));
+    }
+    Ok(())
+}
+
+fn bench(path: &Path, runs: u32, json: bool) -> Result<(), Failure> {
+    let scenario = load(path, None)?;
+    let once = || {
+        let started = std::time::Instant::now();
+        let mut sim = Simulation::new(scenario.clone());
+        sim.run();
+        (
+            started.elapsed().as_secs_f64(),
+            sim.events(),
+            sim.report().outcomes.generated,
+        )
+    };
+    let (_, events, messages) = once();
+    let mut times: Vec<f64> = (0..runs).map(|_| once().0).collect();
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    let result = serde_json::json!({
+        "scenario": path.display().to_string(),
+        "runs": runs,
+        "events": events,
+        "messages": messages,
+        "median_seconds": median,
+        "events_per_second": events as f64 / median,
+        "microseconds_per_message": median * 1e6 / messages.max(1) as f64,
+    });
+    if json {
+        emit(&(serde_json::to_string_pretty(&result).expect("numbers serialise") + "\n"));
+    } else {
+        emit(&format!(
+            "{}: {events} events, {messages} messages; median of {runs} runs {:.1} ms = {:.2} M events/s, {:.2} µs per message\n",
+            path.display(),
+            median * 1e3,
+            events as f64 / median / 1e6,
+            median * 1e6 / messages.max(1) as f64
         ));
     }
     Ok(())

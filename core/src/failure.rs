@@ -53,6 +53,18 @@ pub struct RejectSpec {
     pub reply: Reply,
 }
 
+/// A host's state as a snapshot shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostState {
+    /// Answering.
+    Up,
+    /// In an outage: connections are refused.
+    Down,
+    /// Fails each attempt independently (Bernoulli): no state between attempts.
+    Flaky,
+}
+
 /// The live state of one host's failure model during a run.
 #[derive(Debug)]
 pub struct HostHealth {
@@ -173,6 +185,25 @@ impl HostHealth {
                 let i = down.partition_point(|&(from, _)| from <= t);
                 i == 0 || down[i - 1].1 <= t
             }
+        }
+    }
+
+    /// What the host looks like at `t`, for drawing: Bernoulli hosts are neither up nor down
+    /// between attempts, so they show as flaky.
+    pub fn state_at(&mut self, t: SimTime) -> HostState {
+        let up = match &mut self.state {
+            HealthState::AlwaysUp => true,
+            HealthState::Bernoulli { .. } => return HostState::Flaky,
+            HealthState::Markov(m) => m.is_up(t),
+            HealthState::Schedule(down) => {
+                let i = down.partition_point(|&(from, _)| from <= t);
+                i == 0 || down[i - 1].1 <= t
+            }
+        };
+        if up {
+            HostState::Up
+        } else {
+            HostState::Down
         }
     }
 

@@ -18,6 +18,7 @@ pub mod scenario;
 pub mod session;
 pub mod simulation;
 pub mod smtp;
+pub mod snapshot;
 pub mod time;
 pub mod topology;
 pub mod trace;

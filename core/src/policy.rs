@@ -146,6 +146,91 @@ impl Backoff {
     }
 }
 
+impl fmt::Display for Backoff {
+    /// A one-line description: `fixed 30m`, `exponential 5m ×2 cap 1h6m40s, full jitter`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Backoff::Fixed { interval } => write!(f, "fixed {interval}"),
+            Backoff::Exponential {
+                initial,
+                factor,
+                max,
+                jitter,
+            } => {
+                write!(f, "exponential {initial} ×{factor} cap {max}")?;
+                match jitter {
+                    Jitter::None => Ok(()),
+                    Jitter::Full => f.write_str(", full jitter"),
+                    Jitter::Equal => f.write_str(", equal jitter"),
+                    Jitter::Decorrelated => f.write_str(", decorrelated jitter"),
+                }
+            }
+        }
+    }
+}
+
+/// A named, documented retry policy that a scenario can use as `retry = "<name>"`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Preset {
+    /// Name used in scenario files.
+    pub name: &'static str,
+    /// What it is, in a sentence.
+    pub summary: &'static str,
+    /// The reference it follows.
+    pub source: &'static str,
+    /// Its backoff.
+    #[serde(serialize_with = "display")]
+    pub backoff: Backoff,
+    /// The give-up age it goes with.
+    #[serde(serialize_with = "display")]
+    pub queue_lifetime: SimDuration,
+}
+
+fn display<T: fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+/// The built-in presets expressible with the current backoff families. MTA presets that need
+/// age-based, rule-based or attempt-capped schedules (Postfix, Exim, KumoMTA, ...) come with
+/// those families.
+pub fn presets() -> Vec<Preset> {
+    let base = SimDuration::from_mins(5);
+    let cap = SimDuration::from_secs(4000);
+    vec![
+        // RFC 5321 §4.5.4.1: "the retry interval SHOULD be at least 30 minutes"; "give-up time
+        // generally needs to be at least 4-5 days" (reference/smtp-facts.md §2.1).
+        Preset {
+            name: "rfc5321",
+            summary: "the RFC minimum: retry every 30 minutes, give up after 5 days",
+            source: "RFC 5321 §4.5.4.1",
+            backoff: Backoff::Fixed { interval: SimDuration::from_mins(30) },
+            queue_lifetime: SimDuration::from_days(5),
+        },
+        // AWS Architecture Blog, "Exponential Backoff and Jitter": sleep = U(0, min(cap,
+        // base·2^k)); mail-scale base 300 s and cap 4000 s as in smtp-facts.md §7.4.
+        Preset {
+            name: "full-jitter",
+            summary: "exponential backoff with full jitter, 5 min doubling to a 4000 s cap",
+            source: "AWS Architecture Blog, Exponential Backoff and Jitter; smtp-facts.md §7.4",
+            backoff: Backoff::Exponential { initial: base, factor: 2.0, max: cap, jitter: Jitter::Full },
+            queue_lifetime: SimDuration::from_days(5),
+        },
+        // Same blog: sleep = min(cap, U(base, 3·previous sleep)).
+        Preset {
+            name: "decorrelated-jitter",
+            summary: "decorrelated jitter: each wait uniform between 5 min and 3x the previous, capped at 4000 s",
+            source: "AWS Architecture Blog, Exponential Backoff and Jitter",
+            backoff: Backoff::Exponential { initial: base, factor: 2.0, max: cap, jitter: Jitter::Decorrelated },
+            queue_lifetime: SimDuration::from_days(5),
+        },
+    ]
+}
+
+/// The preset named `name`.
+pub fn preset(name: &str) -> Option<Preset> {
+    presets().into_iter().find(|p| p.name == name)
+}
+
 /// A pattern over status codes, as written in `on_code` keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CodePattern {
@@ -396,6 +481,21 @@ mod tests {
                 prev = Some(b.delay(k, prev, 0.7));
             }
         }
+    }
+
+    #[test]
+    fn presets_are_named_uniquely_and_found_by_name() {
+        let all = presets();
+        for (i, p) in all.iter().enumerate() {
+            assert!(all[i + 1..].iter().all(|q| q.name != p.name), "{}", p.name);
+            assert_eq!(preset(p.name).as_ref(), Some(p));
+        }
+        let rfc = preset("rfc5321").unwrap();
+        assert_eq!(rfc.backoff.delay(7, None, 0.5), SimDuration::from_mins(30));
+        assert_eq!(
+            preset("full-jitter").unwrap().backoff.to_string(),
+            "exponential 5m ×2 cap 1h6m40s, full jitter"
+        );
     }
 
     #[test]

@@ -17,9 +17,11 @@ use crate::random::{AttemptRandom, Purpose, SeqStream, Slot, Streams};
 use crate::scenario::{Arrivals, DomainId, HostId, Route, Scenario};
 use crate::session::{Hop, Walker};
 use crate::smtp::{codes, Reply};
+use crate::snapshot::{HostView, InFlightView, QueueView, Snapshot};
 use crate::time::{SimDuration, SimTime};
 use crate::topology::Topology;
 use crate::trace::{digest_hops, Digest, HopRecord, TraceKind, TraceRecord};
+use std::collections::BTreeMap;
 
 /// A scheduled happening.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,6 +113,8 @@ pub struct Simulation {
     metrics: Metrics,
     digest: Digest,
     recording: Option<Vec<TraceRecord>>,
+    /// Attempts under way with their hops, kept only while recording (for snapshots).
+    in_flight: BTreeMap<u32, (u32, SimTime, SimTime, Vec<Hop>)>,
     mx_tables: Vec<MxTable>,
     message_keys: SeqStream,
     candidates: Vec<HostId>,
@@ -152,6 +156,7 @@ impl Simulation {
             metrics: Metrics::new(scenario.hosts.len()),
             digest: Digest::default(),
             recording: None,
+            in_flight: BTreeMap::new(),
             mx_tables: scenario.domains.iter().map(MxTable::new).collect(),
             message_keys: streams.sequential(Purpose::MessageKeys, 0),
             candidates: Vec::new(),
@@ -175,6 +180,64 @@ impl Simulation {
     /// Trace records kept so far (empty unless [`record_trace`](Self::record_trace) was called).
     pub fn trace(&self) -> &[TraceRecord] {
         self.recording.as_deref().unwrap_or(&[])
+    }
+
+    /// A picture of the run now, for drawing. In-flight attempts are listed only when the
+    /// trace is recorded.
+    pub fn snapshot(&mut self) -> Snapshot {
+        let now = self.queue.now();
+        let report_hosts = self.report().hosts;
+        let hosts = self
+            .scenario
+            .hosts
+            .iter()
+            .zip(report_hosts)
+            .zip(self.health.iter_mut())
+            .map(|((h, r), health)| HostView {
+                id: h.id.clone(),
+                role: h.role.name(),
+                state: health.state_at(now),
+                contacts: r.contacts,
+            })
+            .collect();
+        let count =
+            |state: MessageState| self.messages.iter().filter(|m| m.state == state).count() as u64;
+        let queue = QueueView {
+            deferred: count(MessageState::Deferred),
+            in_flight: count(MessageState::InFlight),
+            delivered: count(MessageState::Delivered),
+            bounced: count(MessageState::Bounced),
+            expired: count(MessageState::Expired),
+        };
+        let name = |h: u32| self.scenario.hosts[h as usize].id.clone();
+        let sender = name(self.scenario.policy.sender.0);
+        let in_flight = self
+            .in_flight
+            .iter()
+            .map(|(&message, (attempt, started, ends, hops))| {
+                let reached: Vec<String> = hops
+                    .iter()
+                    .filter(|h| h.at_ms <= now.as_ms())
+                    .map(|h| name(h.host))
+                    .collect();
+                InFlightView {
+                    message: u64::from(message),
+                    attempt: *attempt,
+                    started_ms: started.as_ms(),
+                    ends_ms: ends.as_ms(),
+                    hop: reached.last().cloned().unwrap_or_else(|| sender.clone()),
+                    path: reached,
+                }
+            })
+            .collect();
+        Snapshot {
+            t_ms: now.as_ms(),
+            events: self.queue.popped(),
+            stopped_by: self.stopped.map(Stop::name),
+            hosts,
+            queue,
+            in_flight,
+        }
     }
 
     /// The scenario being run.
@@ -246,9 +309,19 @@ impl Simulation {
         n
     }
 
-    /// Runs every event at or before `t`, or until the run stops.
-    pub fn run_until(&mut self, t: SimTime) {
-        while self.queue.peek_time().is_some_and(|next| next <= t) && self.step() {}
+    /// Runs events at or before `t`, at most `budget` of them (for animation frames); returns
+    /// how many ran. Stops early if the run stops.
+    pub fn run_until(&mut self, t: SimTime, budget: u64) -> u64 {
+        let mut n = 0;
+        while n < budget && self.queue.peek_time().is_some_and(|next| next <= t) && self.step() {
+            n += 1;
+        }
+        n
+    }
+
+    /// Trace records from index `cursor` on (for pages that animate new events each frame).
+    pub fn trace_since(&self, cursor: usize) -> &[TraceRecord] {
+        self.trace().get(cursor..).unwrap_or(&[])
     }
 
     /// The report of the run so far.
@@ -394,6 +467,10 @@ impl Simulation {
             reply,
             end_ms: end.as_ms(),
         });
+        if self.recording.is_some() {
+            self.in_flight
+                .insert(id, (attempt + 1, t, end, self.hops.clone()));
+        }
         self.queue.schedule_at(end, Event::AttemptEnd(id));
     }
 
@@ -401,6 +478,7 @@ impl Simulation {
         let m = self.messages[id as usize];
         debug_assert_eq!(m.state, MessageState::InFlight);
         let reply = m.pending;
+        self.in_flight.remove(&id);
         if reply.is_success() {
             let delay = t.since(m.arrival).as_ms();
             self.finish(id, MessageState::Delivered);

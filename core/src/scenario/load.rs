@@ -933,8 +933,11 @@ fn read_policy(
 }
 
 fn read_backoff(r: &mut Reader, node: &Node, path: &str) -> Option<Backoff> {
-    let (kind, payload) = r.variant(node, path, &[], &["fixed", "exponential"])?;
-    let payload = payload?;
+    let names: Vec<&str> = crate::policy::presets().iter().map(|p| p.name).collect();
+    let (kind, payload) = r.variant(node, path, &names, &["fixed", "exponential"])?;
+    let Some(payload) = payload else {
+        return crate::policy::preset(kind).map(|p| p.backoff);
+    };
     let path = join(path, kind);
     match kind {
         "fixed" => r

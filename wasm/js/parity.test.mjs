@@ -1,0 +1,54 @@
+// Native/wasm parity: for every scenario in scenarios/ (and the benchmark scenario), the wasm
+// build under Node must produce the same report JSON, byte for byte, and so the same digest,
+// as the native CLI (`mxsim run --json`). Run by scripts/test after scripts/build-wasm:
+//   node --test wasm/js/
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const require = createRequire(import.meta.url);
+const mxsim = require(path.join(root, "target/wasm-pkg/node/mxsim_wasm.js"));
+const cli = path.join(root, "target/release/mxsim");
+
+const files = readdirSync(path.join(root, "scenarios"))
+  .filter((f) => f.endsWith(".toml"))
+  .sort()
+  .map((f) => `scenarios/${f}`)
+  .concat(["benches/bench-100k.toml"]);
+
+for (const file of files) {
+  test(`native and wasm reports match byte for byte: ${file}`, () => {
+    const native = execFileSync(cli, ["run", file, "--json"], { cwd: root, encoding: "utf8" });
+    const text = readFileSync(path.join(root, file), "utf8");
+    const sim = new mxsim.Sim(text, file, undefined, false);
+    while (!sim.runToEnd(1_000_000)) {}
+    const wasm = sim.report() + "\n";
+    assert.equal(JSON.parse(wasm).digest, JSON.parse(native).digest);
+    assert.equal(wasm, native);
+    sim.free();
+  });
+}
+
+test("a seed override gives the native --seed result", () => {
+  const file = "scenarios/flaky-relay-443.toml";
+  const native = execFileSync(cli, ["run", file, "--json", "--seed", "12345"], { cwd: root, encoding: "utf8" });
+  const sim = new mxsim.Sim(readFileSync(path.join(root, file), "utf8"), file, 12345n, false);
+  while (!sim.runToEnd(1_000_000)) {}
+  assert.equal(sim.report() + "\n", native);
+});
+
+test("explain gives the same data as the CLI", () => {
+  const native = execFileSync(cli, ["explain", "4.4.3", "--json"], { cwd: root, encoding: "utf8" });
+  assert.deepEqual(JSON.parse(mxsim.explain("4.4.3")), JSON.parse(native));
+});
+
+test("wasm/README.md shows the example script verbatim", () => {
+  const readme = readFileSync(path.join(root, "wasm/README.md"), "utf8");
+  const example = readFileSync(path.join(root, "wasm/js/example.mjs"), "utf8");
+  assert.ok(readme.includes(example), "copy wasm/js/example.mjs into wasm/README.md");
+});

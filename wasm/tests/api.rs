@@ -1,0 +1,117 @@
+//! The JS API under Node (wasm-bindgen-test): errors, stepping, the event cursor, snapshots.
+//! Runs with `cargo test --target wasm32-unknown-unknown -p mxsim-wasm` (scripts/test does).
+#![cfg(target_arch = "wasm32")]
+
+use mxsim_wasm::{explain, presets, validate, Sim};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+const BACKUP: &str = include_str!("../../scenarios/backup-mx.toml");
+const BROKEN: &str = include_str!("../../tests/fixtures/broken.toml");
+
+fn message(e: wasm_bindgen::JsError) -> String {
+    let v: JsValue = e.into();
+    v.dyn_into::<js_sys::Error>()
+        .expect("a JS Error")
+        .message()
+        .into()
+}
+
+fn parse(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).expect("valid JSON")
+}
+
+#[wasm_bindgen_test]
+fn invalid_scenarios_throw_the_cli_diagnostics() {
+    let e = Sim::new(BROKEN, Some("broken.toml".into()), None, None)
+        .err()
+        .expect("invalid");
+    let m = message(e);
+    for want in [
+        "broken.toml:4:12 (duration)",
+        "got 1.7",
+        "did you mean `failure`?",
+        "unknown host \"relay-b\"",
+        "5 problems found",
+    ] {
+        assert!(m.contains(want), "missing {want:?} in {m}");
+    }
+    let v = parse(&validate(BROKEN, None));
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["problems"].as_array().unwrap().len(), 5);
+    assert_eq!(v["problems"][1]["path"], "hosts[1].failure.bernoulli.p");
+}
+
+#[wasm_bindgen_test]
+fn stepping_respects_the_event_budget() {
+    let mut sim = Sim::new(BACKUP, None, None, None).unwrap();
+    assert_eq!(sim.advance(100), 100);
+    assert_eq!(sim.events(), 100.0);
+    let t = sim.now_ms();
+    let ran = sim.advance_to(t + 60_000.0, 10_000);
+    assert!(ran > 0 && sim.now_ms() <= t + 60_000.0);
+    let mut chunks = 0;
+    while !sim.run_to_end(5_000) {
+        chunks += 1;
+        assert!(chunks < 100, "the run must finish");
+    }
+    assert_eq!(sim.advance(10), 0, "nothing runs after the end");
+    let report = parse(&sim.report());
+    assert_eq!(report["stopped_by"], "queue_empty");
+    assert_eq!(report["digest"], sim.digest());
+}
+
+#[wasm_bindgen_test]
+fn the_cursor_returns_each_event_once_in_time_order() {
+    let mut sim = Sim::new(BACKUP, None, Some(5), Some(true)).unwrap();
+    let mut cursor = 0;
+    let mut seen = 0;
+    let mut last_t = 0;
+    while !sim.run_to_end(997) {
+        let batch = parse(&sim.events_since(cursor, 400).unwrap());
+        let events = batch["events"].as_array().unwrap();
+        for e in events {
+            let t = e["t_ms"].as_u64().unwrap();
+            assert!(t >= last_t);
+            last_t = t;
+        }
+        seen += events.len();
+        cursor = batch["next"].as_u64().unwrap() as u32;
+        assert_eq!(cursor as usize, seen);
+    }
+    let rest = parse(&sim.events_since(cursor, u32::MAX).unwrap());
+    seen += rest["events"].as_array().unwrap().len();
+    let report = parse(&sim.report());
+    let generated = report["outcomes"]["generated"].as_u64().unwrap() as usize;
+    // Each message: arrival, attempt, delivered (the backup scenario delivers at first try).
+    assert_eq!(seen, 3 * generated);
+    let without = Sim::new(BACKUP, None, None, None).unwrap();
+    assert!(without.events_since(0, 10).is_err());
+}
+
+#[wasm_bindgen_test]
+fn snapshots_show_hosts_queue_and_messages_in_flight() {
+    let mut sim = Sim::new(BACKUP, None, None, Some(true)).unwrap();
+    sim.advance(1);
+    let s = parse(&sim.snapshot());
+    let hosts = s["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 3);
+    // mx1 is scheduled down for the first 6 hours.
+    assert_eq!(hosts[1]["id"], "mx1.example.org");
+    assert_eq!(hosts[1]["state"], "down");
+    assert_eq!(hosts[2]["state"], "up");
+    assert_eq!(s["queue"]["in_flight"], 1);
+    let flying = s["in_flight"].as_array().unwrap();
+    assert_eq!(flying.len(), 1);
+    assert_eq!(flying[0]["attempt"], 1);
+    assert_eq!(flying[0]["hop"], "mx1.example.org");
+}
+
+#[wasm_bindgen_test]
+fn presets_and_explanations_come_from_the_core_registry() {
+    let p = parse(&presets());
+    assert!(p.as_array().unwrap().iter().any(|x| x["name"] == "rfc5321"));
+    let e = parse(&explain("4.4.3").unwrap());
+    assert_eq!(e["name"], "Directory server failure");
+    assert!(message(explain("4.4").err().unwrap()).contains("invalid status code"));
+}

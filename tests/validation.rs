@@ -90,14 +90,14 @@ fn every_problem_is_reported_in_one_pass() {
     let text = BASE
         .replace("role = \"mx\"", "role = \"mxx\"")
         .replace("host = \"mx1\"", "host = \"mx2\"")
-        .replace("[[domains]]", "[policy]\nretry = { fixed = \"0s\" }\non_code = { \"4.4\" = { fixed = \"1h\" }, \"4.7.*\" = { exponential = { initial = \"5m\" } } }\nroute = { via = [\"out\"] }\n\n[expect]\ndelay_p95 = { max = 5 }\ndelivered_ratio = { min = 0.9, max = 0.5 }\n\n[[domains]]");
+        .replace("[[domains]]", "[policy]\nretry = { fixed = \"0s\" }\non_code = { \"4.4\" = { fixed = \"1h\" }, \"4.7.*\" = { exponential = { max = \"5m\" } } }\nroute = { via = [\"out\"] }\n\n[expect]\ndelay_p95 = { max = 5 }\ndelivered_ratio = { min = 0.9, max = 0.5 }\n\n[[domains]]");
     let p = problems(&text);
     let want = [
         "hosts[1].role: unknown role \"mxx\"",
         "domains[0].mx[0].host: unknown host \"mx2\"",
         "policy.retry.fixed: must be longer than zero",
         "policy.on_code.\"4.4\": invalid code pattern \"4.4\"",
-        "policy.on_code.\"4.7.*\".exponential.max: missing field `max`",
+        "policy.on_code.\"4.7.*\".exponential.initial: missing field `initial`",
         "policy.route.via[0]: host \"out\" is not a relay",
         "expect.delay_p95.max: expected a duration such as \"6h\", found an integer",
         "expect.delivered_ratio: min (0.9) is above max (0.5)",

@@ -24,6 +24,7 @@ pub struct Metrics {
     attempts_of_delivered: u64,
     hosts: Vec<HostCounters>,
     queued_peak: u64,
+    delay_warnings: u64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -75,6 +76,11 @@ impl Metrics {
         self.delivered += 1;
         self.delays_ms.push(delay_ms);
         self.attempts_of_delivered += u64::from(attempts);
+    }
+
+    /// A finished message had `n` delay warnings ("delayed" DSNs) sent while it waited.
+    pub fn warned(&mut self, n: u64) {
+        self.delay_warnings += n;
     }
 
     /// A message bounced with `reply`.
@@ -139,6 +145,7 @@ impl Metrics {
                 per_delivered: ratio(self.attempts_of_delivered, self.delivered),
             },
             queued_peak: self.queued_peak,
+            delay_warnings: self.delay_warnings + run.pending_warnings,
             hosts: scenario
                 .hosts
                 .iter()
@@ -179,6 +186,8 @@ pub struct RunInfo {
     pub end_ms: u64,
     /// Events processed.
     pub events: u64,
+    /// Delay warnings already due for messages still queued.
+    pub pending_warnings: u64,
 }
 
 /// The complete result of a run (`mxsim run --json`).
@@ -208,6 +217,8 @@ pub struct Report {
     pub attempts: Attempts,
     /// Most messages queued at once.
     pub queued_peak: u64,
+    /// "Delayed" DSNs sent (policy `delay_warnings` ages passed while undelivered).
+    pub delay_warnings: u64,
     /// Per-host counters, in scenario order.
     pub hosts: Vec<HostReport>,
 }

@@ -12,7 +12,7 @@ use crate::dns::MxTable;
 use crate::engine::EventQueue;
 use crate::failure::HostHealth;
 use crate::metrics::{Metrics, Report, RunInfo};
-use crate::policy::RuleUsed;
+use crate::policy::{Decision, Failure, RuleUsed};
 use crate::random::{AttemptRandom, Purpose, SeqStream, Slot, Streams};
 use crate::scenario::{Arrivals, DomainId, HostId, Route, Scenario};
 use crate::session::{Hop, Walker};
@@ -326,16 +326,23 @@ impl Simulation {
 
     /// The report of the run so far.
     pub fn report(&self) -> Report {
-        let queued = self
-            .messages
-            .iter()
-            .filter(|m| !m.state.is_terminal())
-            .count() as u64;
+        let now = self.queue.now();
+        let waiting = self.messages.iter().filter(|m| !m.state.is_terminal());
+        let queued = waiting.clone().count() as u64;
+        let pending_warnings: u64 = waiting
+            .map(|m| {
+                self.scenario
+                    .policy
+                    .retry
+                    .warnings_before(now.since(m.arrival))
+            })
+            .sum();
         let run = RunInfo {
             digest: self.digest.hex(),
             stopped_by: self.stopped.map_or("running", Stop::name),
             end_ms: self.queue.now().as_ms(),
             events: self.queue.popped(),
+            pending_warnings,
         };
         self.metrics.report(&self.scenario, run, queued)
     }
@@ -417,7 +424,10 @@ impl Simulation {
         let m = &mut self.messages[id as usize];
         assert!(!m.state.is_terminal(), "attempt on a finished message {id}");
         assert!(
-            t < m.arrival.after(self.scenario.policy.retry.queue_lifetime),
+            self.scenario
+                .policy
+                .retry
+                .attempt_allowed(m.arrival, t, None),
             "attempt after the deadline"
         );
         m.state = MessageState::InFlight;
@@ -481,7 +491,7 @@ impl Simulation {
         self.in_flight.remove(&id);
         if reply.is_success() {
             let delay = t.since(m.arrival).as_ms();
-            self.finish(id, MessageState::Delivered);
+            self.finish(id, t, MessageState::Delivered);
             self.metrics.delivered(delay, m.attempts);
             self.digest.word(3);
             self.digest.word(t.as_ms());
@@ -495,7 +505,7 @@ impl Simulation {
     }
 
     fn bounce(&mut self, id: u32, t: SimTime, reply: Reply) {
-        self.finish(id, MessageState::Bounced);
+        self.finish(id, t, MessageState::Bounced);
         self.metrics.bounced(reply);
         self.digest.word(4);
         self.digest.word(t.as_ms());
@@ -507,43 +517,56 @@ impl Simulation {
     fn defer(&mut self, id: u32, t: SimTime, reply: Reply) {
         let retry = &self.scenario.policy.retry;
         let m = self.messages[id as usize];
-        let (backoff, rule) = retry.backoff_for(reply);
-        let u = if backoff.is_jittered() {
+        let u = if retry.is_jittered() {
             AttemptRandom::new(m.key, m.attempts - 1).unit(Slot::Jitter)
         } else {
             0.0
         };
-        let previous = (m.last_delay_ms > 0).then_some(SimDuration::from_ms(m.last_delay_ms));
-        let delay = backoff.delay(m.attempts, previous, u);
-        let deadline = m.arrival.after(retry.queue_lifetime);
-        let next = t.after(delay);
-        let msg = &mut self.messages[id as usize];
-        msg.state = MessageState::Deferred;
-        msg.last_delay_ms = delay.as_ms();
-        let (event, at) = if next >= deadline {
-            (Event::Expire(id), deadline.max(t))
-        } else {
-            (Event::AttemptStart(id), next)
+        let decision = retry.decide(&Failure {
+            reply,
+            arrival: m.arrival,
+            now: t,
+            attempts: m.attempts,
+            previous: (m.last_delay_ms > 0).then_some(SimDuration::from_ms(m.last_delay_ms)),
+            u,
+        });
+        let (event, at) = match decision {
+            Decision::Retry { at, wait, .. } => {
+                self.messages[id as usize].last_delay_ms = wait.as_ms();
+                (Event::AttemptStart(id), at)
+            }
+            Decision::Expire { at, .. } => (Event::Expire(id), at),
         };
+        self.messages[id as usize].state = MessageState::Deferred;
         self.queue.schedule_at(at, event);
         self.digest.word(5);
         self.digest.word(t.as_ms());
         self.digest.word(u64::from(id));
         self.digest.reply(reply);
-        self.digest.word(next.as_ms());
-        self.record(t, id, |s| TraceKind::Deferred {
-            reply,
-            retry_at_ms: next.as_ms(),
-            rule: match rule {
-                RuleUsed::Default => "default".to_string(),
-                RuleUsed::OnCode(i) => s.scenario.policy.retry.on_code[i].pattern.to_string(),
-            },
+        self.digest.word(at.as_ms());
+        self.record(t, id, |s| {
+            let retry = &s.scenario.policy.retry;
+            TraceKind::Deferred {
+                reply,
+                retry_at_ms: at.as_ms(),
+                rule: match decision {
+                    Decision::Retry {
+                        rule: RuleUsed::Default,
+                        ..
+                    } => "default".to_string(),
+                    Decision::Retry {
+                        rule: RuleUsed::OnCode(i),
+                        ..
+                    } => retry.on_code[i].pattern.to_string(),
+                    Decision::Expire { reason, .. } => format!("give up: {}", reason.text()),
+                },
+            }
         });
     }
 
     fn on_expire(&mut self, id: u32, t: SimTime) {
         let last = self.messages[id as usize].pending;
-        self.finish(id, MessageState::Expired);
+        self.finish(id, t, MessageState::Expired);
         self.metrics.expired(last);
         self.digest.word(6);
         self.digest.word(t.as_ms());
@@ -551,10 +574,16 @@ impl Simulation {
         self.record(t, id, |_| TraceKind::Expired { last });
     }
 
-    fn finish(&mut self, id: u32, state: MessageState) {
+    fn finish(&mut self, id: u32, t: SimTime, state: MessageState) {
         let m = &mut self.messages[id as usize];
         assert!(!m.state.is_terminal(), "message {id} finished twice");
         m.state = state;
+        let warnings = self
+            .scenario
+            .policy
+            .retry
+            .warnings_before(t.since(m.arrival));
+        self.metrics.warned(warnings);
     }
 }
 

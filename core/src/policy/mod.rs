@@ -1,0 +1,593 @@
+//! The sender's retry policy: a backoff family, per-code overrides and the give-up rules.
+//!
+//! One function, [`RetryPolicy::decide`], turns a failure into "retry at t" or "give up at t";
+//! the simulation and `mxsim schedule` both call it, so what the schedule prints is what runs.
+//!
+//! Give-up semantics differ between MTAs (`reference/mta-defaults.md` (a), "Modelling notes"),
+//! so each is selectable ([`GiveUp`]):
+//! - `deadline` (Stalwart): no attempt at or after `arrival + queue_lifetime`; the message
+//!   expires exactly then;
+//! - `after-attempt` (Postfix `qmgr_active.c`): retries are scheduled as usual; a failure at or
+//!   after the lifetime bounces the message, so one attempt just past the lifetime happens;
+//! - `overshoot` (KumoMTA): the message expires as soon as `age + next wait > lifetime`;
+//! - `max_attempts` (Haraka, Postal): give up after N attempts, either at the N-th failure
+//!   (Haraka) or when the next try comes due (Postal checks at dequeue).
+//!
+//! Per-code overrides by pattern (`"4.4.3"`, `"4.7.*"`, `"4.*.*"`, `"421"`, `"45x"`): the most
+//! specific pattern wins, so the brief's R1 ("retry 4.4.3 after 1–4 h") is one line.
+
+pub mod backoff;
+pub mod exim;
+pub mod presets;
+pub mod timeline;
+
+pub use backoff::{Backoff, Jitter, RetryState, Step};
+pub use exim::EximRules;
+pub use presets::{preset, presets, Preset};
+
+use crate::smtp::Reply;
+use crate::time::{SimDuration, SimTime};
+use std::fmt;
+
+/// How the queue lifetime ends a message's retries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GiveUp {
+    /// Expire exactly at the deadline, with no attempt at or after it (Stalwart).
+    Deadline,
+    /// Keep the schedule; bounce on the first failure at or after the lifetime (Postfix).
+    AfterAttempt,
+    /// Expire as soon as the next wait would end past the lifetime (KumoMTA).
+    Overshoot,
+}
+
+impl GiveUp {
+    /// Names as written in scenario files.
+    pub const NAMES: [&'static str; 3] = ["deadline", "after-attempt", "overshoot"];
+
+    /// Parses a scenario name.
+    pub fn from_name(name: &str) -> Option<GiveUp> {
+        match name {
+            "deadline" => Some(GiveUp::Deadline),
+            "after-attempt" => Some(GiveUp::AfterAttempt),
+            "overshoot" => Some(GiveUp::Overshoot),
+            _ => None,
+        }
+    }
+
+    /// The scenario name.
+    pub fn name(self) -> &'static str {
+        GiveUp::NAMES[self as usize]
+    }
+}
+
+/// When a maximum attempt count is enforced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MaxAttemptsCheck {
+    /// At the failure of the last allowed attempt (Haraka).
+    AtFailure,
+    /// When the next try comes due, without trying (Postal checks at dequeue).
+    AtNextDue,
+}
+
+/// A backoff that applies to failures matching a code pattern.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CodeRule {
+    /// Which replies it covers.
+    pub pattern: CodePattern,
+    /// The backoff used after such a failure.
+    pub backoff: Backoff,
+}
+
+/// The sender's complete retry policy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryPolicy {
+    /// Backoff when no rule matches.
+    pub default: Backoff,
+    /// Overrides by status code; the most specific match wins (ties: first written).
+    pub on_code: Vec<CodeRule>,
+    /// Give-up age.
+    pub queue_lifetime: SimDuration,
+    /// How the lifetime ends retries.
+    pub give_up: GiveUp,
+    /// Most attempts per message, and when that is enforced.
+    pub max_attempts: Option<(u32, MaxAttemptsCheck)>,
+    /// Deferred-queue scan period: retries happen at the first scan at or after their due time
+    /// (Postfix `queue_run_delay`); `None` retries exactly when due.
+    pub queue_scan: Option<SimDuration>,
+    /// Ages at which a "delayed" DSN is sent to a still-undelivered message's sender.
+    pub delay_warnings: Vec<SimDuration>,
+}
+
+impl RetryPolicy {
+    /// A policy with `default` backoff and every other knob at mxsim's defaults (5-day
+    /// deadline, no attempt cap, no scan rounding, no warnings).
+    pub fn simple(default: Backoff) -> Self {
+        RetryPolicy {
+            default,
+            on_code: Vec::new(),
+            queue_lifetime: SimDuration::from_days(5),
+            give_up: GiveUp::Deadline,
+            max_attempts: None,
+            queue_scan: None,
+            delay_warnings: Vec::new(),
+        }
+    }
+}
+
+/// Which backoff applied to a failure: the default or an `on_code` rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleUsed {
+    /// `policy.retry`.
+    Default,
+    /// `policy.on_code[i]`.
+    OnCode(usize),
+}
+
+/// Why a message was given up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GiveUpReason {
+    /// The queue lifetime ran out.
+    Lifetime,
+    /// The attempt cap was reached.
+    MaxAttempts,
+    /// The backoff family gave up (Exim rules timed out, a non-repeating list ended).
+    Exhausted,
+}
+
+impl GiveUpReason {
+    /// Text for reports and schedules.
+    pub fn text(self) -> &'static str {
+        match self {
+            GiveUpReason::Lifetime => "queue lifetime",
+            GiveUpReason::MaxAttempts => "maximum attempts",
+            GiveUpReason::Exhausted => "retry rules exhausted",
+        }
+    }
+}
+
+/// What happens after a transient failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Try again at `at`; `wait` is the backoff's wait (before scan rounding).
+    Retry {
+        /// When.
+        at: SimTime,
+        /// The backoff's wait.
+        wait: SimDuration,
+        /// Which rule chose it.
+        rule: RuleUsed,
+        /// Sub-rule (Exim rule index).
+        part: u8,
+    },
+    /// Give up at `at` (now, or a later deadline / due time) with 4.4.7.
+    Expire {
+        /// When.
+        at: SimTime,
+        /// Why.
+        reason: GiveUpReason,
+    },
+}
+
+/// What a policy needs to know about a message that just failed.
+#[derive(Clone, Copy, Debug)]
+pub struct Failure {
+    /// The failure.
+    pub reply: Reply,
+    /// When the message arrived.
+    pub arrival: SimTime,
+    /// When the failure reached the sender.
+    pub now: SimTime,
+    /// Attempts made so far, including this one.
+    pub attempts: u32,
+    /// The previous wait, if any.
+    pub previous: Option<SimDuration>,
+    /// Uniform draw in [0, 1) for jitter.
+    pub u: f64,
+}
+
+impl RetryPolicy {
+    /// The backoff for a failure with `reply`, and which rule supplied it.
+    pub fn backoff_for(&self, reply: Reply) -> (&Backoff, RuleUsed) {
+        let mut best: Option<(u8, usize)> = None;
+        for (i, rule) in self.on_code.iter().enumerate() {
+            if rule.pattern.matches(reply) {
+                let s = rule.pattern.specificity();
+                if best.is_none_or(|(bs, _)| s > bs) {
+                    best = Some((s, i));
+                }
+            }
+        }
+        match best {
+            Some((_, i)) => (&self.on_code[i].backoff, RuleUsed::OnCode(i)),
+            None => (&self.default, RuleUsed::Default),
+        }
+    }
+
+    /// Whether any backoff the policy can use is random.
+    pub fn is_jittered(&self) -> bool {
+        self.default.is_jittered() || self.on_code.iter().any(|r| r.backoff.is_jittered())
+    }
+
+    /// The deadline of a message that arrived at `arrival`.
+    pub fn deadline(&self, arrival: SimTime) -> SimTime {
+        arrival.after(self.queue_lifetime)
+    }
+
+    /// Decides what follows a transient failure.
+    pub fn decide(&self, f: &Failure) -> Decision {
+        debug_assert!(f.now >= f.arrival && f.attempts >= 1);
+        let now_expire = |reason| Decision::Expire { at: f.now, reason };
+        if let Some((n, MaxAttemptsCheck::AtFailure)) = self.max_attempts {
+            if f.attempts >= n {
+                return now_expire(GiveUpReason::MaxAttempts);
+            }
+        }
+        let deadline = self.deadline(f.arrival);
+        if self.give_up == GiveUp::AfterAttempt && f.now >= deadline {
+            return now_expire(GiveUpReason::Lifetime);
+        }
+        let (backoff, rule) = self.backoff_for(f.reply);
+        let state = RetryState {
+            retry: f.attempts,
+            age: f.now.since(f.arrival),
+            now: f.now,
+            previous: f.previous,
+            u: f.u,
+        };
+        let (wait, part) = match backoff.next(&state) {
+            Step::Wait(w, part) => (w, part),
+            Step::Exhausted => return now_expire(GiveUpReason::Exhausted),
+        };
+        let mut at = f.now.after(wait);
+        if let Some(scan) = self.queue_scan {
+            let p = scan.as_ms().max(1);
+            at = SimTime(at.as_ms().div_ceil(p).saturating_mul(p));
+        }
+        if let Some((n, MaxAttemptsCheck::AtNextDue)) = self.max_attempts {
+            if f.attempts >= n {
+                return Decision::Expire {
+                    at,
+                    reason: GiveUpReason::MaxAttempts,
+                };
+            }
+        }
+        match self.give_up {
+            GiveUp::Deadline if at >= deadline => Decision::Expire {
+                at: deadline.max(f.now),
+                reason: GiveUpReason::Lifetime,
+            },
+            GiveUp::Overshoot if at > deadline => now_expire(GiveUpReason::Lifetime),
+            _ => Decision::Retry {
+                at,
+                wait,
+                rule,
+                part,
+            },
+        }
+    }
+
+    /// Whether an attempt at `t` respects the give-up rule (an invariant the simulation
+    /// asserts): before the deadline, at it for `overshoot`, and for `after-attempt` only
+    /// if the previous failure came before it.
+    pub fn attempt_allowed(
+        &self,
+        arrival: SimTime,
+        t: SimTime,
+        previous_failure: Option<SimTime>,
+    ) -> bool {
+        let deadline = self.deadline(arrival);
+        match self.give_up {
+            GiveUp::Deadline => t < deadline,
+            GiveUp::Overshoot => t <= deadline,
+            GiveUp::AfterAttempt => previous_failure.is_none_or(|p| p < deadline),
+        }
+    }
+
+    /// Delay warnings a message gets if it is still undelivered at age `age` (those strictly
+    /// younger than `age` fired; a warning at exactly the delivery age does not).
+    pub fn warnings_before(&self, age: SimDuration) -> u64 {
+        self.delay_warnings.iter().filter(|w| **w < age).count() as u64
+    }
+}
+
+/// A pattern over status codes, as written in `on_code` keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodePattern {
+    /// `class.subject.detail` with `*` allowed for subject and/or detail.
+    Enhanced {
+        /// 4 or 5 (2 never triggers a retry).
+        class: u8,
+        /// `None` for `*`.
+        subject: Option<u16>,
+        /// `None` for `*`.
+        detail: Option<u16>,
+    },
+    /// A basic reply code, digits or `x` for the last two (`421`, `45x`, `4xx`).
+    Basic {
+        /// First digit.
+        first: u8,
+        /// Second digit, `None` for `x`.
+        second: Option<u8>,
+        /// Third digit, `None` for `x`.
+        third: Option<u8>,
+    },
+}
+
+impl CodePattern {
+    /// Parses `"4.4.3"`, `"4.7.*"`, `"4.*.*"`, `"421"`, `"45x"` or `"4xx"`.
+    pub fn parse(text: &str) -> Result<CodePattern, String> {
+        let bad = |why: &str| format!("invalid code pattern \"{text}\": {why}");
+        if text.contains('.') {
+            let parts: Vec<&str> = text.split('.').collect();
+            if parts.len() != 3 {
+                return Err(bad(
+                    "expected class.subject.detail, e.g. \"4.4.3\" or \"4.7.*\"",
+                ));
+            }
+            let class = match parts[0] {
+                "4" => 4,
+                "5" => 5,
+                _ => {
+                    return Err(bad(
+                        "the class must be 4 or 5 (only failures are retried or bounced)",
+                    ))
+                }
+            };
+            let field = |p: &str| -> Result<Option<u16>, String> {
+                if p == "*" {
+                    return Ok(None);
+                }
+                let ok = !p.is_empty()
+                    && p.len() <= 3
+                    && p.bytes().all(|b| b.is_ascii_digit())
+                    && !(p.len() > 1 && p.starts_with('0'));
+                if ok {
+                    Ok(Some(p.parse().map_err(|_| bad("number too large"))?))
+                } else {
+                    Err(bad(
+                        "subject and detail are 1-3 digits without leading zeros, or *",
+                    ))
+                }
+            };
+            let subject = field(parts[1])?;
+            let detail = field(parts[2])?;
+            if subject.is_none() && detail.is_some() {
+                return Err(bad(
+                    "a wildcard subject needs a wildcard detail (\"4.*.*\")",
+                ));
+            }
+            Ok(CodePattern::Enhanced {
+                class,
+                subject,
+                detail,
+            })
+        } else {
+            let b = text.as_bytes();
+            if b.len() != 3 || !matches!(b[0], b'4' | b'5') {
+                return Err(bad("expected a basic code such as \"421\" or \"45x\", or an enhanced code such as \"4.4.3\""));
+            }
+            let digit = |c: u8| -> Result<Option<u8>, String> {
+                match c {
+                    b'x' | b'X' => Ok(None),
+                    b'0'..=b'9' => Ok(Some(c - b'0')),
+                    _ => Err(bad("digits or x only")),
+                }
+            };
+            let second = digit(b[1])?;
+            let third = digit(b[2])?;
+            if second.is_none() && third.is_some() {
+                return Err(bad("write \"4xx\" rather than \"4x1\""));
+            }
+            Ok(CodePattern::Basic {
+                first: b[0] - b'0',
+                second,
+                third,
+            })
+        }
+    }
+
+    /// Whether `reply` matches.
+    pub fn matches(&self, reply: Reply) -> bool {
+        match *self {
+            CodePattern::Enhanced {
+                class,
+                subject,
+                detail,
+            } => {
+                reply.code.class == class
+                    && subject.is_none_or(|s| s == reply.code.subject)
+                    && detail.is_none_or(|d| d == reply.code.detail)
+            }
+            CodePattern::Basic {
+                first,
+                second,
+                third,
+            } => {
+                let b = reply.basic;
+                u16::from(first) == b / 100
+                    && second.is_none_or(|s| u16::from(s) == (b / 10) % 10)
+                    && third.is_none_or(|t| u16::from(t) == b % 10)
+            }
+        }
+    }
+
+    /// Rank for "most specific wins": full enhanced (5) > enhanced with `*` detail (4) >
+    /// exact basic code (3) > class-only enhanced `4.*.*` (2) > basic with `x` (1).
+    /// Enhanced codes rank above basic ones because they say more about the cause.
+    pub fn specificity(&self) -> u8 {
+        match *self {
+            CodePattern::Enhanced {
+                subject: Some(_),
+                detail: Some(_),
+                ..
+            } => 5,
+            CodePattern::Enhanced {
+                subject: Some(_),
+                detail: None,
+                ..
+            } => 4,
+            CodePattern::Basic { third: Some(_), .. } => 3,
+            CodePattern::Enhanced { .. } => 2,
+            CodePattern::Basic { .. } => 1,
+        }
+    }
+}
+
+impl fmt::Display for CodePattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let opt = |o: Option<u16>| o.map_or("*".to_string(), |v| v.to_string());
+        let dig = |o: Option<u8>| o.map_or("x".to_string(), |v| v.to_string());
+        match *self {
+            CodePattern::Enhanced {
+                class,
+                subject,
+                detail,
+            } => write!(f, "{class}.{}.{}", opt(subject), opt(detail)),
+            CodePattern::Basic {
+                first,
+                second,
+                third,
+            } => write!(f, "{first}{}{}", dig(second), dig(third)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::{codes, EnhancedCode};
+
+    fn fixed(m: u64) -> Backoff {
+        Backoff::Fixed {
+            interval: SimDuration::from_mins(m),
+        }
+    }
+
+    #[test]
+    fn code_patterns_parse_match_and_rank() {
+        let r443 = codes::ROUTING_SERVER_FAILURE;
+        for (p, hit) in [
+            ("4.4.3", true),
+            ("4.4.*", true),
+            ("4.*.*", true),
+            ("451", true),
+            ("45x", true),
+            ("4xx", true),
+            ("4.7.*", false),
+            ("421", false),
+            ("5.*.*", false),
+        ] {
+            assert_eq!(CodePattern::parse(p).unwrap().matches(r443), hit, "{p}");
+            assert_eq!(CodePattern::parse(p).unwrap().to_string(), p);
+        }
+        for bad in ["4.4", "3.4.3", "4.*.3", "4x1", "42", "4.04.3", "abc"] {
+            assert!(CodePattern::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn most_specific_rule_wins() {
+        let rule = |p: &str, m| CodeRule {
+            pattern: CodePattern::parse(p).unwrap(),
+            backoff: fixed(m),
+        };
+        let mut policy = RetryPolicy::simple(fixed(1));
+        policy.on_code = vec![
+            rule("4.*.*", 2),
+            rule("451", 3),
+            rule("4.4.3", 60),
+            rule("4.4.*", 4),
+        ];
+        assert_eq!(
+            policy.backoff_for(codes::ROUTING_SERVER_FAILURE).1,
+            RuleUsed::OnCode(2)
+        );
+        assert_eq!(policy.backoff_for(codes::NO_ANSWER).1, RuleUsed::OnCode(3));
+        let greylist = Reply::new(450, EnhancedCode::new(4, 7, 1));
+        assert_eq!(policy.backoff_for(greylist).1, RuleUsed::OnCode(0));
+        assert_eq!(policy.backoff_for(codes::UNKNOWN_USER).1, RuleUsed::Default);
+    }
+
+    fn failure(now_min: u64, attempts: u32) -> Failure {
+        Failure {
+            reply: codes::NO_ANSWER,
+            arrival: SimTime::ZERO,
+            now: SimTime(now_min * 60_000),
+            attempts,
+            previous: None,
+            u: 0.0,
+        }
+    }
+
+    #[test]
+    fn give_up_semantics_differ_as_the_mtas_do() {
+        let mut p = RetryPolicy::simple(fixed(30));
+        p.queue_lifetime = SimDuration::from_mins(100);
+        // deadline: next due 110 ≥ 100 → expire at 100, no attempt.
+        assert_eq!(
+            p.decide(&failure(80, 3)),
+            Decision::Expire {
+                at: SimTime(100 * 60_000),
+                reason: GiveUpReason::Lifetime
+            }
+        );
+        // after-attempt: retry at 110 anyway; the failure at 110 then bounces.
+        p.give_up = GiveUp::AfterAttempt;
+        assert!(matches!(p.decide(&failure(80, 3)), Decision::Retry { .. }));
+        assert_eq!(
+            p.decide(&failure(110, 4)),
+            Decision::Expire {
+                at: SimTime(110 * 60_000),
+                reason: GiveUpReason::Lifetime
+            }
+        );
+        // overshoot: expire now, as soon as the next wait ends past the lifetime.
+        p.give_up = GiveUp::Overshoot;
+        assert_eq!(
+            p.decide(&failure(80, 3)),
+            Decision::Expire {
+                at: SimTime(80 * 60_000),
+                reason: GiveUpReason::Lifetime
+            }
+        );
+        assert!(
+            matches!(p.decide(&failure(70, 3)), Decision::Retry { .. }),
+            "due exactly at the deadline is allowed"
+        );
+    }
+
+    #[test]
+    fn max_attempts_at_failure_or_at_next_due() {
+        let mut p = RetryPolicy::simple(fixed(10));
+        p.max_attempts = Some((3, MaxAttemptsCheck::AtFailure));
+        assert!(matches!(p.decide(&failure(20, 2)), Decision::Retry { .. }));
+        assert_eq!(
+            p.decide(&failure(20, 3)),
+            Decision::Expire {
+                at: SimTime(20 * 60_000),
+                reason: GiveUpReason::MaxAttempts
+            }
+        );
+        p.max_attempts = Some((3, MaxAttemptsCheck::AtNextDue));
+        assert_eq!(
+            p.decide(&failure(20, 3)),
+            Decision::Expire {
+                at: SimTime(30 * 60_000),
+                reason: GiveUpReason::MaxAttempts
+            }
+        );
+    }
+
+    #[test]
+    fn queue_scan_rounds_retries_up_to_the_next_scan() {
+        let mut p = RetryPolicy::simple(fixed(7));
+        p.queue_scan = Some(SimDuration::from_mins(5));
+        match p.decide(&failure(1, 1)) {
+            Decision::Retry { at, wait, .. } => {
+                assert_eq!(wait, SimDuration::from_mins(7));
+                assert_eq!(at, SimTime(10 * 60_000));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

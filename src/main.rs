@@ -52,6 +52,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the retry timeline a message would follow if every attempt failed.
+    Schedule {
+        /// A preset name (postfix, exim, kumomta, ...) or a scenario file (its policy).
+        policy: String,
+        /// Every attempt fails (the only mode; accepted for clarity).
+        #[arg(long)]
+        fail_all: bool,
+        /// The failure each attempt gets, to see `on_code` rules apply.
+        #[arg(long, default_value = "4.4.1")]
+        code: String,
+        /// Show one jitter sample drawn with this seed (default: seed 0) besides the bounds.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the built-in retry presets.
+    Presets {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Time a scenario's run in this process: events per second, time per message.
     Bench {
         /// Scenario file.
@@ -130,6 +153,22 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             runs,
             json,
         } => bench(&scenario, runs.max(1), json),
+        Command::Schedule {
+            policy,
+            fail_all: _,
+            code,
+            seed,
+            json,
+        } => schedule(&policy, &code, seed, json),
+        Command::Presets { json } => {
+            let all = mxsim_core::policy::presets();
+            if json {
+                emit(&(serde_json::to_string_pretty(&all).expect("presets serialise") + "\n"));
+            } else {
+                emit(&render::presets(&all));
+            }
+            Ok(())
+        }
     }
 }
 
@@ -178,6 +217,45 @@ fn run(path: &Path, seed: Option<u64>, json: bool, trace: Option<&Path>) -> Resu
             sim.scenario(),
             &report,
         ));
+    }
+    Ok(())
+}
+
+fn schedule(policy: &str, code: &str, seed: Option<u64>, json: bool) -> Result<(), Failure> {
+    use mxsim_core::smtp::{lookup, EnhancedCode, Reply};
+    let (name, retry) = match mxsim_core::policy::preset(policy) {
+        Some(p) => (p.name.to_string(), p.policy),
+        None if Path::new(policy).exists() => (
+            policy.to_string(),
+            load(Path::new(policy), None)?.policy.retry,
+        ),
+        None => {
+            let names: Vec<&str> = mxsim_core::policy::presets()
+                .iter()
+                .map(|p| p.name)
+                .collect();
+            return Err(Failure::Input(format!(
+                "error: \"{policy}\" is neither a preset nor a scenario file\n  help: presets: {}",
+                names.join(", ")
+            )));
+        }
+    };
+    let enhanced = EnhancedCode::parse(code).map_err(|m| Failure::Input(format!("error: {m}")))?;
+    if !enhanced.is_transient() {
+        return Err(Failure::Input(format!(
+            "error: {code} is not a transient failure; only 4.x.x codes are retried\n  help: try --code 4.4.3"
+        )));
+    }
+    let basic = lookup(enhanced)
+        .and_then(|i| i.basic.iter().copied().find(|b| b / 100 == 4))
+        .unwrap_or(451);
+    let t = mxsim_core::policy::timeline::timeline(&retry, Reply::new(basic, enhanced), seed);
+    if json {
+        let mut v = serde_json::to_value(&t).expect("timelines serialise");
+        v["policy"] = serde_json::Value::String(name);
+        emit(&(serde_json::to_string_pretty(&v).expect("timelines serialise") + "\n"));
+    } else {
+        emit(&render::timeline(&name, &retry, &t));
     }
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! Human-readable rendering of reports, explanations and check verdicts. Text only; the JSON
 //! forms come straight from core's serde types.
 
+use mxsim_core::policy::timeline::Timeline;
+use mxsim_core::policy::{Preset, RetryPolicy};
 use mxsim_core::scenario::Scenario;
 use mxsim_core::smtp::{Explanation, Usage};
 use mxsim_core::time::{human, SimDuration};
@@ -220,6 +222,92 @@ pub fn verdicts(file: &str, scenario: &Scenario, r: &Report, verdicts: &[Verdict
     }
     if verdicts.iter().any(|v| !v.pass) {
         let _ = writeln!(s, "  reproduce: mxsim run {file} --seed {}", r.seed);
+    }
+    s
+}
+
+/// The text of `mxsim presets`.
+pub fn presets(all: &[Preset]) -> String {
+    let mut s = String::new();
+    let width = all.iter().map(|p| p.name.len()).max().unwrap_or(8);
+    for p in all {
+        let _ = writeln!(s, "{:<width$}  {}", p.name, p.summary);
+        let _ = writeln!(
+            s,
+            "{:<width$}  retry {}; lifetime {} ({}); source: {}",
+            "",
+            p.policy.default,
+            p.policy.queue_lifetime,
+            p.policy.give_up.name(),
+            p.source
+        );
+    }
+    s
+}
+
+/// The text of `mxsim schedule`.
+pub fn timeline(name: &str, policy: &RetryPolicy, t: &Timeline) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{name}: retry {}", policy.default);
+    let cap = policy
+        .max_attempts
+        .map_or(String::new(), |(n, _)| format!(", at most {n} attempts"));
+    let scan = policy
+        .queue_scan
+        .map_or(String::new(), |d| format!(", queue scan every {d}"));
+    let _ = writeln!(
+        s,
+        "  lifetime {} ({}){cap}{scan}; every attempt fails with {}",
+        policy.queue_lifetime,
+        policy.give_up.name(),
+        t.code
+    );
+    if t.jittered {
+        let _ = writeln!(
+            s,
+            "  jittered: offsets are one seeded sample, with their possible range"
+        );
+    }
+    let _ = writeln!(s, "\n  {:>4}  {:>12}  {:>12}  rule", "n", "offset", "gap");
+    for a in &t.attempts {
+        let offset = SimDuration::from_ms(a.offset_ms).to_string();
+        let range = if a.offset_min_ms != a.offset_max_ms {
+            format!(
+                "  [{} .. {}]",
+                SimDuration::from_ms(a.offset_min_ms),
+                SimDuration::from_ms(a.offset_max_ms)
+            )
+        } else {
+            String::new()
+        };
+        let gap = if a.n == 1 {
+            "-".to_string()
+        } else {
+            SimDuration::from_ms(a.gap_ms).to_string()
+        };
+        let _ = writeln!(
+            s,
+            "  {:>4}  {:>12}  {:>12}  {}{range}",
+            a.n, offset, gap, a.rule
+        );
+    }
+    match (t.gives_up_at_ms, t.give_up_reason) {
+        (Some(at), Some(why)) => {
+            let _ = writeln!(
+                s,
+                "\n  gives up at {} ({}) after {} attempts: {why}",
+                SimDuration::from_ms(at),
+                human(SimDuration::from_ms(at)),
+                t.attempts.len()
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                s,
+                "\n  still retrying after {} attempts (listing stopped)",
+                t.attempts.len()
+            );
+        }
     }
     s
 }

@@ -34,6 +34,9 @@ enum Command {
         /// Print the report as JSON (stable fields, see docs/json.md).
         #[arg(long)]
         json: bool,
+        /// Replace the scenario's retry policy with a built-in preset (see `mxsim presets`).
+        #[arg(long)]
+        preset: Option<String>,
         /// Also write every trace record to this file as JSON Lines.
         #[arg(long, value_name = "FILE")]
         trace: Option<PathBuf>,
@@ -94,6 +97,9 @@ enum Command {
         /// Seed to use instead of each scenario's `seed`.
         #[arg(long)]
         seed: Option<u64>,
+        /// Replace each scenario's retry policy with a built-in preset.
+        #[arg(long)]
+        preset: Option<String>,
         /// Print verdicts as JSON.
         #[arg(long)]
         json: bool,
@@ -139,15 +145,17 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             scenario,
             seed,
             json,
+            preset,
             trace,
-        } => run(&scenario, seed, json, trace.as_deref()),
+        } => run(&scenario, seed, preset.as_deref(), json, trace.as_deref()),
         Command::Validate { scenarios } => validate(&scenarios),
         Command::Explain { code, json } => explain(&code, json),
         Command::Check {
             scenarios,
             seed,
+            preset,
             json,
-        } => check(&scenarios, seed, json),
+        } => check(&scenarios, seed, preset.as_deref(), json),
         Command::Bench {
             scenario,
             runs,
@@ -191,8 +199,37 @@ fn emit(text: &str) {
     }
 }
 
-fn run(path: &Path, seed: Option<u64>, json: bool, trace: Option<&Path>) -> Result<(), Failure> {
-    let scenario = load(path, seed)?;
+/// Loads a scenario and, if asked, swaps in a preset's retry policy.
+fn load_with_preset(
+    path: &Path,
+    seed: Option<u64>,
+    preset: Option<&str>,
+) -> Result<Scenario, Failure> {
+    let mut scenario = load(path, seed)?;
+    if let Some(name) = preset {
+        let Some(p) = mxsim_core::policy::preset(name) else {
+            let names: Vec<&str> = mxsim_core::policy::presets()
+                .iter()
+                .map(|p| p.name)
+                .collect();
+            return Err(Failure::Input(format!(
+                "error: unknown preset \"{name}\"\n  help: presets: {}",
+                names.join(", ")
+            )));
+        };
+        scenario.policy.retry = p.policy;
+    }
+    Ok(scenario)
+}
+
+fn run(
+    path: &Path,
+    seed: Option<u64>,
+    preset: Option<&str>,
+    json: bool,
+    trace: Option<&Path>,
+) -> Result<(), Failure> {
+    let scenario = load_with_preset(path, seed, preset)?;
     let mut sim = Simulation::new(scenario);
     if trace.is_some() {
         sim.record_trace();
@@ -332,11 +369,16 @@ fn explain(code: &str, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-fn check(paths: &[PathBuf], seed: Option<u64>, json: bool) -> Result<(), Failure> {
+fn check(
+    paths: &[PathBuf],
+    seed: Option<u64>,
+    preset: Option<&str>,
+    json: bool,
+) -> Result<(), Failure> {
     let mut all_pass = true;
     let mut json_out = Vec::new();
     for path in paths {
-        let scenario = load(path, seed)?;
+        let scenario = load_with_preset(path, seed, preset)?;
         let report = mxsim_core::run(scenario.clone());
         let verdicts = mxsim_core::check(&scenario, &report);
         let pass = verdicts.iter().all(|v| v.pass);

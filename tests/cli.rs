@@ -244,3 +244,109 @@ fn json_scenarios_run_like_toml() {
     assert_eq!(a["digest"], b["digest"]);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn schedule_prints_the_postfix_and_exim_timelines() {
+    let o = mxsim(&["schedule", "postfix"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let offsets: Vec<&str> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|w| w.len() >= 3 && w[0].parse::<u32>().is_ok())
+        .map(|w| w[1])
+        .take(7)
+        .collect();
+    assert_eq!(
+        offsets,
+        vec!["0s", "5m", "10m", "20m", "40m", "1h20m", "2h26m40s"],
+        "{text}"
+    );
+    assert!(text.contains("gives up at 5d13m20s"), "{text}");
+
+    let j = json(&["schedule", "exim", "--fail-all", "--json"]);
+    let offsets: Vec<u64> = j["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["offset_ms"].as_u64().unwrap() / 60_000)
+        .collect();
+    assert_eq!(&offsets[8..13], &[120, 135, 195, 285, 420]);
+    assert_eq!(j["attempts"][0]["gap_ms"], 0);
+    assert!(j["gives_up_at_ms"].as_u64().unwrap() > 4 * 86_400_000);
+    assert_eq!(j["policy"], "exim");
+}
+
+#[test]
+fn schedule_of_a_scenario_applies_its_on_code_rule() {
+    let j = json(&[
+        "schedule",
+        "scenarios/flaky-relay-443.toml",
+        "--code",
+        "4.4.3",
+        "--json",
+    ]);
+    assert_eq!(j["attempts"][1]["offset_ms"], 3_600_000);
+    assert_eq!(j["attempts"][1]["rule"], "on_code \"4.4.3\"");
+    let o = mxsim(&["schedule", "nonsense"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("neither a preset nor a scenario file"));
+    assert_eq!(
+        mxsim(&["schedule", "postfix", "--code", "5.1.1"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn every_preset_runs_the_shootout_reproducibly() {
+    let presets = json(&["presets", "--json"]);
+    let names: Vec<String> = presets
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(names.len() >= 11);
+    let mut digests = std::collections::BTreeSet::new();
+    for name in &names {
+        let a = json(&[
+            "run",
+            "scenarios/policy-shootout-443.toml",
+            "--preset",
+            name,
+            "--json",
+        ]);
+        let b = json(&[
+            "run",
+            "scenarios/policy-shootout-443.toml",
+            "--preset",
+            name,
+            "--json",
+        ]);
+        assert_eq!(a["digest"], b["digest"], "{name}");
+        let o = &a["outcomes"];
+        assert_eq!(
+            o["generated"], o["delivered"],
+            "{name}: the outages are short enough for every preset"
+        );
+        digests.insert(a["digest"].as_str().unwrap().to_string());
+    }
+    assert_eq!(
+        digests.len(),
+        names.len(),
+        "each preset behaves differently"
+    );
+    assert_eq!(
+        mxsim(&[
+            "run",
+            "scenarios/policy-shootout-443.toml",
+            "--preset",
+            "nope"
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
+}

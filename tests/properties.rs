@@ -64,6 +64,7 @@ proptest! {
         let mut arrival: BTreeMap<u64, u64> = BTreeMap::new();
         let mut finished: BTreeMap<u64, u64> = BTreeMap::new();
         let mut attempts: BTreeMap<u64, u32> = BTreeMap::new();
+        let mut last_failure: BTreeMap<u64, u64> = BTreeMap::new();
         for r in sim.trace() {
             prop_assert!(r.t_ms >= last_t, "trace time went backwards at {:?}", r);
             last_t = r.t_ms;
@@ -75,10 +76,22 @@ proptest! {
                 TraceKind::Attempt { n, hops, end_ms, .. } => {
                     let a = arrival[&r.message];
                     prop_assert!(r.t_ms >= a);
-                    prop_assert!(r.t_ms < a + lifetime_ms, "attempt at or after the queue lifetime");
+                    // No attempt after giving up, under each give-up semantics.
+                    let deadline = a + lifetime_ms;
+                    match k.give_up {
+                        "deadline" => prop_assert!(r.t_ms < deadline, "attempt at or after the deadline"),
+                        "overshoot" => prop_assert!(r.t_ms <= deadline, "attempt after the lifetime"),
+                        _ => prop_assert!(
+                            last_failure.get(&r.message).is_none_or(|&f| f < deadline),
+                            "attempt after a failure past the lifetime"
+                        ),
+                    }
                     let count = attempts.entry(r.message).or_insert(0);
                     *count += 1;
                     prop_assert_eq!(*n, *count);
+                    if let Some((cap, _)) = k.max_attempts {
+                        prop_assert!(*n <= cap, "attempt {} over the cap {}", n, cap);
+                    }
                     let mut t = r.t_ms;
                     for h in hops {
                         prop_assert!(h.at_ms >= t, "hop before its predecessor");
@@ -94,11 +107,14 @@ proptest! {
                     finished.insert(r.message, r.t_ms);
                 }
                 TraceKind::Expired { .. } => {
-                    prop_assert!(r.t_ms <= arrival[&r.message] + lifetime_ms);
+                    if k.give_up != "after-attempt" {
+                        prop_assert!(r.t_ms <= arrival[&r.message] + lifetime_ms);
+                    }
                     finished.insert(r.message, r.t_ms);
                 }
                 TraceKind::Deferred { retry_at_ms, .. } => {
                     prop_assert!(*retry_at_ms >= r.t_ms);
+                    last_failure.insert(r.message, r.t_ms);
                 }
             }
         }
@@ -239,4 +255,53 @@ mod toml_json {
 #[allow(dead_code)]
 fn _assert_knobs_debug(k: &Knobs) -> String {
     format!("{k:?}")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn exim_rules_round_trip_through_their_text(
+        rules in prop::collection::vec((0usize..3, 1u64..2_000, 1u64..1_000, 10u32..50), 1..5)
+    ) {
+        // Build rules with increasing cutoffs, print them, parse them back.
+        let mut cutoff = 0;
+        let parts: Vec<String> = rules
+            .iter()
+            .map(|&(kind, step, p1, m)| {
+                cutoff += step;
+                let k = ["F", "G", "H"][kind];
+                if k == "F" { format!("{k},{cutoff}m,{p1}s") } else { format!("{k},{cutoff}m,{p1}s,{}", f64::from(m) / 10.0) }
+            })
+            .collect();
+        let text = parts.join("; ");
+        let parsed = mxsim_core::policy::EximRules::parse(&text).map_err(|e| TestCaseError::fail(e))?;
+        let again = mxsim_core::policy::EximRules::parse(&parsed.to_string()).map_err(|e| TestCaseError::fail(e))?;
+        prop_assert_eq!(parsed, again);
+    }
+
+    #[test]
+    fn exim_parser_rejects_garbage_without_panicking(text in "[FGHX0-9smhdw,;. *-]{0,40}") {
+        if let Err(e) = mxsim_core::policy::EximRules::parse(&text) {
+            prop_assert!(e.starts_with("rule "), "errors name the rule: {}", e);
+        }
+    }
+
+    #[test]
+    fn every_wait_lies_within_its_family_bounds(k in 1u32..60, u in 0.0f64..1.0, prev_s in 0u64..20_000, age_s in 0u64..500_000) {
+        use mxsim_core::policy::{Backoff, Jitter, RetryState, Step};
+        use mxsim_core::time::{SimDuration, SimTime};
+        let (base, cap) = (SimDuration::from_secs(300), SimDuration::from_secs(4000));
+        let s = RetryState { retry: k, age: SimDuration::from_secs(age_s), now: SimTime(age_s * 1000), previous: Some(SimDuration::from_secs(prev_s)), u };
+        let wait = |b: &Backoff| match b.next(&s) { Step::Wait(w, _) => w, Step::Exhausted => panic!("no exhaustion here") };
+        let v = (300_000.0 * 2f64.powi((k - 1).min(40) as i32)).min(4_000_000.0) as u64;
+        for (jitter, lo, hi) in [(Jitter::None, v, v), (Jitter::Full, 0, v), (Jitter::Equal, v / 2, v), (Jitter::Decorrelated, 300_000, 4_000_000)] {
+            let w = wait(&Backoff::Exponential { initial: base, factor: 2.0, max: Some(cap), jitter }).as_ms();
+            prop_assert!(lo <= w && w <= hi, "{:?}: {} not in [{}, {}]", jitter, w, lo, hi);
+        }
+        let clamp = wait(&Backoff::AgeClamp { min: base, max: cap });
+        prop_assert!(base <= clamp && clamp <= cap);
+        let run = wait(&Backoff::QueueRun { interval: SimDuration::from_mins(30) }).as_ms();
+        prop_assert!(run > 0 && run <= 1_800_000 && (age_s * 1000 + run) % 1_800_000 == 0);
+    }
 }

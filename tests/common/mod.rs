@@ -51,6 +51,16 @@ impl FailureKnob {
 /// Retry policy of a generated scenario.
 #[derive(Clone, Debug)]
 pub enum RetryKnob {
+    /// A preset's backoff in the retry position.
+    Preset(&'static str),
+    List {
+        delays: Vec<u32>,
+        repeat_last: bool,
+    },
+    AgeClamp {
+        min_s: u32,
+        max_s: u32,
+    },
     Fixed(u32),
     Exponential {
         initial_s: u32,
@@ -63,6 +73,14 @@ pub enum RetryKnob {
 impl RetryKnob {
     pub fn toml(&self) -> String {
         match self {
+            RetryKnob::Preset(name) => format!("\"{name}\""),
+            RetryKnob::List { delays, repeat_last } => {
+                let d: Vec<String> = delays.iter().map(|s| format!("\"{s}s\"")).collect();
+                format!("{{ list = {{ delays = [{}], repeat_last = {repeat_last} }} }}", d.join(", "))
+            }
+            RetryKnob::AgeClamp { min_s, max_s } => {
+                format!("{{ age_clamp = {{ min = \"{min_s}s\", max = \"{max_s}s\" }} }}")
+            }
             RetryKnob::Fixed(s) => format!("{{ fixed = \"{s}s\" }}"),
             RetryKnob::Exponential { initial_s, factor, max_s, jitter } => format!(
                 "{{ exponential = {{ initial = \"{initial_s}s\", factor = {factor:?}, max = \"{max_s}s\", jitter = \"{jitter}\" }} }}"
@@ -87,6 +105,10 @@ pub struct Knobs {
     pub lifetime_min: u32,
     pub address_limit: u32,
     pub reject_share: f64,
+    /// `deadline`, `after-attempt` or `overshoot`.
+    pub give_up: &'static str,
+    /// Attempt cap and its check (`failure` or `next-due`).
+    pub max_attempts: Option<(u32, &'static str)>,
 }
 
 pub fn failure_knob() -> impl Strategy<Value = FailureKnob> {
@@ -102,6 +124,25 @@ pub fn failure_knob() -> impl Strategy<Value = FailureKnob> {
 
 pub fn retry_knob() -> impl Strategy<Value = RetryKnob> {
     prop_oneof![
+        prop::sample::select(vec![
+            "postfix",
+            "exim",
+            "kumomta",
+            "haraka",
+            "stalwart",
+            "postal",
+            "sendmail",
+            "rfc5321",
+            "decorrelated-jitter"
+        ])
+        .prop_map(RetryKnob::Preset),
+        (prop::collection::vec(1u32..7200, 1..6), any::<bool>()).prop_map(
+            |(delays, repeat_last)| RetryKnob::List {
+                delays,
+                repeat_last
+            }
+        ),
+        (1u32..900, 900u32..20_000).prop_map(|(min_s, max_s)| RetryKnob::AgeClamp { min_s, max_s }),
         (1u32..7200).prop_map(RetryKnob::Fixed),
         (
             1u32..1800,
@@ -139,6 +180,10 @@ pub fn knobs() -> impl Strategy<Value = Knobs> {
         retry_knob(),
         prop::option::of(60u32..14_400),
         (30u32..4000, 1u32..6, 0.0f64..0.1),
+        (
+            prop::sample::select(vec!["deadline", "after-attempt", "overshoot"]),
+            prop::option::of((1u32..12, prop::sample::select(vec!["failure", "next-due"]))),
+        ),
     )
         .prop_map(
             |(
@@ -151,6 +196,7 @@ pub fn knobs() -> impl Strategy<Value = Knobs> {
                 retry,
                 override_443,
                 (lifetime_min, address_limit, reject_share),
+                (give_up, max_attempts),
             )| Knobs {
                 seed,
                 rate_per_hour,
@@ -163,6 +209,8 @@ pub fn knobs() -> impl Strategy<Value = Knobs> {
                 lifetime_min,
                 address_limit,
                 reject_share,
+                give_up,
+                max_attempts,
             },
         )
 }
@@ -241,6 +289,10 @@ impl Knobs {
             "queue_lifetime = \"{}m\"\nmx_address_limit = {}",
             self.lifetime_min, self.address_limit
         );
+        let _ = writeln!(s, "give_up = \"{}\"", self.give_up);
+        if let Some((n, check)) = self.max_attempts {
+            let _ = writeln!(s, "max_attempts = {n}\nmax_attempts_check = \"{check}\"");
+        }
         if !self.relays.is_empty() {
             let via: Vec<String> = (0..self.relays.len())
                 .map(|i| format!("\"relay{i}\""))

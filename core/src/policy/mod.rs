@@ -243,20 +243,19 @@ impl RetryPolicy {
             let p = scan.as_ms().max(1);
             at = SimTime(at.as_ms().div_ceil(p).saturating_mul(p));
         }
-        if let Some((n, MaxAttemptsCheck::AtNextDue)) = self.max_attempts {
-            if f.attempts >= n {
-                return Decision::Expire {
-                    at,
-                    reason: GiveUpReason::MaxAttempts,
-                };
-            }
-        }
+        // The lifetime is checked first: whichever give-up comes earlier wins.
+        let capped =
+            matches!(self.max_attempts, Some((n, MaxAttemptsCheck::AtNextDue)) if f.attempts >= n);
         match self.give_up {
             GiveUp::Deadline if at >= deadline => Decision::Expire {
                 at: deadline.max(f.now),
                 reason: GiveUpReason::Lifetime,
             },
             GiveUp::Overshoot if at > deadline => now_expire(GiveUpReason::Lifetime),
+            _ if capped => Decision::Expire {
+                at,
+                reason: GiveUpReason::MaxAttempts,
+            },
             _ => Decision::Retry {
                 at,
                 wait,

@@ -275,8 +275,8 @@ proptest! {
             })
             .collect();
         let text = parts.join("; ");
-        let parsed = mxsim_core::policy::EximRules::parse(&text).map_err(|e| TestCaseError::fail(e))?;
-        let again = mxsim_core::policy::EximRules::parse(&parsed.to_string()).map_err(|e| TestCaseError::fail(e))?;
+        let parsed = mxsim_core::policy::EximRules::parse(&text).map_err(TestCaseError::fail)?;
+        let again = mxsim_core::policy::EximRules::parse(&parsed.to_string()).map_err(TestCaseError::fail)?;
         prop_assert_eq!(parsed, again);
     }
 

@@ -89,6 +89,23 @@ pub fn report(file: &str, scenario: &Scenario, r: &Report) -> String {
         f2(a.per_delivered),
         r.queued_peak
     );
+    if r.delay_warnings > 0 || !r.gated.is_empty() {
+        let _ = writeln!(s, "\nQueue policy");
+        if r.delay_warnings > 0 {
+            let _ = writeln!(
+                s,
+                "  delay warnings (\"delayed\" DSNs) sent: {}",
+                r.delay_warnings
+            );
+        }
+        if !r.gated.is_empty() {
+            let _ = writeln!(
+                s,
+                "  attempts held back by shared retry state: {}",
+                counts(&r.gated)
+            );
+        }
+    }
     let width = scenario
         .hosts
         .iter()

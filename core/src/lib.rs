@@ -16,6 +16,7 @@ pub mod policy;
 pub mod random;
 pub mod scenario;
 pub mod session;
+pub mod shared;
 pub mod simulation;
 pub mod smtp;
 pub mod snapshot;

@@ -25,6 +25,7 @@ pub struct Metrics {
     hosts: Vec<HostCounters>,
     queued_peak: u64,
     delay_warnings: u64,
+    gated: BTreeMap<String, u64>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -81,6 +82,11 @@ impl Metrics {
     /// A finished message had `n` delay warnings ("delayed" DSNs) sent while it waited.
     pub fn warned(&mut self, n: u64) {
         self.delay_warnings += n;
+    }
+
+    /// An attempt was not made because a shared-state gate refused it.
+    pub fn gated(&mut self, gate: crate::shared::Gate) {
+        *self.gated.entry(gate.text().to_string()).or_insert(0) += 1;
     }
 
     /// A message bounced with `reply`.
@@ -146,6 +152,7 @@ impl Metrics {
             },
             queued_peak: self.queued_peak,
             delay_warnings: self.delay_warnings + run.pending_warnings,
+            gated: self.gated.clone(),
             hosts: scenario
                 .hosts
                 .iter()
@@ -219,6 +226,8 @@ pub struct Report {
     pub queued_peak: u64,
     /// "Delayed" DSNs sent (policy `delay_warnings` ages passed while undelivered).
     pub delay_warnings: u64,
+    /// Attempts not made because shared retry state refused them, by reason.
+    pub gated: BTreeMap<String, u64>,
     /// Per-host counters, in scenario order.
     pub hosts: Vec<HostReport>,
 }

@@ -12,10 +12,11 @@ use crate::dns::MxTable;
 use crate::engine::EventQueue;
 use crate::failure::HostHealth;
 use crate::metrics::{Metrics, Report, RunInfo};
-use crate::policy::{Decision, Failure, RuleUsed};
+use crate::policy::{Decision, Failure, GiveUp, RuleUsed};
 use crate::random::{AttemptRandom, Purpose, SeqStream, Slot, Streams};
 use crate::scenario::{Arrivals, DomainId, HostId, Route, Scenario};
 use crate::session::{Hop, Walker};
+use crate::shared::{Gate, SharedState};
 use crate::smtp::{codes, Reply};
 use crate::snapshot::{HostView, InFlightView, QueueView, Snapshot};
 use crate::time::{SimDuration, SimTime};
@@ -70,6 +71,8 @@ struct Message {
     pending: Reply,
     domain: DomainId,
     attempts: u32,
+    /// Retry hint of the last reply, seconds (0: none).
+    hint_s: u32,
     state: MessageState,
     unknown_recipient: bool,
 }
@@ -120,6 +123,8 @@ pub struct Simulation {
     candidates: Vec<HostId>,
     hops: Vec<Hop>,
     relays: Vec<HostId>,
+    /// Retry state shared across messages; `None` when the scenario uses none of it.
+    shared: Option<SharedState>,
     end: Option<SimTime>,
     stopped: Option<Stop>,
 }
@@ -162,6 +167,13 @@ impl Simulation {
             candidates: Vec::new(),
             hops: Vec::new(),
             relays,
+            shared: (!scenario.policy.shared.is_off()).then(|| {
+                SharedState::new(
+                    scenario.policy.shared.clone(),
+                    scenario.hosts.len(),
+                    scenario.hosts.len() + scenario.domains.len(),
+                )
+            }),
             end: scenario.duration.map(|d| SimTime::ZERO.after(d)),
             stopped: None,
             scenario,
@@ -400,6 +412,7 @@ impl Simulation {
             pending: codes::OK,
             domain,
             attempts: 0,
+            hint_s: 0,
             state: MessageState::InFlight,
             unknown_recipient,
         });
@@ -430,9 +443,7 @@ impl Simulation {
                 .attempt_allowed(m.arrival, t, None),
             "attempt after the deadline"
         );
-        m.state = MessageState::InFlight;
         let attempt = m.attempts;
-        m.attempts += 1;
         let (domain, unknown_recipient) = (m.domain, m.unknown_recipient);
         let draws = AttemptRandom::new(m.key, attempt);
         self.hops.clear();
@@ -442,6 +453,42 @@ impl Simulation {
             &draws,
             &mut self.candidates,
         );
+        let destination = match self.relays.first() {
+            Some(relay) => relay.0 as usize,
+            None => self.scenario.hosts.len() + domain.0 as usize,
+        };
+        if let (Some(shared), Ok(())) = (&mut self.shared, &resolved) {
+            // Hosts in their retry time are skipped; if none is left, no attempt is made.
+            let first_hops: &[HostId] = match self.relays.first() {
+                Some(relay) => std::slice::from_ref(relay),
+                None => &self.candidates,
+            };
+            let mut earliest: Option<SimTime> = None;
+            let mut ready = first_hops.is_empty();
+            for h in first_hops {
+                match shared.host_ready(h.0, t) {
+                    Ok(()) => ready = true,
+                    Err(at) => earliest = Some(earliest.map_or(at, |e| e.min(at))),
+                }
+            }
+            let gate = if ready {
+                shared.admit(destination, attempt > 0, t).err()
+            } else {
+                Some((Gate::HostRetry, earliest.unwrap_or(t)))
+            };
+            if let Some((gate, until)) = gate {
+                self.gated(id, t, gate, until);
+                return;
+            }
+            if self.relays.is_empty() {
+                self.candidates
+                    .retain(|h| shared.host_ready(h.0, t).is_ok());
+            }
+        }
+        let m = &mut self.messages[id as usize];
+        m.state = MessageState::InFlight;
+        m.attempts += 1;
+        let policy = &self.scenario.policy;
         let (reply, end) = match resolved {
             Err(reply) => (reply, t),
             Ok(()) => Walker {
@@ -454,7 +501,35 @@ impl Simulation {
             .walk(policy.sender, &self.relays, &self.candidates, t),
         };
         debug_assert!(end >= t);
-        self.messages[id as usize].pending = reply;
+        if let (Some(shared), Ok(())) = (&mut self.shared, &resolved) {
+            let backoff = &self.scenario.policy.retry.default;
+            let first_hop_count = if self.relays.is_empty() {
+                self.hops.len()
+            } else {
+                self.hops.len().min(1)
+            };
+            for hop in &self.hops[..first_hop_count] {
+                shared.host_outcome(hop.host, hop.reply == codes::NO_ANSWER, t, backoff);
+            }
+            shared.destination_outcome(
+                destination,
+                reply == codes::NO_ANSWER,
+                reply.is_transient(),
+                t,
+            );
+        }
+        // The first hop's own 4xx answer may carry its retry hint ("try again in N seconds").
+        let hint = match self.hops.first() {
+            Some(h) if reply.is_transient() && reply != codes::NO_ANSWER && h.reply == reply => {
+                self.scenario.hosts[h.host as usize]
+                    .retry_hint
+                    .map_or(0, |d| (d.as_ms() / 1000).min(u64::from(u32::MAX)) as u32)
+            }
+            _ => 0,
+        };
+        let m = &mut self.messages[id as usize];
+        m.pending = reply;
+        m.hint_s = hint;
         self.metrics.attempt(&self.hops);
         self.digest.word(2);
         self.digest.word(t.as_ms());
@@ -529,6 +604,7 @@ impl Simulation {
             attempts: m.attempts,
             previous: (m.last_delay_ms > 0).then_some(SimDuration::from_ms(m.last_delay_ms)),
             u,
+            hint: (m.hint_s > 0).then(|| SimDuration::from_secs(u64::from(m.hint_s))),
         });
         let (event, at) = match decision {
             Decision::Retry { at, wait, .. } => {
@@ -558,9 +634,50 @@ impl Simulation {
                         rule: RuleUsed::OnCode(i),
                         ..
                     } => retry.on_code[i].pattern.to_string(),
+                    Decision::Retry {
+                        rule: RuleUsed::Hint,
+                        ..
+                    } => "server hint".to_string(),
                     Decision::Expire { reason, .. } => format!("give up: {}", reason.text()),
                 },
             }
+        });
+    }
+
+    /// A shared-state gate refused the attempt: the message waits until the gate may open
+    /// (or expires first), without an attempt being counted.
+    fn gated(&mut self, id: u32, t: SimTime, gate: Gate, until: SimTime) {
+        let retry = &self.scenario.policy.retry;
+        let m = self.messages[id as usize];
+        let deadline = retry.deadline(m.arrival);
+        let at = until.max(t.after(SimDuration::from_ms(1)));
+        let expire = match retry.give_up {
+            GiveUp::Deadline => at >= deadline,
+            GiveUp::Overshoot => at > deadline,
+            GiveUp::AfterAttempt => t >= deadline,
+        };
+        let (event, at) = if expire {
+            (Event::Expire(id), deadline.max(t))
+        } else {
+            (Event::AttemptStart(id), at)
+        };
+        let msg = &mut self.messages[id as usize];
+        msg.state = MessageState::Deferred;
+        if msg.pending.is_success() {
+            msg.pending = codes::NO_ANSWER;
+        }
+        let reply = msg.pending;
+        self.metrics.gated(gate);
+        self.queue.schedule_at(at, event);
+        self.digest.word(7);
+        self.digest.word(t.as_ms());
+        self.digest.word(u64::from(id));
+        self.digest.word(gate as u64);
+        self.digest.word(at.as_ms());
+        self.record(t, id, |_| TraceKind::Deferred {
+            reply,
+            retry_at_ms: at.as_ms(),
+            rule: format!("gated: {}", gate.text()),
         });
     }
 

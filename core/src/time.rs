@@ -77,6 +77,11 @@ impl SimDuration {
         self.0
     }
 
+    /// `self` plus `s` seconds, saturating.
+    pub fn after_secs(self, s: u64) -> SimDuration {
+        SimDuration(self.0.saturating_add(s.saturating_mul(1_000)))
+    }
+
     /// Length in (fractional) seconds, for reports and statistics only, never for ordering.
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / 1_000.0

@@ -109,6 +109,8 @@ pub struct Knobs {
     pub give_up: &'static str,
     /// Attempt cap and its check (`failure` or `next-due`).
     pub max_attempts: Option<(u32, &'static str)>,
+    /// Shared state: host retry records, dead destinations, circuit breaker, retry budget.
+    pub shared: (bool, bool, bool, bool),
 }
 
 pub fn failure_knob() -> impl Strategy<Value = FailureKnob> {
@@ -183,6 +185,12 @@ pub fn knobs() -> impl Strategy<Value = Knobs> {
         (
             prop::sample::select(vec!["deadline", "after-attempt", "overshoot"]),
             prop::option::of((1u32..12, prop::sample::select(vec!["failure", "next-due"]))),
+            (
+                prop::bool::weighted(0.2),
+                prop::bool::weighted(0.2),
+                prop::bool::weighted(0.2),
+                prop::bool::weighted(0.2),
+            ),
         ),
     )
         .prop_map(
@@ -196,7 +204,7 @@ pub fn knobs() -> impl Strategy<Value = Knobs> {
                 retry,
                 override_443,
                 (lifetime_min, address_limit, reject_share),
-                (give_up, max_attempts),
+                (give_up, max_attempts, shared),
             )| Knobs {
                 seed,
                 rate_per_hour,
@@ -211,6 +219,7 @@ pub fn knobs() -> impl Strategy<Value = Knobs> {
                 reject_share,
                 give_up,
                 max_attempts,
+                shared,
             },
         )
 }
@@ -290,6 +299,13 @@ impl Knobs {
             self.lifetime_min, self.address_limit
         );
         let _ = writeln!(s, "give_up = \"{}\"", self.give_up);
+        let (host_retry, dead, breaker, budget) = self.shared;
+        let _ = writeln!(
+            s,
+            "shared = {{ host_retry = {host_retry}, dead_destination = {dead}, circuit_breaker = {}, retry_budget = {} }}",
+            if breaker { "{ window = 10, min_calls = 5, open_for = \"10m\", half_open_probes = 2 }" } else { "false" },
+            if budget { "{ percent = 0.5, min_per_second = 0.001, ttl = \"1h\" }" } else { "false" },
+        );
         if let Some((n, check)) = self.max_attempts {
             let _ = writeln!(s, "max_attempts = {n}\nmax_attempts_check = \"{check}\"");
         }

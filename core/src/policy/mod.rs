@@ -96,6 +96,9 @@ pub struct RetryPolicy {
     pub queue_scan: Option<SimDuration>,
     /// Ages at which a "delayed" DSN is sent to a still-undelivered message's sender.
     pub delay_warnings: Vec<SimDuration>,
+    /// Use a 4xx reply's "try again in N seconds/minutes" hint as the wait, plus 10 s
+    /// (Postal `single_message_processor.rb`); opt-in.
+    pub honor_hints: bool,
 }
 
 impl RetryPolicy {
@@ -110,6 +113,7 @@ impl RetryPolicy {
             max_attempts: None,
             queue_scan: None,
             delay_warnings: Vec::new(),
+            honor_hints: false,
         }
     }
 }
@@ -121,6 +125,8 @@ pub enum RuleUsed {
     Default,
     /// `policy.on_code[i]`.
     OnCode(usize),
+    /// The server's own retry hint (`honor_hints`).
+    Hint,
 }
 
 /// Why a message was given up.
@@ -183,6 +189,8 @@ pub struct Failure {
     pub previous: Option<SimDuration>,
     /// Uniform draw in [0, 1) for jitter.
     pub u: f64,
+    /// The reply's retry hint, if it carried one.
+    pub hint: Option<SimDuration>,
 }
 
 impl RetryPolicy {
@@ -234,9 +242,13 @@ impl RetryPolicy {
             previous: f.previous,
             u: f.u,
         };
-        let (wait, part) = match backoff.next(&state) {
-            Step::Wait(w, part) => (w, part),
-            Step::Exhausted => return now_expire(GiveUpReason::Exhausted),
+        let (wait, part, rule) = match (self.honor_hints, f.hint) {
+            // Postal retries N seconds (+10) after a reply saying "try again in N seconds".
+            (true, Some(h)) => (h.after_secs(10), 0, RuleUsed::Hint),
+            _ => match backoff.next(&state) {
+                Step::Wait(w, part) => (w, part, rule),
+                Step::Exhausted => return now_expire(GiveUpReason::Exhausted),
+            },
         };
         let mut at = f.now.after(wait);
         if let Some(scan) = self.queue_scan {
@@ -515,6 +527,7 @@ mod tests {
             attempts,
             previous: None,
             u: 0.0,
+            hint: None,
         }
     }
 

@@ -75,6 +75,7 @@ fn walk(policy: &RetryPolicy, reply: Reply, draw: Draw) -> Walk {
             attempts: n,
             previous,
             u,
+            hint: None,
         };
         match policy.decide(&f) {
             Decision::Retry {
@@ -91,6 +92,7 @@ fn walk(policy: &RetryPolicy, reply: Reply, draw: Draw) -> Walk {
                         b => b.family().to_string(),
                     },
                     RuleUsed::OnCode(i) => format!("on_code \"{}\"", policy.on_code[i].pattern),
+                    RuleUsed::Hint => "server hint".to_string(),
                 };
                 attempts.push((at.as_ms(), label));
                 previous = Some(wait);

@@ -14,6 +14,7 @@ use crate::policy::{
     preset, presets, Backoff, CodePattern, CodeRule, EximRules, GiveUp, Jitter, MaxAttemptsCheck,
     RetryPolicy,
 };
+use crate::shared::{BreakerSpec, BudgetSpec, DeadDestinationSpec, SharedSpec};
 use crate::smtp::{lookup, EnhancedCode, Reply};
 use crate::time::parse_duration;
 
@@ -167,7 +168,11 @@ fn read_hosts(r: &mut Reader, top: &Fields<'_>, limits: &Limits) -> Vec<HostSpec
     let mut hosts: Vec<HostSpec> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let path = format!("hosts[{i}]");
-        let Some(f) = r.table(item, &path, &["id", "role", "mode", "failure", "reject"]) else {
+        let Some(f) = r.table(
+            item,
+            &path,
+            &["id", "role", "mode", "failure", "reject", "retry_hint"],
+        ) else {
             continue;
         };
         let id = match f.get("id") {
@@ -238,6 +243,9 @@ fn read_hosts(r: &mut Reader, top: &Fields<'_>, limits: &Limits) -> Vec<HostSpec
         let reject = f
             .get("reject")
             .and_then(|n| read_reject(r, n, &f.path_of("reject")));
+        let retry_hint = f
+            .get("retry_hint")
+            .and_then(|n| r.positive_duration(n, &f.path_of("retry_hint")));
         if let Some(id) = id {
             // A host with a bad role is kept (as an mx; the role is already reported) so that
             // references to it do not cascade into "unknown host" errors.
@@ -247,6 +255,7 @@ fn read_hosts(r: &mut Reader, top: &Fields<'_>, limits: &Limits) -> Vec<HostSpec
                 role,
                 availability,
                 reject,
+                retry_hint,
             });
         }
     }
@@ -831,8 +840,10 @@ fn read_policy(
             "max_attempts_check",
             "queue_scan",
             "delay_warnings",
+            "honor_hints",
             "route",
             "mx_address_limit",
+            "shared",
         ],
     )?;
     let sender = match f.get("sender") {
@@ -892,11 +903,16 @@ fn read_policy(
         None => Some(Route::Direct),
         Some(n) => read_route(r, n, hosts, &names, links, sender),
     };
+    let shared = match f.get("shared") {
+        None => Some(SharedSpec::default()),
+        Some(n) => read_shared(r, n),
+    };
     Some(Policy {
         sender: sender?,
         retry: retry?,
         route: route?,
         mx_address_limit: mx_address_limit?,
+        shared: shared?,
     })
 }
 
@@ -1027,6 +1043,12 @@ fn read_retry_policy(r: &mut Reader, f: &Fields<'_>) -> Option<RetryPolicy> {
         }
     } else if let Some((n, _)) = policy.max_attempts {
         policy.max_attempts = Some((n, check));
+    }
+    if let Some(n) = f.get("honor_hints") {
+        match r.boolean(n, "policy.honor_hints") {
+            Some(b) => policy.honor_hints = b,
+            None => ok = false,
+        }
     }
     if let Some(n) = f.get("queue_scan") {
         match r.duration(n, "policy.queue_scan") {
@@ -1470,4 +1492,185 @@ fn read_bound(
         }
     }
     Some((min, max))
+}
+
+/// `[policy.shared]`: retry state shared across messages; each mechanism `true` (defaults of
+/// the MTA or library it follows) or a table overriding them.
+fn read_shared(r: &mut Reader, node: &Node) -> Option<SharedSpec> {
+    let f = r.table(
+        node,
+        "policy.shared",
+        &[
+            "host_retry",
+            "dead_destination",
+            "circuit_breaker",
+            "retry_budget",
+        ],
+    )?;
+    let mut spec = SharedSpec::default();
+    let mut ok = true;
+    if let Some(n) = f.get("host_retry") {
+        match r.boolean(n, "policy.shared.host_retry") {
+            Some(b) => spec.host_retry = b,
+            None => ok = false,
+        }
+    }
+    // `true` → defaults, `false` → off, a table → defaults with overrides.
+    fn toggle<'a>(
+        r: &mut Reader,
+        n: &'a Node,
+        path: &str,
+    ) -> Option<Option<&'a [super::tree::Entry]>> {
+        match &n.kind {
+            Kind::Bool(_) => Some(None),
+            Kind::Table(entries) => Some(Some(entries.as_slice())),
+            _ => {
+                r.type_error(n, path, "true, false or a table of parameters");
+                None
+            }
+        }
+    }
+    if let Some(n) = f.get("dead_destination") {
+        let path = "policy.shared.dead_destination";
+        match toggle(r, n, path) {
+            Some(Some(_)) => {
+                let t = r.table(
+                    n,
+                    path,
+                    &["initial", "limit", "failed_cohort_limit", "suspend"],
+                )?;
+                let mut d = DeadDestinationSpec::default();
+                if let Some(v) = t.get("initial") {
+                    d.initial = r.unsigned(v, &t.path_of("initial"), 10_000).map_or_else(
+                        || {
+                            ok = false;
+                            d.initial
+                        },
+                        |v| v.max(1) as u32,
+                    );
+                }
+                if let Some(v) = t.get("limit") {
+                    d.limit = r.unsigned(v, &t.path_of("limit"), 10_000).map_or_else(
+                        || {
+                            ok = false;
+                            d.limit
+                        },
+                        |v| v.max(1) as u32,
+                    );
+                }
+                if let Some(v) = t.get("failed_cohort_limit") {
+                    d.failed_cohort_limit = r
+                        .number_in(
+                            v,
+                            &t.path_of("failed_cohort_limit"),
+                            0.01,
+                            1000.0,
+                            "failed_cohort_limit",
+                        )
+                        .unwrap_or_else(|| {
+                            ok = false;
+                            1.0
+                        });
+                }
+                if let Some(v) = t.get("suspend") {
+                    d.suspend = r
+                        .positive_duration(v, &t.path_of("suspend"))
+                        .unwrap_or_else(|| {
+                            ok = false;
+                            d.suspend
+                        });
+                }
+                spec.dead_destination = Some(d);
+            }
+            Some(None) => {}
+            None => ok = false,
+        }
+        if matches!(n.kind, Kind::Bool(true)) {
+            spec.dead_destination = Some(DeadDestinationSpec::default());
+        }
+    }
+    if let Some(n) = f.get("circuit_breaker") {
+        let path = "policy.shared.circuit_breaker";
+        match toggle(r, n, path) {
+            Some(Some(_)) => {
+                let t = r.table(
+                    n,
+                    path,
+                    &[
+                        "window",
+                        "min_calls",
+                        "failure_rate",
+                        "open_for",
+                        "half_open_probes",
+                    ],
+                )?;
+                let mut b = BreakerSpec::default();
+                let mut count = |key: &str, slot: &mut u32, r: &mut Reader| {
+                    if let Some(v) = t.get(key) {
+                        match r.unsigned(v, &t.path_of(key), 1_000_000) {
+                            Some(x) => *slot = x.max(1) as u32,
+                            None => ok = false,
+                        }
+                    }
+                };
+                count("window", &mut b.window, r);
+                count("min_calls", &mut b.min_calls, r);
+                count("half_open_probes", &mut b.half_open_probes, r);
+                if let Some(v) = t.get("failure_rate") {
+                    match r.probability(v, &t.path_of("failure_rate")) {
+                        Some(x) => b.failure_rate = x,
+                        None => ok = false,
+                    }
+                }
+                if let Some(v) = t.get("open_for") {
+                    match r.positive_duration(v, &t.path_of("open_for")) {
+                        Some(x) => b.open_for = x,
+                        None => ok = false,
+                    }
+                }
+                spec.circuit_breaker = Some(b);
+            }
+            Some(None) => {
+                if matches!(n.kind, Kind::Bool(true)) {
+                    spec.circuit_breaker = Some(BreakerSpec::default());
+                }
+            }
+            None => ok = false,
+        }
+    }
+    if let Some(n) = f.get("retry_budget") {
+        let path = "policy.shared.retry_budget";
+        match toggle(r, n, path) {
+            Some(Some(_)) => {
+                let t = r.table(n, path, &["percent", "min_per_second", "ttl"])?;
+                let mut b = BudgetSpec::default();
+                if let Some(v) = t.get("percent") {
+                    match r.probability(v, &t.path_of("percent")) {
+                        Some(x) => b.percent = x,
+                        None => ok = false,
+                    }
+                }
+                if let Some(v) = t.get("min_per_second") {
+                    match r.number_in(v, &t.path_of("min_per_second"), 0.0, 1e6, "min_per_second") {
+                        Some(x) => b.min_per_second = x,
+                        None => ok = false,
+                    }
+                }
+                if let Some(v) = t.get("ttl") {
+                    match r.positive_duration(v, &t.path_of("ttl")) {
+                        Some(x) => b.ttl = x,
+                        None => ok = false,
+                    }
+                }
+                spec.retry_budget = Some(b);
+            }
+            Some(None) => {
+                if matches!(n.kind, Kind::Bool(true)) {
+                    spec.retry_budget = Some(BudgetSpec::default());
+                }
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(spec)
 }

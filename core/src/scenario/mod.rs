@@ -106,6 +106,8 @@ pub struct HostSpec {
     pub availability: Availability,
     /// Share of attempts it refuses permanently.
     pub reject: Option<RejectSpec>,
+    /// Text hint in its 4xx replies, "try again in N seconds" (Postal parses such hints).
+    pub retry_hint: Option<SimDuration>,
 }
 
 /// A directed link.
@@ -215,6 +217,8 @@ pub struct Policy {
     /// Most MX addresses tried per attempt (Postfix `smtp_mx_address_limit` = 5; RFC 5321
     /// §5.1 says at least two should be tried).
     pub mx_address_limit: u32,
+    /// Retry state shared across messages (all off by default).
+    pub shared: crate::shared::SharedSpec,
 }
 
 impl Scenario {

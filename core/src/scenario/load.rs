@@ -978,12 +978,14 @@ fn read_retry_policy(r: &mut Reader, f: &Fields<'_>) -> Option<RetryPolicy> {
             ok = false;
         }
     }
-    if let Some(n) = f.get("queue_lifetime") {
-        match r.positive_duration(n, "policy.queue_lifetime") {
-            Some(d) => policy.queue_lifetime = d,
-            None => ok = false,
-        }
-    }
+    override_field(
+        r,
+        f,
+        "queue_lifetime",
+        &mut policy.queue_lifetime,
+        &mut ok,
+        |r, n, p| r.positive_duration(n, p),
+    );
     if let Some(n) = f.get("give_up") {
         match r
             .string(n, "policy.give_up")
@@ -1044,12 +1046,14 @@ fn read_retry_policy(r: &mut Reader, f: &Fields<'_>) -> Option<RetryPolicy> {
     } else if let Some((n, _)) = policy.max_attempts {
         policy.max_attempts = Some((n, check));
     }
-    if let Some(n) = f.get("honor_hints") {
-        match r.boolean(n, "policy.honor_hints") {
-            Some(b) => policy.honor_hints = b,
-            None => ok = false,
-        }
-    }
+    override_field(
+        r,
+        f,
+        "honor_hints",
+        &mut policy.honor_hints,
+        &mut ok,
+        |r, n, p| r.boolean(n, p),
+    );
     if let Some(n) = f.get("queue_scan") {
         match r.duration(n, "policy.queue_scan") {
             Some(d) if d.as_ms() == 0 => policy.queue_scan = None,
@@ -1494,8 +1498,50 @@ fn read_bound(
     Some((min, max))
 }
 
-/// `[policy.shared]`: retry state shared across messages; each mechanism `true` (defaults of
-/// the MTA or library it follows) or a table overriding them.
+/// Reads optional field `key` of `t` with `read` into `slot`; a bad value (already reported)
+/// clears `ok` and leaves `slot` as it was.
+fn override_field<T>(
+    r: &mut Reader,
+    t: &Fields<'_>,
+    key: &str,
+    slot: &mut T,
+    ok: &mut bool,
+    read: impl FnOnce(&mut Reader, &Node, &str) -> Option<T>,
+) {
+    if let Some(v) = t.get(key) {
+        match read(r, v, &t.path_of(key)) {
+            Some(x) => *slot = x,
+            None => *ok = false,
+        }
+    }
+}
+
+/// A mechanism switch: `true` (its defaults), `false` (off), or a table of parameters read by
+/// `read` over the defaults. `None` when the value is wrong (reported).
+fn mechanism<T: Default>(
+    r: &mut Reader,
+    n: &Node,
+    path: &str,
+    read: impl FnOnce(&mut Reader, &Node, &mut T) -> bool,
+) -> Option<Option<T>> {
+    match &n.kind {
+        Kind::Bool(on) => Some(on.then(T::default)),
+        Kind::Table(_) => {
+            let mut spec = T::default();
+            read(r, n, &mut spec).then_some(Some(spec))
+        }
+        _ => {
+            r.type_error(n, path, "true, false or a table of parameters");
+            None
+        }
+    }
+}
+
+fn count(r: &mut Reader, n: &Node, path: &str) -> Option<u32> {
+    r.unsigned(n, path, 1_000_000).map(|v| v.max(1) as u32)
+}
+
+/// `[policy.shared]`: retry state shared across messages (see `shared`).
 fn read_shared(r: &mut Reader, node: &Node) -> Option<SharedSpec> {
     let f = r.table(
         node,
@@ -1509,166 +1555,112 @@ fn read_shared(r: &mut Reader, node: &Node) -> Option<SharedSpec> {
     )?;
     let mut spec = SharedSpec::default();
     let mut ok = true;
-    if let Some(n) = f.get("host_retry") {
-        match r.boolean(n, "policy.shared.host_retry") {
-            Some(b) => spec.host_retry = b,
-            None => ok = false,
-        }
-    }
-    // `true` → defaults, `false` → off, a table → defaults with overrides.
-    fn toggle<'a>(
-        r: &mut Reader,
-        n: &'a Node,
-        path: &str,
-    ) -> Option<Option<&'a [super::tree::Entry]>> {
-        match &n.kind {
-            Kind::Bool(_) => Some(None),
-            Kind::Table(entries) => Some(Some(entries.as_slice())),
-            _ => {
-                r.type_error(n, path, "true, false or a table of parameters");
-                None
-            }
-        }
-    }
+    override_field(
+        r,
+        &f,
+        "host_retry",
+        &mut spec.host_retry,
+        &mut ok,
+        |r, n, p| r.boolean(n, p),
+    );
     if let Some(n) = f.get("dead_destination") {
-        let path = "policy.shared.dead_destination";
-        match toggle(r, n, path) {
-            Some(Some(_)) => {
-                let t = r.table(
-                    n,
-                    path,
-                    &["initial", "limit", "failed_cohort_limit", "suspend"],
-                )?;
-                let mut d = DeadDestinationSpec::default();
-                if let Some(v) = t.get("initial") {
-                    d.initial = r.unsigned(v, &t.path_of("initial"), 10_000).map_or_else(
-                        || {
-                            ok = false;
-                            d.initial
-                        },
-                        |v| v.max(1) as u32,
-                    );
-                }
-                if let Some(v) = t.get("limit") {
-                    d.limit = r.unsigned(v, &t.path_of("limit"), 10_000).map_or_else(
-                        || {
-                            ok = false;
-                            d.limit
-                        },
-                        |v| v.max(1) as u32,
-                    );
-                }
-                if let Some(v) = t.get("failed_cohort_limit") {
-                    d.failed_cohort_limit = r
-                        .number_in(
-                            v,
-                            &t.path_of("failed_cohort_limit"),
-                            0.01,
-                            1000.0,
-                            "failed_cohort_limit",
-                        )
-                        .unwrap_or_else(|| {
-                            ok = false;
-                            1.0
-                        });
-                }
-                if let Some(v) = t.get("suspend") {
-                    d.suspend = r
-                        .positive_duration(v, &t.path_of("suspend"))
-                        .unwrap_or_else(|| {
-                            ok = false;
-                            d.suspend
-                        });
-                }
-                spec.dead_destination = Some(d);
-            }
-            Some(None) => {}
+        let path = f.path_of("dead_destination");
+        match mechanism(r, n, &path, |r, n, d: &mut DeadDestinationSpec| {
+            let Some(t) = r.table(
+                n,
+                &path,
+                &["initial", "limit", "failed_cohort_limit", "suspend"],
+            ) else {
+                return false;
+            };
+            let mut ok = true;
+            override_field(r, &t, "initial", &mut d.initial, &mut ok, count);
+            override_field(r, &t, "limit", &mut d.limit, &mut ok, count);
+            override_field(
+                r,
+                &t,
+                "failed_cohort_limit",
+                &mut d.failed_cohort_limit,
+                &mut ok,
+                |r, n, p| r.number_in(n, p, 0.01, 1000.0, "failed_cohort_limit"),
+            );
+            override_field(r, &t, "suspend", &mut d.suspend, &mut ok, |r, n, p| {
+                r.positive_duration(n, p)
+            });
+            ok
+        }) {
+            Some(v) => spec.dead_destination = v,
             None => ok = false,
-        }
-        if matches!(n.kind, Kind::Bool(true)) {
-            spec.dead_destination = Some(DeadDestinationSpec::default());
         }
     }
     if let Some(n) = f.get("circuit_breaker") {
-        let path = "policy.shared.circuit_breaker";
-        match toggle(r, n, path) {
-            Some(Some(_)) => {
-                let t = r.table(
-                    n,
-                    path,
-                    &[
-                        "window",
-                        "min_calls",
-                        "failure_rate",
-                        "open_for",
-                        "half_open_probes",
-                    ],
-                )?;
-                let mut b = BreakerSpec::default();
-                let mut count = |key: &str, slot: &mut u32, r: &mut Reader| {
-                    if let Some(v) = t.get(key) {
-                        match r.unsigned(v, &t.path_of(key), 1_000_000) {
-                            Some(x) => *slot = x.max(1) as u32,
-                            None => ok = false,
-                        }
-                    }
-                };
-                count("window", &mut b.window, r);
-                count("min_calls", &mut b.min_calls, r);
-                count("half_open_probes", &mut b.half_open_probes, r);
-                if let Some(v) = t.get("failure_rate") {
-                    match r.probability(v, &t.path_of("failure_rate")) {
-                        Some(x) => b.failure_rate = x,
-                        None => ok = false,
-                    }
-                }
-                if let Some(v) = t.get("open_for") {
-                    match r.positive_duration(v, &t.path_of("open_for")) {
-                        Some(x) => b.open_for = x,
-                        None => ok = false,
-                    }
-                }
-                spec.circuit_breaker = Some(b);
-            }
-            Some(None) => {
-                if matches!(n.kind, Kind::Bool(true)) {
-                    spec.circuit_breaker = Some(BreakerSpec::default());
-                }
-            }
+        let path = f.path_of("circuit_breaker");
+        match mechanism(r, n, &path, |r, n, b: &mut BreakerSpec| {
+            let Some(t) = r.table(
+                n,
+                &path,
+                &[
+                    "window",
+                    "min_calls",
+                    "failure_rate",
+                    "open_for",
+                    "half_open_probes",
+                ],
+            ) else {
+                return false;
+            };
+            let mut ok = true;
+            override_field(r, &t, "window", &mut b.window, &mut ok, count);
+            override_field(r, &t, "min_calls", &mut b.min_calls, &mut ok, count);
+            override_field(
+                r,
+                &t,
+                "half_open_probes",
+                &mut b.half_open_probes,
+                &mut ok,
+                count,
+            );
+            override_field(
+                r,
+                &t,
+                "failure_rate",
+                &mut b.failure_rate,
+                &mut ok,
+                |r, n, p| r.probability(n, p),
+            );
+            override_field(r, &t, "open_for", &mut b.open_for, &mut ok, |r, n, p| {
+                r.positive_duration(n, p)
+            });
+            ok
+        }) {
+            Some(v) => spec.circuit_breaker = v,
             None => ok = false,
         }
     }
     if let Some(n) = f.get("retry_budget") {
-        let path = "policy.shared.retry_budget";
-        match toggle(r, n, path) {
-            Some(Some(_)) => {
-                let t = r.table(n, path, &["percent", "min_per_second", "ttl"])?;
-                let mut b = BudgetSpec::default();
-                if let Some(v) = t.get("percent") {
-                    match r.probability(v, &t.path_of("percent")) {
-                        Some(x) => b.percent = x,
-                        None => ok = false,
-                    }
-                }
-                if let Some(v) = t.get("min_per_second") {
-                    match r.number_in(v, &t.path_of("min_per_second"), 0.0, 1e6, "min_per_second") {
-                        Some(x) => b.min_per_second = x,
-                        None => ok = false,
-                    }
-                }
-                if let Some(v) = t.get("ttl") {
-                    match r.positive_duration(v, &t.path_of("ttl")) {
-                        Some(x) => b.ttl = x,
-                        None => ok = false,
-                    }
-                }
-                spec.retry_budget = Some(b);
-            }
-            Some(None) => {
-                if matches!(n.kind, Kind::Bool(true)) {
-                    spec.retry_budget = Some(BudgetSpec::default());
-                }
-            }
+        let path = f.path_of("retry_budget");
+        match mechanism(r, n, &path, |r, n, b: &mut BudgetSpec| {
+            let Some(t) = r.table(n, &path, &["percent", "min_per_second", "ttl"]) else {
+                return false;
+            };
+            let mut ok = true;
+            override_field(r, &t, "percent", &mut b.percent, &mut ok, |r, n, p| {
+                r.probability(n, p)
+            });
+            override_field(
+                r,
+                &t,
+                "min_per_second",
+                &mut b.min_per_second,
+                &mut ok,
+                |r, n, p| r.number_in(n, p, 0.0, 1e6, "min_per_second"),
+            );
+            override_field(r, &t, "ttl", &mut b.ttl, &mut ok, |r, n, p| {
+                r.positive_duration(n, p)
+            });
+            ok
+        }) {
+            Some(v) => spec.retry_budget = v,
             None => ok = false,
         }
     }

@@ -350,3 +350,55 @@ fn every_preset_runs_the_shootout_reproducibly() {
         Some(2)
     );
 }
+
+#[test]
+fn readme_examples_match_the_binary() {
+    // The README shows real output; this keeps it true.
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let norm = |t: &str| {
+        t.trim()
+            .lines()
+            .map(str::trim_end)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let block = readme
+        .split("The first prints:\n\n```\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    assert_eq!(
+        norm(block),
+        norm(&stdout(&mxsim(&["run", "scenarios/flaky-relay-443.toml"])))
+    );
+    let block = readme
+        .split("$ mxsim validate tests/fixtures/broken.toml\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    assert_eq!(
+        norm(block),
+        norm(&stderr(&mxsim(&["validate", "tests/fixtures/broken.toml"])))
+    );
+    let block = readme
+        .split("$ mxsim schedule postfix\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let actual = stdout(&mxsim(&["schedule", "postfix"]));
+    for line in block
+        .lines()
+        .filter(|l| !l.trim().is_empty() && l.trim() != "...")
+    {
+        assert!(
+            actual.contains(line.trim_end()),
+            "README line not in `mxsim schedule postfix`: {line:?}"
+        );
+    }
+}

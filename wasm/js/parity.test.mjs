@@ -52,3 +52,8 @@ test("wasm/README.md shows the example script verbatim", () => {
   const example = readFileSync(path.join(root, "wasm/js/example.mjs"), "utf8");
   assert.ok(readme.includes(example), "copy wasm/js/example.mjs into wasm/README.md");
 });
+
+test("presets are the CLI's", () => {
+  const native = execFileSync(cli, ["presets", "--json"], { cwd: root, encoding: "utf8" });
+  assert.deepEqual(JSON.parse(mxsim.presets()), JSON.parse(native));
+});

@@ -285,14 +285,23 @@ pub fn timeline(name: &str, policy: &RetryPolicy, t: &Timeline) -> String {
             "  jittered: offsets are one seeded sample, with their possible range"
         );
     }
-    let _ = writeln!(s, "\n  {:>4}  {:>12}  {:>12}  rule", "n", "offset", "gap");
+    let _ = writeln!(s, "\n  {:>4}  {:>14}  {:>14}  rule", "n", "offset", "gap");
+    // Jittered offsets are shown to the second; `--json` keeps the milliseconds.
+    let shown = |ms: u64| {
+        let ms = if t.jittered {
+            (ms + 500) / 1000 * 1000
+        } else {
+            ms
+        };
+        SimDuration::from_ms(ms).to_string()
+    };
     for a in &t.attempts {
-        let offset = SimDuration::from_ms(a.offset_ms).to_string();
+        let offset = shown(a.offset_ms);
         let range = if a.offset_min_ms != a.offset_max_ms {
             format!(
                 "  [{} .. {}]",
-                SimDuration::from_ms(a.offset_min_ms),
-                SimDuration::from_ms(a.offset_max_ms)
+                shown(a.offset_min_ms),
+                shown(a.offset_max_ms)
             )
         } else {
             String::new()
@@ -300,11 +309,11 @@ pub fn timeline(name: &str, policy: &RetryPolicy, t: &Timeline) -> String {
         let gap = if a.n == 1 {
             "-".to_string()
         } else {
-            SimDuration::from_ms(a.gap_ms).to_string()
+            shown(a.gap_ms)
         };
         let _ = writeln!(
             s,
-            "  {:>4}  {:>12}  {:>12}  {}{range}",
+            "  {:>4}  {:>14}  {:>14}  {}{range}",
             a.n, offset, gap, a.rule
         );
     }

@@ -11,8 +11,12 @@
 //! Exim takes `min(prev_next_try − prev_last_try, now − prev_last_try)`, and since a retry never
 //! happens before its due time the first term is the smaller.
 //!
-//! FIXME: the first failure is the message's (its arrival); Exim keys it per host+IP and shares
-//! it across messages. Key-level retry records will supply it from the host's state.
+//! As a message's own backoff, the failing interval counts from the message's arrival (its first
+//! failure). With `[policy] shared = { host_retry = true }` the same rules also run per host,
+//! from the host's first failure, and every message skips a host in its retry time — Exim's
+//! host retry records.
+//! FIXME: Exim keys host records per host+IP and address records per recipient; mxsim has one
+//! address per host and no per-recipient records.
 
 use super::backoff::{RetryState, Step};
 use crate::time::SimDuration;

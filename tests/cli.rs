@@ -351,48 +351,40 @@ fn every_preset_runs_the_shootout_reproducibly() {
     );
 }
 
+/// The text of the README's code block that follows `marker`.
+fn readme_block(readme: &str, marker: &str) -> String {
+    let after = readme
+        .split(marker)
+        .nth(1)
+        .unwrap_or_else(|| panic!("README lacks {marker:?}"));
+    after.split("```").next().unwrap().to_string()
+}
+
+fn normalized(t: &str) -> String {
+    t.trim()
+        .lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[test]
 fn readme_examples_match_the_binary() {
     // The README shows real output; this keeps it true.
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let norm = |t: &str| {
-        t.trim()
-            .lines()
-            .map(str::trim_end)
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    let block = readme
-        .split("The first prints:\n\n```\n")
-        .nth(1)
-        .unwrap()
-        .split("```")
-        .next()
-        .unwrap();
+    let run = readme_block(&readme, "The first prints:\n\n```\n");
     assert_eq!(
-        norm(block),
-        norm(&stdout(&mxsim(&["run", "scenarios/flaky-relay-443.toml"])))
+        normalized(&run),
+        normalized(&stdout(&mxsim(&["run", "scenarios/flaky-relay-443.toml"])))
     );
-    let block = readme
-        .split("$ mxsim validate tests/fixtures/broken.toml\n")
-        .nth(1)
-        .unwrap()
-        .split("```")
-        .next()
-        .unwrap();
+    let validate = readme_block(&readme, "$ mxsim validate tests/fixtures/broken.toml\n");
     assert_eq!(
-        norm(block),
-        norm(&stderr(&mxsim(&["validate", "tests/fixtures/broken.toml"])))
+        normalized(&validate),
+        normalized(&stderr(&mxsim(&["validate", "tests/fixtures/broken.toml"])))
     );
-    let block = readme
-        .split("$ mxsim schedule postfix\n")
-        .nth(1)
-        .unwrap()
-        .split("```")
-        .next()
-        .unwrap();
+    let schedule = readme_block(&readme, "$ mxsim schedule postfix\n");
     let actual = stdout(&mxsim(&["schedule", "postfix"]));
-    for line in block
+    for line in schedule
         .lines()
         .filter(|l| !l.trim().is_empty() && l.trim() != "...")
     {

@@ -50,6 +50,11 @@ impl Metrics {
         self.generated - self.delivered - self.bounced - self.expired
     }
 
+    /// Times host `host` has been contacted.
+    pub fn host_contacts(&self, host: usize) -> u64 {
+        self.hosts[host].contacts
+    }
+
     /// A message arrived.
     pub fn arrival(&mut self) {
         self.generated += 1;

@@ -54,11 +54,6 @@ impl Streams {
         Streams { seed }
     }
 
-    /// The master seed, printed in reports so any run can be reproduced.
-    pub fn seed(self) -> u64 {
-        self.seed
-    }
-
     fn key(self, purpose: Purpose, entity: u64) -> [u8; 32] {
         let mut state = self.seed
             ^ (purpose as u64).wrapping_mul(0xA24B_AED4_963E_E407)

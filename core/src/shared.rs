@@ -212,11 +212,6 @@ impl SharedState {
         }
     }
 
-    /// The mechanisms in use.
-    pub fn spec(&self) -> &SharedSpec {
-        &self.spec
-    }
-
     /// Whether a host may be contacted at `t`, and if not, when it may.
     pub fn host_ready(&self, host: u32, t: SimTime) -> Result<(), SimTime> {
         match self.hosts[host as usize] {

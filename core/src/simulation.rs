@@ -198,18 +198,17 @@ impl Simulation {
     /// trace is recorded.
     pub fn snapshot(&mut self) -> Snapshot {
         let now = self.queue.now();
-        let report_hosts = self.report().hosts;
         let hosts = self
             .scenario
             .hosts
             .iter()
-            .zip(report_hosts)
+            .enumerate()
             .zip(self.health.iter_mut())
-            .map(|((h, r), health)| HostView {
+            .map(|((i, h), health)| HostView {
                 id: h.id.clone(),
                 role: h.role.name(),
                 state: health.state_at(now),
-                contacts: r.contacts,
+                contacts: self.metrics.host_contacts(i),
             })
             .collect();
         let count =
@@ -336,6 +335,11 @@ impl Simulation {
         self.trace().get(cursor..).unwrap_or(&[])
     }
 
+    /// The trace digest so far (cheaper than building the whole report).
+    pub fn digest(&self) -> String {
+        self.digest.hex()
+    }
+
     /// The report of the run so far.
     pub fn report(&self) -> Report {
         let now = self.queue.now();
@@ -437,10 +441,7 @@ impl Simulation {
         let m = &mut self.messages[id as usize];
         assert!(!m.state.is_terminal(), "attempt on a finished message {id}");
         assert!(
-            self.scenario
-                .policy
-                .retry
-                .attempt_allowed(m.arrival, t, None),
+            self.scenario.policy.retry.attempt_allowed(m.arrival, t),
             "attempt after the deadline"
         );
         let attempt = m.attempts;

@@ -42,16 +42,6 @@ impl Topology {
         )?;
         Some(self.graph[e])
     }
-
-    /// Whether any chain of links leads from `from` to `to` (for diagnostics and reports).
-    pub fn reachable(&self, from: HostId, to: HostId) -> bool {
-        petgraph::algo::has_path_connecting(
-            &self.graph,
-            NodeIndex::new(from.0 as usize),
-            NodeIndex::new(to.0 as usize),
-            None,
-        )
-    }
 }
 
 #[cfg(test)]
@@ -75,7 +65,5 @@ mod tests {
         let t = Topology::new(3, &links);
         assert_eq!(t.latency(HostId(0), HostId(1)), Some(SimDuration(20)));
         assert_eq!(t.latency(HostId(1), HostId(0)), None);
-        assert!(t.reachable(HostId(0), HostId(2)));
-        assert!(!t.reachable(HostId(2), HostId(0)));
     }
 }

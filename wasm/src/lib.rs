@@ -116,7 +116,7 @@ impl Sim {
 
     /// The trace digest so far (16 hex digits).
     pub fn digest(&self) -> String {
-        self.inner.report().digest
+        self.inner.digest()
     }
 }
 

@@ -220,18 +220,3 @@ pub struct Policy {
     /// Retry state shared across messages (all off by default).
     pub shared: crate::shared::SharedSpec,
 }
-
-impl Scenario {
-    /// The host with id `id`.
-    pub fn host(&self, id: HostId) -> &HostSpec {
-        &self.hosts[id.0 as usize]
-    }
-
-    /// Looks a host up by name.
-    pub fn host_id(&self, name: &str) -> Option<HostId> {
-        self.hosts
-            .iter()
-            .position(|h| h.id == name)
-            .map(|i| HostId(i as u32))
-    }
-}

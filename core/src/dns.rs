@@ -13,10 +13,20 @@ use crate::random::{AttemptRandom, Slot};
 use crate::scenario::{DomainSpec, HostId, MxAnswer};
 use crate::smtp::{codes, Reply};
 
+/// A host to try for a domain, with its MX preference (a relay listed as an MX forwards only to
+/// hosts preferred to itself, RFC 5321 §5.1 step 9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    /// The exchange.
+    pub host: HostId,
+    /// Its preference (lower first).
+    pub preference: u16,
+}
+
 /// One domain's MX answer, pre-sorted once per run so an attempt does no sorting or allocation.
 #[derive(Clone, Debug)]
 pub struct MxTable {
-    answer: Result<Vec<HostId>, Reply>,
+    answer: Result<Vec<Candidate>, Reply>,
     /// Runs `[start, end)` of equal preference with more than one host.
     ties: Vec<(usize, usize)>,
 }
@@ -29,7 +39,10 @@ impl MxTable {
             MxAnswer::NxDomain => Err(codes::BAD_DESTINATION_SYSTEM),
             MxAnswer::NullMx => Err(codes::NULL_MX),
             MxAnswer::Implicit(None) => Err(codes::UNABLE_TO_ROUTE),
-            MxAnswer::Implicit(Some(host)) => Ok(vec![*host]),
+            MxAnswer::Implicit(Some(host)) => Ok(vec![Candidate {
+                host: *host,
+                preference: 0,
+            }]),
             MxAnswer::Records(records) => {
                 let mut sorted: Vec<(u16, HostId)> =
                     records.iter().map(|r| (r.preference, r.host)).collect();
@@ -48,7 +61,10 @@ impl MxTable {
                     }
                     start = end;
                 }
-                Ok(sorted.into_iter().map(|(_, h)| h).collect())
+                Ok(sorted
+                    .into_iter()
+                    .map(|(preference, host)| Candidate { host, preference })
+                    .collect())
             }
         };
         MxTable { answer, ties }
@@ -57,15 +73,30 @@ impl MxTable {
     /// Writes the ordered candidates of the current attempt into `out`, or returns the
     /// permanent reply that ends the attempt. Shuffle draws come from `draws`, so the order of
     /// equal preferences is fixed per (message, attempt).
+    ///
+    /// When `local` (the sending host) is one of the exchanges, it and every record of equal or
+    /// higher preference are dropped (RFC 5321 §5.1 step 9); if nothing is left the mail would
+    /// loop: 554 5.4.6 (Postfix's "mail for … loops back to myself"). Returns whether `local`
+    /// was an exchange.
     pub fn candidates(
         &self,
         limit: u32,
+        local: HostId,
         draws: &AttemptRandom,
-        out: &mut Vec<HostId>,
-    ) -> Result<(), Reply> {
+        out: &mut Vec<Candidate>,
+    ) -> Result<bool, Reply> {
         out.clear();
         let hosts = self.answer.as_ref().map_err(|r| *r)?;
-        out.extend_from_slice(hosts);
+        let local_pref = hosts.iter().find(|c| c.host == local).map(|c| c.preference);
+        match local_pref {
+            Some(p) => {
+                out.extend(hosts.iter().filter(|c| c.preference < p));
+                if out.is_empty() {
+                    return Err(codes::ROUTING_LOOP);
+                }
+            }
+            None => out.extend_from_slice(hosts),
+        }
         let mut draw = 0;
         for &(start, end) in &self.ties {
             // Fisher-Yates over the equal-preference run.
@@ -73,11 +104,13 @@ impl MxTable {
                 let u = draws.unit(Slot::Shuffle(draw));
                 draw += 1;
                 let j = start + (u * (i - start + 1) as f64) as usize;
-                out.swap(i, j.min(i));
+                if end <= out.len() {
+                    out.swap(i, j.min(i));
+                }
             }
         }
         out.truncate(limit as usize);
-        Ok(())
+        Ok(local_pref.is_some())
     }
 }
 
@@ -94,6 +127,28 @@ mod tests {
             mx,
             ttl: SimDuration::from_hours(1),
         })
+    }
+
+    const NOBODY: HostId = HostId(u32::MAX);
+
+    fn hosts(c: &[Candidate]) -> Vec<HostId> {
+        c.iter().map(|c| c.host).collect()
+    }
+
+    #[test]
+    fn local_host_drops_itself_and_worse_records_or_loops() {
+        // RFC 5321 §5.1 step 9: a backup MX relaying for the domain tries only better MXs.
+        let t = table(MxAnswer::Records(vec![rec(10, 1), rec(20, 2), rec(20, 3), rec(30, 4)]));
+        let mut out = Vec::new();
+        let draws = AttemptRandom::new(1, 0);
+        assert_eq!(t.candidates(5, HostId(2), &draws, &mut out), Ok(true));
+        assert_eq!(hosts(&out), vec![HostId(1)]);
+        assert_eq!(
+            t.candidates(5, HostId(1), &draws, &mut out),
+            Err(codes::ROUTING_LOOP)
+        );
+        assert_eq!(t.candidates(5, NOBODY, &draws, &mut out), Ok(false));
+        assert_eq!(out.len(), 4);
     }
 
     fn rec(preference: u16, host: u32) -> MxRecord {
@@ -116,11 +171,11 @@ mod tests {
         let mut first = [0u32; 4];
         let mut out = Vec::new();
         for _ in 0..3000 {
-            t.candidates(5, &AttemptRandom::new(keys.next_u64(), 0), &mut out)
+            t.candidates(5, NOBODY, &AttemptRandom::new(keys.next_u64(), 0), &mut out)
                 .unwrap();
             assert_eq!(out.len(), 4);
-            assert_eq!(out[3], HostId(9));
-            first[out[0].0 as usize] += 1;
+            assert_eq!(out[3].host, HostId(9));
+            first[out[0].host.0 as usize] += 1;
         }
         for h in 1..=3 {
             // Expected 1000 each; binomial sd ≈ 25.8, so ±5 sd.
@@ -133,21 +188,21 @@ mod tests {
         let draws = AttemptRandom::new(1, 0);
         let mut out = Vec::new();
         assert_eq!(
-            table(MxAnswer::NullMx).candidates(5, &draws, &mut out),
+            table(MxAnswer::NullMx).candidates(5, NOBODY, &draws, &mut out),
             Err(codes::NULL_MX)
         );
         assert_eq!(
-            table(MxAnswer::NxDomain).candidates(5, &draws, &mut out),
+            table(MxAnswer::NxDomain).candidates(5, NOBODY, &draws, &mut out),
             Err(codes::BAD_DESTINATION_SYSTEM)
         );
         assert_eq!(
-            table(MxAnswer::Implicit(None)).candidates(5, &draws, &mut out),
+            table(MxAnswer::Implicit(None)).candidates(5, NOBODY, &draws, &mut out),
             Err(codes::UNABLE_TO_ROUTE)
         );
         table(MxAnswer::Implicit(Some(HostId(4))))
-            .candidates(5, &draws, &mut out)
+            .candidates(5, NOBODY, &draws, &mut out)
             .unwrap();
-        assert_eq!(out, vec![HostId(4)]);
+        assert_eq!(hosts(&out), vec![HostId(4)]);
     }
 
     #[test]
@@ -156,8 +211,8 @@ mod tests {
             (0..8).map(|i| rec(i, i as u32)).collect(),
         ));
         let mut out = Vec::new();
-        t.candidates(2, &AttemptRandom::new(1, 0), &mut out)
+        t.candidates(2, NOBODY, &AttemptRandom::new(1, 0), &mut out)
             .unwrap();
-        assert_eq!(out, vec![HostId(0), HostId(1)]);
+        assert_eq!(hosts(&out), vec![HostId(0), HostId(1)]);
     }
 }

@@ -36,11 +36,21 @@ pub enum Metric {
     AttemptsPerMessage,
     /// Messages bounced with this enhanced code (e.g. "5.1.1").
     BouncedWith(String),
+    /// A host's share of the contacts made to hosts of its role (relay pool balance).
+    HostShare(String),
+    /// Most messages queued at once.
+    QueuedPeak,
+    /// Connections refused for load.
+    OverCapacity,
+    /// Connections abandoned while waiting for a greeting.
+    AbandonedSessions,
+    /// Greylisting deferrals.
+    GreylistDeferrals,
 }
 
 impl Metric {
     /// Scalar metric names accepted in `[expect]` (besides the `bounced_with` table).
-    pub const NAMES: [&'static str; 16] = [
+    pub const NAMES: [&'static str; 20] = [
         "delivered_ratio",
         "bounced_ratio",
         "expired_ratio",
@@ -57,6 +67,10 @@ impl Metric {
         "delay_max",
         "attempts_total",
         "attempts_per_message",
+        "queued_peak",
+        "over_capacity",
+        "abandoned_sessions",
+        "greylist_deferrals",
     ];
 
     /// The metric named `name` (one of [`Metric::NAMES`]).
@@ -78,6 +92,10 @@ impl Metric {
             "delay_max" => Metric::Delay(100),
             "attempts_total" => Metric::AttemptsTotal,
             "attempts_per_message" => Metric::AttemptsPerMessage,
+            "queued_peak" => Metric::QueuedPeak,
+            "over_capacity" => Metric::OverCapacity,
+            "abandoned_sessions" => Metric::AbandonedSessions,
+            "greylist_deferrals" => Metric::GreylistDeferrals,
             _ => return None,
         })
     }
@@ -124,6 +142,11 @@ impl Metric {
             Metric::BouncedWith(code) => {
                 Some(r.bounced_by_code.get(code).copied().unwrap_or(0) as f64)
             }
+            Metric::HostShare(host) => r.hosts.iter().find(|h| &h.id == host)?.share,
+            Metric::QueuedPeak => Some(r.queued_peak as f64),
+            Metric::OverCapacity => Some(r.network.over_capacity as f64),
+            Metric::AbandonedSessions => Some(r.network.abandoned_sessions as f64),
+            Metric::GreylistDeferrals => Some(r.network.greylist_deferrals as f64),
         }
     }
 }

@@ -177,9 +177,22 @@ impl HostHealth {
 
     /// Whether the host answers the current attempt (whose draws `draws` holds) at time `t`.
     pub fn is_up(&mut self, t: SimTime, draws: &AttemptRandom) -> bool {
+        self.is_up_at(t, draws, 0)
+    }
+
+    /// Like [`is_up`](Self::is_up) for connect try `retry` of the attempt (0 = the first): a
+    /// Bernoulli host draws a fresh coin per try, a time-based one is looked up at `t`.
+    pub fn is_up_at(&mut self, t: SimTime, draws: &AttemptRandom, retry: u32) -> bool {
         match &mut self.state {
             HealthState::AlwaysUp => true,
-            HealthState::Bernoulli { p } => draws.unit(Slot::HostDown(self.host)) >= *p,
+            HealthState::Bernoulli { p } => {
+                let slot = if retry == 0 {
+                    Slot::HostDown(self.host)
+                } else {
+                    Slot::HostDownRetry(self.host, retry)
+                };
+                draws.unit(slot) >= *p
+            }
             HealthState::Markov(m) => m.is_up(t),
             HealthState::Schedule(down) => {
                 let i = down.partition_point(|&(from, _)| from <= t);

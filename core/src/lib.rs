@@ -12,6 +12,7 @@ pub mod engine;
 pub mod expect;
 pub mod failure;
 pub mod metrics;
+pub mod network;
 pub mod policy;
 pub mod random;
 pub mod scenario;

@@ -4,6 +4,7 @@
 //! [`Report`] is the JSON shape of `mxsim run --json` and of the wasm API (one serde type, so
 //! the two cannot drift). Field names are a stable interface: add fields, never rename them.
 
+use crate::network::Network;
 use crate::scenario::Scenario;
 use crate::session::Hop;
 use crate::smtp::Reply;
@@ -114,7 +115,13 @@ impl Metrics {
 
     /// Builds the report. `queued_counted` is the number of non-terminal messages counted
     /// independently by the caller; it must equal generated − delivered − bounced − expired.
-    pub fn report(&self, scenario: &Scenario, run: RunInfo, queued_counted: u64) -> Report {
+    pub fn report(
+        &self,
+        scenario: &Scenario,
+        run: RunInfo,
+        queued_counted: u64,
+        net: &Network,
+    ) -> Report {
         assert_eq!(
             queued_counted,
             self.queued(),
@@ -162,18 +169,44 @@ impl Metrics {
                 .hosts
                 .iter()
                 .zip(&self.hosts)
-                .map(|(h, c)| HostReport {
-                    id: h.id.clone(),
-                    role: h.role.name(),
-                    contacts: c.contacts,
-                    accepted: c.accepted,
-                    failures: c
-                        .failures
+                .enumerate()
+                .map(|(i, (h, c))| {
+                    let role_contacts: u64 = scenario
+                        .hosts
                         .iter()
-                        .map(|(r, n)| (r.to_string(), *n))
-                        .collect(),
+                        .zip(&self.hosts)
+                        .filter(|(o, _)| o.role == h.role)
+                        .map(|(_, c)| c.contacts)
+                        .sum();
+                    HostReport {
+                        id: h.id.clone(),
+                        role: h.role.name(),
+                        contacts: c.contacts,
+                        accepted: c.accepted,
+                        failures: c
+                            .failures
+                            .iter()
+                            .map(|(r, n)| (r.to_string(), *n))
+                            .collect(),
+                        share: ratio(c.contacts, role_contacts),
+                        load: net.loads[i].as_ref().map(|l| LoadReport {
+                            refused: l.refused,
+                            abandoned: l.abandoned,
+                            peak_backlog: l.peak_backlog,
+                        }),
+                        greylist: net.greylists[i].as_ref().map(|g| GreylistReport {
+                            deferred: g.deferred,
+                            passed: g.passed,
+                        }),
+                    }
                 })
                 .collect(),
+            network: NetworkReport {
+                over_capacity: net.loads.iter().flatten().map(|l| l.refused).sum(),
+                abandoned_sessions: net.loads.iter().flatten().map(|l| l.abandoned).sum(),
+                greylist_deferrals: net.greylists.iter().flatten().map(|g| g.deferred).sum(),
+                greylist_passes: net.greylists.iter().flatten().map(|g| g.passed).sum(),
+            },
         }
     }
 }
@@ -235,6 +268,41 @@ pub struct Report {
     pub gated: BTreeMap<String, u64>,
     /// Per-host counters, in scenario order.
     pub hosts: Vec<HostReport>,
+    /// What the network mechanisms did (capacity, greylisting, DNS, connections, queues).
+    pub network: NetworkReport,
+}
+
+/// Network-wide counters: the numbers that show each mechanism at work.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct NetworkReport {
+    /// Connections refused for load (421 4.3.2 or the host's over-capacity reply).
+    pub over_capacity: u64,
+    /// Connections whose client gave up waiting for the greeting (4.4.2), yet served later.
+    pub abandoned_sessions: u64,
+    /// Greylisting deferrals (451 4.7.1).
+    pub greylist_deferrals: u64,
+    /// Triplets that passed the greylist after a deferral.
+    pub greylist_passes: u64,
+}
+
+/// Load counters of a host with a capacity.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoadReport {
+    /// Connections refused for load.
+    pub refused: u64,
+    /// Connections abandoned by their clients while waiting in the backlog.
+    pub abandoned: u64,
+    /// Most connections waiting in the backlog at once.
+    pub peak_backlog: u64,
+}
+
+/// Greylist counters of an MX.
+#[derive(Clone, Debug, Serialize)]
+pub struct GreylistReport {
+    /// Deferrals.
+    pub deferred: u64,
+    /// Triplets passed after a deferral.
+    pub passed: u64,
 }
 
 /// Outcome counts.
@@ -293,6 +361,14 @@ pub struct HostReport {
     pub accepted: u64,
     /// Failures it answered, by reply.
     pub failures: BTreeMap<String, u64>,
+    /// Its share of the contacts made to hosts of its role (e.g. a relay's share of a pool).
+    pub share: Option<f64>,
+    /// Load counters, for hosts with a capacity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load: Option<LoadReport>,
+    /// Greylist counters, for greylisting MX hosts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub greylist: Option<GreylistReport>,
 }
 
 #[cfg(test)]

@@ -84,6 +84,11 @@ pub enum Slot {
     HostReject(u32),
     /// The jitter of the retry delay chosen after this attempt.
     Jitter,
+    /// Whether host h is down at connect retry r ≥ 1 of this attempt (Bernoulli model; retry
+    /// 0 is [`Slot::HostDown`]).
+    HostDownRetry(u32, u32),
+    /// The choice of a member of pool stage i.
+    Pool(u32),
 }
 
 /// SplitMix64's increment (2^64 / φ), the counter step of [`AttemptRandom`].
@@ -118,6 +123,8 @@ impl AttemptRandom {
             Slot::Shuffle(i) => 1 << 30 | u64::from(i),
             Slot::HostDown(h) => 2 << 30 | u64::from(h),
             Slot::HostReject(h) => 3 << 30 | u64::from(h),
+            Slot::HostDownRetry(h, r) => 4 << 30 | u64::from(r) << 20 | u64::from(h & 0xF_FFFF),
+            Slot::Pool(i) => 5 << 30 | u64::from(i),
         };
         let mut z = self.base.wrapping_add(GAMMA.wrapping_mul(index));
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

@@ -1,27 +1,39 @@
-//! One delivery attempt: the walk from the sender through the route's relays to the MX hosts,
-//! deciding what each host answers and what the sender finally sees.
+//! One delivery attempt: the walk from the sender through the route's relays (or relay pools)
+//! to the MX hosts, deciding what each host answers and what the sender finally sees.
 //!
-//! Rules (DESIGN §3 table; `reference/smtp-facts.md` §3 step 13):
-//! - direct delivery tries the candidates in order; a host that is down refuses the connection
-//!   (451 4.4.1) and the next candidate is tried in the same attempt; the first host that
-//!   answers decides: 250 accepted, or a permanent 5yz (unknown user 550 5.1.1, or the host's
-//!   reject share), which ends the attempt (no next MX after a 5yz);
-//! - with no link to any candidate the destination is unroutable: 550 5.4.4;
-//! - through a cut-through relay (RFC 3463's "routing server"): a relay that is down is a
-//!   refused first hop (451 4.4.1); a relay that is up forwards inside the same session, and
-//!   if everything beyond it fails transiently it answers **451 4.4.3**; permanent answers from
-//!   beyond are passed through; a relay with no route answers 550 5.4.4.
+//! Rules (DESIGN §3 table; `reference/smtp-facts.md` §3 step 13; `mta-defaults.md` (a)):
+//! - hosts are tried in order (MX candidates, or a pool's members from the chosen one); a host
+//!   that is down refuses the connection (451 4.4.1, one round trip) or, if it is silent, costs
+//!   the connect timeout; with connect retries the same host is tried again after a backoff;
+//! - a host over capacity refuses with its over-capacity reply (421 4.3.2) or makes the client
+//!   wait in its backlog; a greeting later than the greeting timeout is 4.4.2;
+//! - these connection-level failures always move on to the next host; a 4xx inside a session
+//!   (greylisting 451 4.7.1, a relay's 451 4.4.3) moves on only under the Postfix rule
+//!   ([`NextMx::AnySoft`], at most `session_limit` sessions), not under
+//!   [`NextMx::ConnectionOnly`] (Haraka, Stalwart, KumoMTA, Postal);
+//! - the first 2yz or 5yz decides: unknown user 550 5.1.1, the host's reject share; no next MX
+//!   after a 5yz; with no link to any candidate the destination is unroutable: 550 5.4.4;
+//! - a cut-through relay (RFC 3463's "routing server") forwards inside the session; if
+//!   everything beyond it fails transiently it answers **451 4.4.3**; permanent answers from
+//!   beyond pass through. A relay listed as an MX forwards to the MX hosts preferred to itself
+//!   (RFC 5321 §5.1 step 9); a walk deeper than the hop limit is a loop: 554 5.4.6;
+//! - after the whole route fails softly, the fallback relay is tried (Postfix
+//!   `smtp_fallback_relay`), unless the local host is an MX of the domain; a permanent answer
+//!   from it is deferred as 451 4.3.5, as Postfix does.
 //!
-//! Timing: each exchange costs one round trip (2 × link latency). Refused connect: 1 round trip.
-//! A full session: [`SESSION_ROUND_TRIPS`]. A cut-through relay opens its downstream session
-//! after the sender's RCPT (3 round trips) and answers the sender's DATA after it.
+//! Timing: each exchange costs one round trip (2 × link latency). A full session:
+//! [`SESSION_ROUND_TRIPS`], plus the host's service time. A cut-through relay opens its
+//! downstream session after the sender's RCPT (3 round trips) and answers the sender's DATA
+//! after it.
 //!
 //! Invariant: host states are evaluated at the simulated time each host is contacted, and only
 //! through [`HostHealth`], so the environment is the same under any policy.
 
+use crate::dns::Candidate;
 use crate::failure::HostHealth;
+use crate::network::{Admission, Network, PoolState, Stage, Verdict};
 use crate::random::AttemptRandom;
-use crate::scenario::HostId;
+use crate::scenario::{ConnectSpec, DownAs, HostId, HostSpec, NextMx, Role};
 use crate::smtp::{codes, Reply};
 use crate::time::{SimDuration, SimTime};
 use crate::topology::Topology;
@@ -33,6 +45,9 @@ pub const SESSION_ROUND_TRIPS: u64 = 5;
 
 /// Round trips before a cut-through relay starts its downstream session (after RCPT).
 pub const ROUND_TRIPS_BEFORE_FORWARD: u64 = 3;
+
+/// Round trips of a session refused at RCPT (greylisting): up to RCPT, then QUIT.
+pub const ROUND_TRIPS_REFUSED_AT_RCPT: u64 = 4;
 
 /// One host contacted during an attempt, and what it answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -46,16 +61,50 @@ pub struct Hop {
     pub reply: Reply,
 }
 
+/// The routing rules of the attempt's sender.
+#[derive(Clone, Debug)]
+pub struct WalkRules {
+    /// Which soft failures move on to the next host.
+    pub next_mx: NextMx,
+    /// Connect retries and timeouts.
+    pub connect: ConnectSpec,
+    /// Relay tried after the route fails softly.
+    pub fallback_relay: Option<HostId>,
+    /// Deepest relay nesting before 554 5.4.6.
+    pub hop_limit: u32,
+}
+
+/// How a host contact ended, for the next-host rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Level {
+    /// No session: refused, unanswered, busy or greeting timeout.
+    Connection,
+    /// A session took place and its reply is final for this host.
+    Session,
+}
+
 /// Everything an attempt needs to decide its outcome.
 pub struct Walker<'a> {
+    /// Host descriptions (role, down behaviour).
+    pub hosts: &'a [HostSpec],
     /// Links and latencies.
     pub topology: &'a Topology,
     /// Per-host failure state, indexed by host id.
     pub health: &'a mut [HostHealth],
+    /// Capacity and greylist state.
+    pub net: &'a mut Network,
+    /// The sender's routing rules.
+    pub rules: &'a WalkRules,
+    /// The sender's pool choice state.
+    pub pools: &'a mut PoolState,
     /// The attempt's random draws (host coins), keyed by (message, attempt).
     pub draws: AttemptRandom,
     /// The recipient mailbox does not exist.
     pub unknown_recipient: bool,
+    /// Recipient key of the greylisting triplet.
+    pub recipient: u64,
+    /// The sending host is one of the domain's MX hosts (no fallback relay then).
+    pub local_is_mx: bool,
     /// Hosts contacted, in contact order (output).
     pub hops: &'a mut Vec<Hop>,
 }
@@ -64,58 +113,302 @@ fn round_trips(latency: SimDuration, n: u64) -> SimDuration {
     SimDuration::from_ms(latency.as_ms().saturating_mul(2 * n))
 }
 
+/// An open connection: greeting received at `start`, holding server `slot` if the host has a
+/// capacity.
+struct Open {
+    start: SimTime,
+    slot: Option<u32>,
+}
+
+/// Tries hosts in order under the next-host rule, keeping the last soft failure.
+struct Alternatives {
+    last: Option<Reply>,
+    sessions: u32,
+    now: SimTime,
+}
+
 impl Walker<'_> {
-    /// Walks from `from` through `relays`, then to the `candidates`, starting at `t`.
+    /// Walks from `from` through `stages`, then to the `candidates`, starting at `t`.
     /// Returns what `from` is finally told and when.
     pub fn walk(
         &mut self,
         from: HostId,
-        relays: &[HostId],
-        candidates: &[HostId],
+        stages: &[Stage],
+        candidates: &[Candidate],
         t: SimTime,
     ) -> (Reply, SimTime) {
-        match relays.split_first() {
-            Some((&relay, rest)) => self.through_relay(from, relay, rest, candidates, t),
-            None => self.deliver_to_mx(from, candidates, t),
+        let (reply, end) = self.route(from, stages, 0, candidates, t, 0);
+        match self.rules.fallback_relay {
+            Some(fallback) if reply.is_transient() && !self.local_is_mx => {
+                let Some(latency) = self.topology.latency(from, fallback) else {
+                    return (reply, end);
+                };
+                let (r, e, _) = self.contact(fallback, latency, end, &mut |w, open| {
+                    w.relay_session(fallback, latency, open, &[], 0, candidates, 1)
+                });
+                let r = if r.is_permanent() {
+                    codes::CONFIGURATION_ERROR
+                } else if r.is_transient() {
+                    reply
+                } else {
+                    r
+                };
+                (r, e)
+            }
+            _ => (reply, end),
         }
     }
 
-    fn contact(&mut self, host: HostId, t: SimTime) -> Option<Reply> {
-        let h = &mut self.health[host.0 as usize];
-        if !h.is_up(t, &self.draws) {
-            return Some(codes::NO_ANSWER);
-        }
-        h.rejects(&self.draws)
-    }
-
-    fn through_relay(
+    fn route(
         &mut self,
         from: HostId,
-        relay: HostId,
-        rest: &[HostId],
-        candidates: &[HostId],
+        stages: &[Stage],
+        index: usize,
+        candidates: &[Candidate],
         t: SimTime,
+        depth: u32,
     ) -> (Reply, SimTime) {
-        let Some(latency) = self.topology.latency(from, relay) else {
-            return (codes::UNABLE_TO_ROUTE, t);
-        };
-        let index = self.hops.len();
-        self.hops.push(Hop {
-            host: relay.0,
-            at_ms: t.as_ms(),
-            reply: codes::OK,
-        });
-        if let Some(reply) = self.contact(relay, t) {
-            self.hops[index].reply = reply;
-            let rtts = if reply.is_transient() {
-                1
-            } else {
-                SESSION_ROUND_TRIPS
-            };
-            return (reply, t.after(round_trips(latency, rtts)));
+        if depth > self.rules.hop_limit {
+            return (codes::ROUTING_LOOP, t);
         }
-        let forward_at = t.after(round_trips(latency, ROUND_TRIPS_BEFORE_FORWARD));
-        let (downstream, done) = self.walk(relay, rest, candidates, forward_at);
+        match stages.get(index) {
+            Some(stage) => self.through_stage(from, stages, index, stage, candidates, t, depth),
+            None => self.deliver_to_mx(from, candidates, t, depth),
+        }
+    }
+
+    /// Whether a soft failure at this level lets the attempt try the next host.
+    fn moves_on(&self, alt: &mut Alternatives, level: Level) -> bool {
+        match (level, self.rules.next_mx) {
+            (Level::Connection, _) => true,
+            (Level::Session, NextMx::ConnectionOnly) => false,
+            (Level::Session, NextMx::AnySoft { session_limit }) => {
+                alt.sessions += 1;
+                alt.sessions < session_limit
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn through_stage(
+        &mut self,
+        from: HostId,
+        stages: &[Stage],
+        index: usize,
+        stage: &Stage,
+        candidates: &[Candidate],
+        t: SimTime,
+        depth: u32,
+    ) -> (Reply, SimTime) {
+        let n = stage.members.len();
+        let first = {
+            let net = &mut *self.net;
+            self.pools
+                .choose(index, stage, &self.draws, |h| net.sessions_under_way(h, t))
+        };
+        let mut alt = Alternatives {
+            last: None,
+            sessions: 0,
+            now: t,
+        };
+        for k in 0..n {
+            let member_index = (first + k) % n;
+            let relay = stage.members[member_index];
+            let Some(latency) = self.topology.latency(from, relay) else {
+                continue;
+            };
+            let (reply, end, level) =
+                self.contact(relay, latency, alt.now, &mut |w, open| {
+                    w.relay_session(relay, latency, open, stages, index + 1, candidates, depth + 1)
+                });
+            if n > 1 {
+                self.pools.outcome(index, member_index, !reply.is_transient());
+            }
+            alt.now = end;
+            if !reply.is_transient() {
+                return (reply, end);
+            }
+            alt.last = Some(reply);
+            if !self.moves_on(&mut alt, level) {
+                return (reply, end);
+            }
+        }
+        (alt.last.unwrap_or(codes::UNABLE_TO_ROUTE), alt.now)
+    }
+
+    fn deliver_to_mx(
+        &mut self,
+        from: HostId,
+        candidates: &[Candidate],
+        t: SimTime,
+        depth: u32,
+    ) -> (Reply, SimTime) {
+        let mut alt = Alternatives {
+            last: None,
+            sessions: 0,
+            now: t,
+        };
+        for c in candidates {
+            let mx = c.host;
+            let Some(latency) = self.topology.latency(from, mx) else {
+                continue;
+            };
+            let (reply, end, level) = self.contact(mx, latency, alt.now, &mut |w, open| {
+                if w.hosts[mx.0 as usize].role == Role::Relay {
+                    // A relay serving as an MX forwards to the hosts preferred to itself.
+                    let better: Vec<Candidate> = candidates
+                        .iter()
+                        .copied()
+                        .filter(|o| o.preference < c.preference)
+                        .collect();
+                    w.relay_session(mx, latency, open, &[], 0, &better, depth + 1)
+                } else {
+                    w.mx_session(from, mx, latency, open)
+                }
+            });
+            alt.now = end;
+            if !reply.is_transient() {
+                return (reply, end);
+            }
+            alt.last = Some(reply);
+            if !self.moves_on(&mut alt, level) {
+                return (reply, end);
+            }
+        }
+        (alt.last.unwrap_or(codes::UNABLE_TO_ROUTE), alt.now)
+    }
+
+    /// Connects to `host` (with connect retries) and, once a session is open, runs `session`.
+    /// Records one hop per connection tried. Returns the reply, its time, and its level.
+    fn contact(
+        &mut self,
+        host: HostId,
+        latency: SimDuration,
+        t: SimTime,
+        session: &mut dyn FnMut(&mut Self, Open) -> (Reply, SimTime),
+    ) -> (Reply, SimTime, Level) {
+        let connect = self.rules.connect;
+        let mut at = t;
+        let mut wait = connect.backoff.as_ms() as f64;
+        for retry in 0..=connect.retries {
+            let index = self.hops.len();
+            self.hops.push(Hop {
+                host: host.0,
+                at_ms: at.as_ms(),
+                reply: codes::OK,
+            });
+            let h = host.0 as usize;
+            if self.health[h].is_up_at(at, &self.draws, retry) {
+                let open = match &mut self.net.loads[h] {
+                    None => Open {
+                        start: at,
+                        slot: None,
+                    },
+                    Some(load) => match load.admit(at, connect.greeting_timeout) {
+                        Admission::Served { slot, start } => Open {
+                            start,
+                            slot: Some(slot),
+                        },
+                        Admission::Refused => {
+                            let reply = load.spec().reply;
+                            self.hops[index].reply = reply;
+                            return (reply, at.after(round_trips(latency, 1)), Level::Connection);
+                        }
+                        Admission::TimedOut => {
+                            self.hops[index].reply = codes::CONNECTION_TIMED_OUT;
+                            return (
+                                codes::CONNECTION_TIMED_OUT,
+                                at.after(connect.greeting_timeout),
+                                Level::Connection,
+                            );
+                        }
+                    },
+                };
+                let slot = open.slot;
+                let (reply, end) = session(self, open);
+                self.hops[index].reply = reply;
+                if let Some(slot) = slot {
+                    if let Some(load) = &mut self.net.loads[h] {
+                        load.occupy(slot, end);
+                    }
+                }
+                self.net.session_opened(host, end);
+                return (reply, end, Level::Session);
+            }
+            self.hops[index].reply = codes::NO_ANSWER;
+            let failed_at = match self.hosts[h].down_as {
+                DownAs::Refused => at.after(round_trips(latency, 1)),
+                DownAs::Silent => at.after(connect.timeout),
+            };
+            if retry == connect.retries {
+                return (codes::NO_ANSWER, failed_at, Level::Connection);
+            }
+            at = failed_at.after(SimDuration::from_ms(wait as u64));
+            wait *= connect.factor;
+        }
+        unreachable!("the loop returns on its last try")
+    }
+
+    /// The session at a final MX host.
+    fn mx_session(
+        &mut self,
+        client: HostId,
+        mx: HostId,
+        latency: SimDuration,
+        open: Open,
+    ) -> (Reply, SimTime) {
+        let h = mx.0 as usize;
+        let full = |w: &Self| {
+            let service = w.hosts[h]
+                .capacity
+                .map_or(SimDuration::ZERO, |c| c.service_time);
+            open.start
+                .after(round_trips(latency, SESSION_ROUND_TRIPS))
+                .after(service)
+        };
+        if let Some(grey) = &mut self.net.greylists[h] {
+            let at_rcpt = open.start.after(round_trips(latency, 2));
+            if grey.check((client.0, 0, self.recipient), at_rcpt) == Verdict::Defer {
+                let reply = grey.reply();
+                return (
+                    reply,
+                    open.start
+                        .after(round_trips(latency, ROUND_TRIPS_REFUSED_AT_RCPT)),
+                );
+            }
+        }
+        if let Some(reject) = self.health[h].rejects(&self.draws) {
+            return (reject, full(self));
+        }
+        if self.unknown_recipient {
+            return (codes::UNKNOWN_USER, full(self));
+        }
+        (codes::OK, full(self))
+    }
+
+    /// The session at a cut-through relay: forwards downstream inside the session.
+    #[allow(clippy::too_many_arguments)]
+    fn relay_session(
+        &mut self,
+        relay: HostId,
+        latency: SimDuration,
+        open: Open,
+        stages: &[Stage],
+        next: usize,
+        candidates: &[Candidate],
+        depth: u32,
+    ) -> (Reply, SimTime) {
+        let h = relay.0 as usize;
+        if let Some(reject) = self.health[h].rejects(&self.draws) {
+            return (
+                reject,
+                open.start.after(round_trips(latency, SESSION_ROUND_TRIPS)),
+            );
+        }
+        let forward_at = open
+            .start
+            .after(round_trips(latency, ROUND_TRIPS_BEFORE_FORWARD));
+        let (downstream, done) = self.route(relay, stages, next, candidates, forward_at, depth);
         let reply = if downstream.is_success() {
             codes::OK
         } else if downstream.is_transient() {
@@ -123,54 +416,13 @@ impl Walker<'_> {
         } else {
             downstream
         };
-        self.hops[index].reply = reply;
+        let service = self.hosts[h]
+            .capacity
+            .map_or(SimDuration::ZERO, |c| c.service_time);
         let remaining = SESSION_ROUND_TRIPS - ROUND_TRIPS_BEFORE_FORWARD;
-        (reply, done.after(round_trips(latency, remaining)))
-    }
-
-    fn deliver_to_mx(
-        &mut self,
-        from: HostId,
-        candidates: &[HostId],
-        t: SimTime,
-    ) -> (Reply, SimTime) {
-        let mut now = t;
-        let mut last_failure = None;
-        for &mx in candidates {
-            let Some(latency) = self.topology.latency(from, mx) else {
-                continue;
-            };
-            let index = self.hops.len();
-            self.hops.push(Hop {
-                host: mx.0,
-                at_ms: now.as_ms(),
-                reply: codes::OK,
-            });
-            match self.contact(mx, now) {
-                Some(reply) if reply.is_transient() => {
-                    self.hops[index].reply = reply;
-                    last_failure = Some(reply);
-                    now = now.after(round_trips(latency, 1));
-                }
-                Some(reply) => {
-                    self.hops[index].reply = reply;
-                    return (reply, now.after(round_trips(latency, SESSION_ROUND_TRIPS)));
-                }
-                None if self.unknown_recipient => {
-                    self.hops[index].reply = codes::UNKNOWN_USER;
-                    return (
-                        codes::UNKNOWN_USER,
-                        now.after(round_trips(latency, SESSION_ROUND_TRIPS)),
-                    );
-                }
-                None => {
-                    return (
-                        codes::OK,
-                        now.after(round_trips(latency, SESSION_ROUND_TRIPS)),
-                    )
-                }
-            }
-        }
-        (last_failure.unwrap_or(codes::UNABLE_TO_ROUTE), now)
+        (
+            reply,
+            done.after(round_trips(latency, remaining)).after(service),
+        )
     }
 }

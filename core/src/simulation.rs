@@ -8,14 +8,15 @@
 //! (counted two ways at report time); no attempt starts at or after the queue-lifetime deadline;
 //! the clock never goes backwards (engine). Same scenario + seed ⇒ same trace and digest.
 
-use crate::dns::MxTable;
+use crate::dns::{Candidate, MxTable};
 use crate::engine::EventQueue;
 use crate::failure::HostHealth;
 use crate::metrics::{Metrics, Report, RunInfo};
 use crate::policy::{Decision, Failure, GiveUp, RuleUsed};
 use crate::random::{AttemptRandom, Purpose, SeqStream, Slot, Streams};
 use crate::scenario::{Arrivals, DomainId, HostId, Route, Scenario};
-use crate::session::{Hop, Walker};
+use crate::network::{Network, PoolState, Stage};
+use crate::session::{Hop, WalkRules, Walker};
 use crate::shared::{Gate, SharedState};
 use crate::smtp::{codes, Reply};
 use crate::snapshot::{HostView, InFlightView, QueueView, Snapshot};
@@ -120,9 +121,13 @@ pub struct Simulation {
     in_flight: BTreeMap<u32, (u32, SimTime, SimTime, Vec<Hop>)>,
     mx_tables: Vec<MxTable>,
     message_keys: SeqStream,
-    candidates: Vec<HostId>,
+    candidates: Vec<Candidate>,
     hops: Vec<Hop>,
-    relays: Vec<HostId>,
+    /// The sender's route: relay stages before the MX hosts (empty: direct).
+    stages: Vec<Stage>,
+    rules: WalkRules,
+    pools: PoolState,
+    net: Network,
     /// Retry state shared across messages; `None` when the scenario uses none of it.
     shared: Option<SharedState>,
     end: Option<SimTime>,
@@ -140,9 +145,16 @@ impl Simulation {
             .map(|(i, h)| HostHealth::new(streams, i as u32, &h.availability, h.reject))
             .collect();
         let topology = Topology::new(scenario.hosts.len(), &scenario.links);
-        let relays = match &scenario.policy.route {
+        let stages = match &scenario.policy.route {
             Route::Direct => Vec::new(),
             Route::Via(chain) => chain.clone(),
+        };
+        let policy = &scenario.policy;
+        let rules = WalkRules {
+            next_mx: policy.next_mx,
+            connect: policy.connect,
+            fallback_relay: policy.fallback_relay,
+            hop_limit: policy.hop_limit,
         };
         let expected = scenario
             .workload
@@ -166,7 +178,10 @@ impl Simulation {
             message_keys: streams.sequential(Purpose::MessageKeys, 0),
             candidates: Vec::new(),
             hops: Vec::new(),
-            relays,
+            pools: PoolState::new(&stages),
+            net: Network::new(&scenario),
+            stages,
+            rules,
             shared: (!scenario.policy.shared.is_off()).then(|| {
                 SharedState::new(
                     scenario.policy.shared.clone(),
@@ -360,7 +375,8 @@ impl Simulation {
             events: self.queue.popped(),
             pending_warnings,
         };
-        self.metrics.report(&self.scenario, run, queued)
+        self.metrics
+            .report(&self.scenario, run, queued, &self.net)
     }
 
     fn next_arrival_time(&mut self) -> Option<SimTime> {
@@ -451,22 +467,23 @@ impl Simulation {
         let policy = &self.scenario.policy;
         let resolved = self.mx_tables[domain.0 as usize].candidates(
             policy.mx_address_limit,
+            policy.sender,
             &draws,
             &mut self.candidates,
         );
-        let destination = match self.relays.first() {
-            Some(relay) => relay.0 as usize,
+        let destination = match self.stages.first() {
+            Some(stage) => stage.members[0].0 as usize,
             None => self.scenario.hosts.len() + domain.0 as usize,
         };
-        if let (Some(shared), Ok(())) = (&mut self.shared, &resolved) {
+        if let (Some(shared), Ok(_)) = (&mut self.shared, &resolved) {
             // Hosts in their retry time are skipped; if none is left, no attempt is made.
-            let first_hops: &[HostId] = match self.relays.first() {
-                Some(relay) => std::slice::from_ref(relay),
-                None => &self.candidates,
+            let first_hops: Vec<HostId> = match self.stages.first() {
+                Some(stage) => stage.members.clone(),
+                None => self.candidates.iter().map(|c| c.host).collect(),
             };
             let mut earliest: Option<SimTime> = None;
             let mut ready = first_hops.is_empty();
-            for h in first_hops {
+            for h in &first_hops {
                 match shared.host_ready(h.0, t) {
                     Ok(()) => ready = true,
                     Err(at) => earliest = Some(earliest.map_or(at, |e| e.min(at))),
@@ -481,30 +498,37 @@ impl Simulation {
                 self.gated(id, t, gate, until);
                 return;
             }
-            if self.relays.is_empty() {
+            if self.stages.is_empty() {
                 self.candidates
-                    .retain(|h| shared.host_ready(h.0, t).is_ok());
+                    .retain(|c| shared.host_ready(c.host.0, t).is_ok());
             }
         }
         let m = &mut self.messages[id as usize];
         m.state = MessageState::InFlight;
         m.attempts += 1;
         let policy = &self.scenario.policy;
+        let key = m.key;
         let (reply, end) = match resolved {
             Err(reply) => (reply, t),
-            Ok(()) => Walker {
+            Ok(local_is_mx) => Walker {
+                hosts: &self.scenario.hosts,
                 topology: &self.topology,
                 health: &mut self.health,
+                net: &mut self.net,
+                rules: &self.rules,
+                pools: &mut self.pools,
                 draws,
                 unknown_recipient,
+                recipient: key,
+                local_is_mx,
                 hops: &mut self.hops,
             }
-            .walk(policy.sender, &self.relays, &self.candidates, t),
+            .walk(policy.sender, &self.stages, &self.candidates, t),
         };
         debug_assert!(end >= t);
-        if let (Some(shared), Ok(())) = (&mut self.shared, &resolved) {
+        if let (Some(shared), Ok(_)) = (&mut self.shared, &resolved) {
             let backoff = &self.scenario.policy.retry.default;
-            let first_hop_count = if self.relays.is_empty() {
+            let first_hop_count = if self.stages.is_empty() {
                 self.hops.len()
             } else {
                 self.hops.len().min(1)

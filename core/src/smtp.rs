@@ -150,6 +150,21 @@ pub mod codes {
     pub const BAD_DESTINATION_SYSTEM: R = R::new(550, E::new(5, 1, 2));
     /// 4.4.7 delivery time expired: the queue lifetime ran out (reported in the final DSN).
     pub const EXPIRED: R = R::new(451, E::new(4, 4, 7));
+    /// 451 4.4.2: bad connection: the connection dropped or a timeout expired (RFC 5321
+    /// §4.5.3.2 timers; Postfix reports a greeting timeout this way).
+    pub const CONNECTION_TIMED_OUT: R = R::new(451, E::new(4, 4, 2));
+    /// 421 4.3.2: system not accepting network messages (too many connections; Exim's
+    /// `smtp_accept_max`).
+    pub const TOO_MANY_CONNECTIONS: R = R::new(421, E::new(4, 3, 2));
+    /// 451 4.4.5: system congestion (the alternative over-capacity reply).
+    pub const SYSTEM_CONGESTED: R = R::new(451, E::new(4, 4, 5));
+    /// 451 4.7.1: greylisted, try again later (Harris's relaydelay reply, smtp-facts §6).
+    pub const GREYLISTED: R = R::new(451, E::new(4, 7, 1));
+    /// 554 5.4.6: routing loop detected (hop limit reached, or the local host is the best MX).
+    pub const ROUTING_LOOP: R = R::new(554, E::new(5, 4, 6));
+    /// 451 4.3.5: system incorrectly configured: Postfix defers a hard error from its
+    /// fallback relay with this code instead of bouncing (mta-defaults.md (a)).
+    pub const CONFIGURATION_ERROR: R = R::new(451, E::new(4, 3, 5));
 }
 
 /// How RFC 3463 says a code may be used.

@@ -3,6 +3,9 @@
 //! The order matters only for cross-references: limits, then hosts (names), links and domains
 //! (which name hosts), workload (names domains), policy (names hosts), expectations.
 
+use super::load_network::{
+    read_capacity, read_connect, read_down_as, read_greylist, read_next_mx, read_stage,
+};
 use super::reader::{join, Fields, Reader};
 use super::tree::{self, Format, Kind, Node};
 use super::*;
@@ -87,7 +90,7 @@ fn read_scenario(r: &mut Reader, root: &Node) -> Option<Scenario> {
     let domains = read_domains(r, &top, &hosts);
     let workload = read_workload(r, &top, &domains, &limits);
     let policy = read_policy(r, &top, &hosts, &links);
-    let expect = read_expect(r, &top);
+    let expect = read_expect(r, &top, &names);
     Some(Scenario {
         name,
         seed,
@@ -123,7 +126,7 @@ fn read_limits(r: &mut Reader, top: &Fields<'_>) -> Limits {
     limits
 }
 
-fn unknown_name_help<'a>(
+pub(super) fn unknown_name_help<'a>(
     wrong: &str,
     names: impl IntoIterator<Item = &'a str> + Clone,
     what: &str,
@@ -171,7 +174,17 @@ fn read_hosts(r: &mut Reader, top: &Fields<'_>, limits: &Limits) -> Vec<HostSpec
         let Some(f) = r.table(
             item,
             &path,
-            &["id", "role", "mode", "failure", "reject", "retry_hint"],
+            &[
+                "id",
+                "role",
+                "mode",
+                "failure",
+                "down",
+                "reject",
+                "retry_hint",
+                "capacity",
+                "greylist",
+            ],
         ) else {
             continue;
         };
@@ -201,8 +214,10 @@ fn read_hosts(r: &mut Reader, top: &Fields<'_>, limits: &Limits) -> Vec<HostSpec
                 Some("sender") => Some(Role::Sender),
                 Some("relay") => Some(Role::Relay),
                 Some("mx") => Some(Role::Mx),
+                Some("resolver") => Some(Role::Resolver),
                 Some(other) => {
-                    let help = unknown_name_help(other, ["sender", "relay", "mx"], "role");
+                    let help =
+                        unknown_name_help(other, ["sender", "relay", "mx", "resolver"], "role");
                     r.error(
                         &f.path_of("role"),
                         n.span.clone(),
@@ -214,7 +229,11 @@ fn read_hosts(r: &mut Reader, top: &Fields<'_>, limits: &Limits) -> Vec<HostSpec
                 None => None,
             },
             None => {
-                r.missing(&f, "role", "one of \"sender\", \"relay\", \"mx\"");
+                r.missing(
+                    &f,
+                    "role",
+                    "one of \"sender\", \"relay\", \"mx\", \"resolver\"",
+                );
                 None
             }
         };
@@ -246,6 +265,17 @@ fn read_hosts(r: &mut Reader, top: &Fields<'_>, limits: &Limits) -> Vec<HostSpec
         let retry_hint = f
             .get("retry_hint")
             .and_then(|n| r.positive_duration(n, &f.path_of("retry_hint")));
+        let down_as = f
+            .get("down")
+            .and_then(|n| read_down_as(r, n, &f.path_of("down")))
+            .unwrap_or(DownAs::Refused);
+        let capacity = f
+            .get("capacity")
+            .and_then(|n| read_capacity(r, n, &f.path_of("capacity")));
+        let greylist = f
+            .get("greylist")
+            .and_then(|n| read_greylist(r, n, &f.path_of("greylist"), role))
+            .flatten();
         if let Some(id) = id {
             // A host with a bad role is kept (as an mx; the role is already reported) so that
             // references to it do not cascade into "unknown host" errors.
@@ -256,6 +286,9 @@ fn read_hosts(r: &mut Reader, top: &Fields<'_>, limits: &Limits) -> Vec<HostSpec
                 availability,
                 reject,
                 retry_hint,
+                down_as,
+                capacity,
+                greylist,
             });
         }
     }
@@ -844,6 +877,11 @@ fn read_policy(
             "route",
             "mx_address_limit",
             "shared",
+            "next_mx",
+            "mx_session_limit",
+            "fallback_relay",
+            "connect",
+            "hop_limit",
         ],
     )?;
     let sender = match f.get("sender") {
@@ -907,12 +945,56 @@ fn read_policy(
         None => Some(SharedSpec::default()),
         Some(n) => read_shared(r, n),
     };
+    let next_mx = read_next_mx(r, &f);
+    let connect = match f.get("connect") {
+        None => Some(ConnectSpec::default()),
+        Some(n) => read_connect(r, n),
+    };
+    let hop_limit = f
+        .get("hop_limit")
+        .map_or(Some(50), |n| count(r, n, "policy.hop_limit"));
+    let fallback_relay = match f.get("fallback_relay") {
+        None => Some(None),
+        Some(n) => read_stage(r, n, "policy.fallback_relay", hosts, &names).and_then(|stage| {
+            if let [relay] = stage.members[..] {
+                Some(Some(relay))
+            } else {
+                r.error(
+                    "policy.fallback_relay",
+                    n.span.clone(),
+                    "the fallback relay is one relay".into(),
+                    Some("name a single host with role = \"relay\"".into()),
+                );
+                None
+            }
+        }),
+    };
+    if let (Some(Some(relay)), Some(s)) = (fallback_relay, sender) {
+        if !links.iter().any(|l| l.from == s && l.to == relay) {
+            r.error(
+                "policy.fallback_relay",
+                f.get("fallback_relay").and_then(|n| n.span.clone()),
+                format!(
+                    "no link from \"{}\" to \"{}\"",
+                    names[s.0 as usize], names[relay.0 as usize]
+                ),
+                Some(format!(
+                    "add [[links]] from = \"{}\" to = \"{}\"",
+                    names[s.0 as usize], names[relay.0 as usize]
+                )),
+            );
+        }
+    }
     Some(Policy {
         sender: sender?,
         retry: retry?,
         route: route?,
         mx_address_limit: mx_address_limit?,
         shared: shared?,
+        next_mx: next_mx?,
+        fallback_relay: fallback_relay?,
+        connect: connect?,
+        hop_limit: hop_limit?,
     })
 }
 
@@ -1329,74 +1411,48 @@ fn read_route(
     let mut chain = Vec::new();
     let mut ok = true;
     for (i, item) in items.iter().enumerate() {
-        let path = format!("policy.route.via[{i}]");
-        let Some(name) = r.string(item, &path) else {
-            ok = false;
-            continue;
-        };
-        match names.iter().position(|h| *h == name) {
-            Some(h) if hosts[h].role == Role::Relay => chain.push(HostId(h as u32)),
-            Some(_) => {
-                ok = false;
-                r.error(
-                    &path,
-                    item.span.clone(),
-                    format!("host \"{name}\" is not a relay"),
-                    Some("route.via lists hosts with role = \"relay\"".into()),
-                );
-            }
-            None => {
-                ok = false;
-                let help = unknown_name_help(
-                    name,
-                    hosts
-                        .iter()
-                        .filter(|h| h.role == Role::Relay)
-                        .map(|h| h.id.as_str()),
-                    "relay",
-                );
-                r.error(
-                    &path,
-                    item.span.clone(),
-                    format!("unknown host \"{name}\""),
-                    Some(help),
-                );
-            }
+        match read_stage(r, item, &format!("policy.route.via[{i}]"), hosts, names) {
+            Some(stage) => chain.push(stage),
+            None => ok = false,
         }
     }
     if !ok {
         return None;
     }
-    // Each hop of a static chain must have a link; a missing one is a configuration mistake.
-    let mut prev = sender;
-    for (i, &hop) in chain.iter().enumerate() {
-        if let Some(p) = prev {
-            if !links.iter().any(|l| l.from == p && l.to == hop) {
-                r.error(
-                    &format!("policy.route.via[{i}]"),
-                    items[i].span.clone(),
-                    format!(
-                        "no link from \"{}\" to \"{}\"",
-                        names[p.0 as usize], names[hop.0 as usize]
-                    ),
-                    Some(format!(
-                        "add [[links]] from = \"{}\" to = \"{}\"",
-                        names[p.0 as usize], names[hop.0 as usize]
-                    )),
-                );
+    // Each hop of the route must have a link from every host of the hop before it; a missing
+    // one is a configuration mistake.
+    let mut prev: Vec<HostId> = sender.into_iter().collect();
+    for (i, stage) in chain.iter().enumerate() {
+        for &p in &prev {
+            for &hop in &stage.members {
+                if !links.iter().any(|l| l.from == p && l.to == hop) {
+                    r.error(
+                        &format!("policy.route.via[{i}]"),
+                        items[i].span.clone(),
+                        format!(
+                            "no link from \"{}\" to \"{}\"",
+                            names[p.0 as usize], names[hop.0 as usize]
+                        ),
+                        Some(format!(
+                            "add [[links]] from = \"{}\" to = \"{}\"",
+                            names[p.0 as usize], names[hop.0 as usize]
+                        )),
+                    );
+                }
             }
         }
-        prev = Some(hop);
+        prev = stage.members.clone();
     }
     Some(Route::Via(chain))
 }
 
-fn read_expect(r: &mut Reader, top: &Fields<'_>) -> Vec<Expectation> {
+fn read_expect(r: &mut Reader, top: &Fields<'_>, hosts: &[&str]) -> Vec<Expectation> {
     let Some(node) = top.get("expect") else {
         return Vec::new();
     };
     let mut allowed: Vec<&str> = Metric::NAMES.to_vec();
     allowed.push("bounced_with");
+    allowed.push("host_share");
     let Some(f) = r.table(node, "expect", &allowed) else {
         return Vec::new();
     };
@@ -1434,6 +1490,26 @@ fn read_expect(r: &mut Reader, top: &Fields<'_>) -> Vec<Expectation> {
             }
         } else {
             r.type_error(n, "expect.bounced_with", "a table of code = { min, max }");
+        }
+    }
+    if let Some(n) = f.get("host_share") {
+        if let Kind::Table(entries) = &n.kind {
+            for e in entries {
+                let path = format!("expect.host_share.\"{}\"", e.key);
+                if !hosts.contains(&e.key.as_str()) {
+                    let help = unknown_name_help(&e.key, hosts.iter().copied(), "host");
+                    r.error(&path, e.key_span.clone(), format!("unknown host \"{}\"", e.key), Some(help));
+                } else if let Some((min, max)) = read_bound(r, &e.value, &path, false) {
+                    out.push(Expectation {
+                        name: format!("host_share.\"{}\"", e.key),
+                        metric: Metric::HostShare(e.key.clone()),
+                        min,
+                        max,
+                    });
+                }
+            }
+        } else {
+            r.type_error(n, "expect.host_share", "a table of host = { min, max }");
         }
     }
     out
@@ -1500,7 +1576,7 @@ fn read_bound(
 
 /// Reads optional field `key` of `t` with `read` into `slot`; a bad value (already reported)
 /// clears `ok` and leaves `slot` as it was.
-fn override_field<T>(
+pub(super) fn override_field<T>(
     r: &mut Reader,
     t: &Fields<'_>,
     key: &str,
@@ -1518,7 +1594,7 @@ fn override_field<T>(
 
 /// A mechanism switch: `true` (its defaults), `false` (off), or a table of parameters read by
 /// `read` over the defaults. `None` when the value is wrong (reported).
-fn mechanism<T: Default>(
+pub(super) fn mechanism<T: Default>(
     r: &mut Reader,
     n: &Node,
     path: &str,

@@ -9,6 +9,7 @@
 //! The schema, with defaults, is documented in `docs/scenario.md` and mirrored by [`load`].
 
 pub mod load;
+mod load_network;
 pub mod reader;
 pub mod tree;
 
@@ -82,6 +83,8 @@ pub enum Role {
     Relay,
     /// A recipient domain's mail exchanger.
     Mx,
+    /// A DNS resolver the sender queries (DESIGN §3).
+    Resolver,
 }
 
 impl Role {
@@ -91,6 +94,7 @@ impl Role {
             Role::Sender => "sender",
             Role::Relay => "relay",
             Role::Mx => "mx",
+            Role::Resolver => "resolver",
         }
     }
 }
@@ -108,6 +112,22 @@ pub struct HostSpec {
     pub reject: Option<RejectSpec>,
     /// Text hint in its 4xx replies, "try again in N seconds" (Postal parses such hints).
     pub retry_hint: Option<SimDuration>,
+    /// How the host fails to answer while it is down.
+    pub down_as: DownAs,
+    /// Sessions it serves at once, and what a session costs it (`None`: unlimited, free).
+    pub capacity: Option<crate::network::CapacitySpec>,
+    /// Greylisting (MX hosts only).
+    pub greylist: Option<crate::network::GreylistSpec>,
+}
+
+/// What a client sees when it connects to a host that is down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DownAs {
+    /// The connection is refused at once (one round trip).
+    Refused,
+    /// Nothing answers: the client waits its whole connect timeout (RFC 5321 §4.5.3.2 is why a
+    /// silent host costs a sender real time).
+    Silent,
 }
 
 /// A directed link.
@@ -201,8 +221,50 @@ impl Workload {
 pub enum Route {
     /// Connect to the MX hosts itself.
     Direct,
-    /// Through a chain of cut-through relays; the last one walks the MX list.
-    Via(Vec<HostId>),
+    /// Through a chain of stages (a relay or a pool of relays); the last one walks the MX
+    /// list.
+    Via(Vec<crate::network::Stage>),
+}
+
+/// Which soft failures move an attempt on to the next MX host (or pool member).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NextMx {
+    /// Any soft failure, connection-level or a 4xx in the session (Postfix), but at most
+    /// `session_limit` sessions that got past the greeting (`smtp_mx_session_limit` = 2).
+    AnySoft {
+        /// Sessions per attempt.
+        session_limit: u32,
+    },
+    /// Connection-level failures only (refused, timed out, busy greeting): a 4xx inside a
+    /// session ends the attempt (Haraka, Stalwart, KumoMTA, Postal).
+    ConnectionOnly,
+}
+
+/// How the sender opens connections inside one attempt.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ConnectSpec {
+    /// Extra connect tries to the same host after a refused or unanswered connect (R16).
+    pub retries: u32,
+    /// Wait before the first extra try.
+    pub backoff: SimDuration,
+    /// Growth of the wait per further try.
+    pub factor: f64,
+    /// How long an unanswered connect is waited for (Postfix `smtp_connect_timeout` = 30 s).
+    pub timeout: SimDuration,
+    /// How long the greeting is waited for (RFC 5321 §4.5.3.2: 5 min).
+    pub greeting_timeout: SimDuration,
+}
+
+impl Default for ConnectSpec {
+    fn default() -> Self {
+        ConnectSpec {
+            retries: 0,
+            backoff: SimDuration::from_secs(1),
+            factor: 2.0,
+            timeout: SimDuration::from_secs(30),
+            greeting_timeout: SimDuration::from_mins(5),
+        }
+    }
 }
 
 /// The policy under test.
@@ -219,4 +281,12 @@ pub struct Policy {
     pub mx_address_limit: u32,
     /// Retry state shared across messages (all off by default).
     pub shared: crate::shared::SharedSpec,
+    /// Which soft failures move on to the next MX inside an attempt.
+    pub next_mx: NextMx,
+    /// Relay tried after the route fails softly (Postfix `smtp_fallback_relay`).
+    pub fallback_relay: Option<HostId>,
+    /// Connect retries and timeouts.
+    pub connect: ConnectSpec,
+    /// Most relays a message may pass (Postfix `hopcount_limit` = 50): beyond it, 554 5.4.6.
+    pub hop_limit: u32,
 }

@@ -1,0 +1,73 @@
+//! The network between the sender and the mailbox: host capacity, greylisting and relay pools
+//! (the brief's R3, R6, R10–R16). Each mechanism is its own module; [`Network`] holds the live
+//! state of the environment side (hosts), which every sender shares.
+//!
+//! Determinism: all state lives in `Vec`s indexed by host id or in `BTreeMap`s, and changes
+//! only in event order.
+
+pub mod capacity;
+pub mod greylist;
+pub mod pool;
+
+pub use capacity::{Admission, CapacitySpec, HostLoad};
+pub use greylist::{Greylist, GreylistSpec, Verdict};
+pub use pool::{Choose, PoolState, Stage};
+
+use crate::scenario::{HostId, Route, Scenario};
+use crate::time::SimTime;
+
+/// Live state of the hosts' load-dependent behaviour.
+#[derive(Clone, Debug)]
+pub struct Network {
+    /// Capacity state of hosts that declare one.
+    pub loads: Vec<Option<HostLoad>>,
+    /// Greylist databases of hosts that greylist.
+    pub greylists: Vec<Option<Greylist>>,
+    /// End times of the sender's sessions under way, for hosts in least-loaded pools.
+    sessions: Vec<Option<Vec<SimTime>>>,
+}
+
+impl Network {
+    /// The idle network of `scenario`.
+    pub fn new(scenario: &Scenario) -> Self {
+        let mut sessions: Vec<Option<Vec<SimTime>>> = vec![None; scenario.hosts.len()];
+        if let Route::Via(stages) = &scenario.policy.route {
+            for stage in stages.iter().filter(|s| s.choose == Choose::LeastLoaded) {
+                for m in &stage.members {
+                    sessions[m.0 as usize] = Some(Vec::new());
+                }
+            }
+        }
+        Network {
+            loads: scenario
+                .hosts
+                .iter()
+                .map(|h| h.capacity.map(HostLoad::new))
+                .collect(),
+            greylists: scenario
+                .hosts
+                .iter()
+                .map(|h| h.greylist.map(Greylist::new))
+                .collect(),
+            sessions,
+        }
+    }
+
+    /// The sender's sessions to `host` under way at `t` (tracked for least-loaded pools only).
+    pub fn sessions_under_way(&mut self, host: HostId, t: SimTime) -> u32 {
+        match &mut self.sessions[host.0 as usize] {
+            Some(ends) => {
+                ends.retain(|&e| e > t);
+                ends.len() as u32
+            }
+            None => 0,
+        }
+    }
+
+    /// Notes a session of the sender to `host` lasting until `end` (least-loaded pools).
+    pub fn session_opened(&mut self, host: HostId, end: SimTime) {
+        if let Some(ends) = &mut self.sessions[host.0 as usize] {
+            ends.push(end);
+        }
+    }
+}

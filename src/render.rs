@@ -116,22 +116,58 @@ pub fn report(file: &str, scenario: &Scenario, r: &Report) -> String {
     let _ = writeln!(s, "\nHosts (what each host answered its client)");
     let _ = writeln!(
         s,
-        "  {:<width$}  {:<6}  {:>9}  {:>9}  {:>8}  failures",
-        "host", "role", "contacts", "accepted", "success"
+        "  {:<width$}  {:<8}  {:>9}  {:>7}  {:>9}  {:>8}  failures",
+        "host", "role", "contacts", "share", "accepted", "success"
     );
     for h in &r.hosts {
         let _ = writeln!(
             s,
-            "  {:<width$}  {:<6}  {:>9}  {:>9}  {:>8}  {}",
+            "  {:<width$}  {:<8}  {:>9}  {:>7}  {:>9}  {:>8}  {}",
             h.id,
             h.role,
             h.contacts,
+            h.share
+                .filter(|_| h.contacts > 0)
+                .map_or("-".to_string(), |v| format!("{:.1}%", v * 100.0)),
             h.accepted,
             share(h.accepted, h.contacts),
             counts(&h.failures)
         );
     }
+    network(&mut s, r);
     s
+}
+
+/// The "Network" section: one line per mechanism that did something.
+fn network(s: &mut String, r: &Report) {
+    let n = &r.network;
+    let mut lines = Vec::new();
+    if n.greylist_deferrals > 0 {
+        lines.push(format!(
+            "greylisting: {} deferrals, {} triplets passed after waiting",
+            n.greylist_deferrals, n.greylist_passes
+        ));
+    }
+    if n.over_capacity > 0 || n.abandoned_sessions > 0 {
+        lines.push(format!(
+            "capacity: {} connections refused for load, {} abandoned waiting for a greeting",
+            n.over_capacity, n.abandoned_sessions
+        ));
+        for h in &r.hosts {
+            if let Some(l) = h.load.as_ref().filter(|l| l.refused + l.abandoned > 0) {
+                lines.push(format!(
+                    "  {}: {} refused, {} abandoned, backlog peak {}",
+                    h.id, l.refused, l.abandoned, l.peak_backlog
+                ));
+            }
+        }
+    }
+    if !lines.is_empty() {
+        let _ = writeln!(s, "\nNetwork");
+        for l in lines {
+            let _ = writeln!(s, "  {l}");
+        }
+    }
 }
 
 /// The text of `mxsim explain`.

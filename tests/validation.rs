@@ -149,3 +149,48 @@ fn implicit_and_null_mx_and_nxdomain_are_accepted() {
     // The domain named like host mx1 resolves to it by implicit MX and is delivered.
     assert!(r.outcomes.delivered > 0);
 }
+
+#[test]
+fn network_fields_are_checked_with_paths_and_hints() {
+    let text = BASE
+        .replace(
+            "id = \"mx1\"\nrole = \"mx\"",
+            "id = \"mx1\"\nrole = \"mx\"\ncapacity = { sessions = 0, reply = \"5.3.2\" }\ndown = \"quiet\"",
+        )
+        .replace(
+            "id = \"out\"\nrole = \"sender\"",
+            "id = \"out\"\nrole = \"sender\"\n[[hosts]]\nid = \"r1\"\nrole = \"relay\"\ngreylist = true",
+        )
+        + "[policy]\nnext_mx = \"any-sfot\"\nroute = { via = [{ pool = [\"r1\", \"mx1\"], choose = \"fastest\" }] }\nconnect = { retries = 2, factor = 0.5 }\nfallback_relay = \"nowhere\"\n";
+    let p = problems(&text);
+    let want = [
+        "hosts[1].greylist: greylisting applies to mx hosts only",
+        "hosts[2].down: unknown down behaviour \"quiet\"",
+        "hosts[2].capacity.sessions: a host serves at least one session",
+        "hosts[2].capacity.reply: \"5.3.2\" is not a transient (4yz 4.x.x) reply",
+        "policy.next_mx: unknown next-MX rule \"any-sfot\"",
+        "policy.route.via[0].choose: unknown pool strategy \"fastest\"",
+        "policy.route.via[0].pool[1]: host \"mx1\" is not a relay",
+        "policy.connect.factor",
+        "policy.fallback_relay: unknown host \"nowhere\"",
+    ];
+    for w in want {
+        assert!(
+            p.iter().any(|m| m.starts_with(w)),
+            "missing {w:?} in {p:#?}"
+        );
+    }
+}
+
+#[test]
+fn greylist_window_shorter_than_delay_is_refused() {
+    let text = BASE.replace(
+        "id = \"mx1\"\nrole = \"mx\"",
+        "id = \"mx1\"\nrole = \"mx\"\ngreylist = { delay = \"1h\", window = \"10m\" }",
+    );
+    let p = problems(&text);
+    assert_eq!(
+        p,
+        vec!["hosts[1].greylist: the retry window ends before the delay"]
+    );
+}

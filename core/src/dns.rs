@@ -138,7 +138,12 @@ mod tests {
     #[test]
     fn local_host_drops_itself_and_worse_records_or_loops() {
         // RFC 5321 §5.1 step 9: a backup MX relaying for the domain tries only better MXs.
-        let t = table(MxAnswer::Records(vec![rec(10, 1), rec(20, 2), rec(20, 3), rec(30, 4)]));
+        let t = table(MxAnswer::Records(vec![
+            rec(10, 1),
+            rec(20, 2),
+            rec(20, 3),
+            rec(30, 4),
+        ]));
         let mut out = Vec::new();
         let draws = AttemptRandom::new(1, 0);
         assert_eq!(t.candidates(5, HostId(2), &draws, &mut out), Ok(true));

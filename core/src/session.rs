@@ -59,6 +59,8 @@ pub struct Hop {
     /// What the host answered to its client.
     #[serde(serialize_with = "crate::trace::reply_text")]
     pub reply: Reply,
+    /// The session the host served, greeting to end (ms), when one opened.
+    pub session: Option<[u64; 2]>,
 }
 
 /// The routing rules of the attempt's sender.
@@ -217,12 +219,20 @@ impl Walker<'_> {
             let Some(latency) = self.topology.latency(from, relay) else {
                 continue;
             };
-            let (reply, end, level) =
-                self.contact(relay, latency, alt.now, &mut |w, open| {
-                    w.relay_session(relay, latency, open, stages, index + 1, candidates, depth + 1)
-                });
+            let (reply, end, level) = self.contact(relay, latency, alt.now, &mut |w, open| {
+                w.relay_session(
+                    relay,
+                    latency,
+                    open,
+                    stages,
+                    index + 1,
+                    candidates,
+                    depth + 1,
+                )
+            });
             if n > 1 {
-                self.pools.outcome(index, member_index, !reply.is_transient());
+                self.pools
+                    .outcome(index, member_index, !reply.is_transient());
             }
             alt.now = end;
             if !reply.is_transient() {
@@ -261,6 +271,11 @@ impl Walker<'_> {
                         .copied()
                         .filter(|o| o.preference < c.preference)
                         .collect();
+                    if better.is_empty() {
+                        // Nothing is preferred to the relay itself: the mail would loop.
+                        let rtts = round_trips(latency, SESSION_ROUND_TRIPS);
+                        return (codes::ROUTING_LOOP, open.start.after(rtts));
+                    }
                     w.relay_session(mx, latency, open, &[], 0, &better, depth + 1)
                 } else {
                     w.mx_session(from, mx, latency, open)
@@ -296,6 +311,7 @@ impl Walker<'_> {
                 host: host.0,
                 at_ms: at.as_ms(),
                 reply: codes::OK,
+                session: None,
             });
             let h = host.0 as usize;
             if self.health[h].is_up_at(at, &self.draws, retry) {
@@ -324,9 +340,10 @@ impl Walker<'_> {
                         }
                     },
                 };
-                let slot = open.slot;
+                let (slot, start) = (open.slot, open.start);
                 let (reply, end) = session(self, open);
                 self.hops[index].reply = reply;
+                self.hops[index].session = Some([start.as_ms(), end.as_ms()]);
                 if let Some(slot) = slot {
                     if let Some(load) = &mut self.net.loads[h] {
                         load.occupy(slot, end);

@@ -12,10 +12,10 @@ use crate::dns::{Candidate, MxTable};
 use crate::engine::EventQueue;
 use crate::failure::HostHealth;
 use crate::metrics::{Metrics, Report, RunInfo};
+use crate::network::{Network, PoolState, Stage};
 use crate::policy::{Decision, Failure, GiveUp, RuleUsed};
 use crate::random::{AttemptRandom, Purpose, SeqStream, Slot, Streams};
 use crate::scenario::{Arrivals, DomainId, HostId, Route, Scenario};
-use crate::network::{Network, PoolState, Stage};
 use crate::session::{Hop, WalkRules, Walker};
 use crate::shared::{Gate, SharedState};
 use crate::smtp::{codes, Reply};
@@ -375,8 +375,7 @@ impl Simulation {
             events: self.queue.popped(),
             pending_warnings,
         };
-        self.metrics
-            .report(&self.scenario, run, queued, &self.net)
+        self.metrics.report(&self.scenario, run, queued, &self.net)
     }
 
     fn next_arrival_time(&mut self) -> Option<SimTime> {
@@ -572,6 +571,7 @@ impl Simulation {
                     host: s.scenario.hosts[h.host as usize].id.clone(),
                     at_ms: h.at_ms,
                     reply: h.reply,
+                    session_ms: h.session,
                 })
                 .collect(),
             reply,

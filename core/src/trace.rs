@@ -123,6 +123,9 @@ pub struct HopRecord {
     /// Its answer.
     #[serde(serialize_with = "reply_text")]
     pub reply: Reply,
+    /// The session it served, greeting to end, ms (absent when no session opened).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_ms: Option<[u64; 2]>,
 }
 
 /// One trace record.

@@ -171,7 +171,10 @@ mod tests {
         // Once a server frees, connections are served again.
         assert!(matches!(
             h.admit(SimTime(10_000), FIVE_MIN),
-            Admission::Served { start: SimTime(10_000), .. }
+            Admission::Served {
+                start: SimTime(10_000),
+                ..
+            }
         ));
     }
 

@@ -134,8 +134,16 @@ mod tests {
     fn matches_the_closed_form_delays_of_smtp_facts_7_5() {
         // d = 300: 300 / 300; d = 1500, W = 4h: 2400 / 2100; d = 3600, W = 4h: 4800 / 4500.
         for (d, postfix, doubling) in [(300, 300, 300), (1500, 2400, 2100), (3600, 4800, 4500)] {
-            assert_eq!(passes_at(&mut grey(d, 14_400), &POSTFIX), Some(postfix), "d={d}");
-            assert_eq!(passes_at(&mut grey(d, 14_400), &DOUBLING), Some(doubling), "d={d}");
+            assert_eq!(
+                passes_at(&mut grey(d, 14_400), &POSTFIX),
+                Some(postfix),
+                "d={d}"
+            );
+            assert_eq!(
+                passes_at(&mut grey(d, 14_400), &DOUBLING),
+                Some(doubling),
+                "d={d}"
+            );
         }
     }
 

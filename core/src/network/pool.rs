@@ -148,7 +148,10 @@ mod tests {
         let s = stage(Choose::LeastLoaded);
         let mut p = PoolState::new(std::slice::from_ref(&s));
         for _ in 0..5 {
-            assert_eq!(p.choose(0, &s, &d, |h| if h == HostId(3) { 0 } else { 4 }), 2);
+            assert_eq!(
+                p.choose(0, &s, &d, |h| if h == HostId(3) { 0 } else { 4 }),
+                2
+            );
         }
     }
 

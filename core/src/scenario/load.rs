@@ -1498,7 +1498,12 @@ fn read_expect(r: &mut Reader, top: &Fields<'_>, hosts: &[&str]) -> Vec<Expectat
                 let path = format!("expect.host_share.\"{}\"", e.key);
                 if !hosts.contains(&e.key.as_str()) {
                     let help = unknown_name_help(&e.key, hosts.iter().copied(), "host");
-                    r.error(&path, e.key_span.clone(), format!("unknown host \"{}\"", e.key), Some(help));
+                    r.error(
+                        &path,
+                        e.key_span.clone(),
+                        format!("unknown host \"{}\"", e.key),
+                        Some(help),
+                    );
                 } else if let Some((min, max)) = read_bound(r, &e.value, &path, false) {
                     out.push(Expectation {
                         name: format!("host_share.\"{}\"", e.key),

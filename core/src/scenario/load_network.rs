@@ -17,7 +17,12 @@ pub(super) fn read_down_as(r: &mut Reader, node: &Node, path: &str) -> Option<Do
         "silent" => Some(DownAs::Silent),
         other => {
             let help = unknown_name_help(other, ["refused", "silent"], "behaviour");
-            r.error(path, node.span.clone(), format!("unknown down behaviour \"{other}\""), Some(help));
+            r.error(
+                path,
+                node.span.clone(),
+                format!("unknown down behaviour \"{other}\""),
+                Some(help),
+            );
             None
         }
     }
@@ -71,7 +76,13 @@ pub(super) fn read_capacity(r: &mut Reader, node: &Node, path: &str) -> Option<C
     let f = r.table(
         node,
         path,
-        &["sessions", "service_time", "backlog", "reply", "abandoned_cost"],
+        &[
+            "sessions",
+            "service_time",
+            "backlog",
+            "reply",
+            "abandoned_cost",
+        ],
     )?;
     let mut spec = default_capacity();
     let mut ok = true;
@@ -90,17 +101,33 @@ pub(super) fn read_capacity(r: &mut Reader, node: &Node, path: &str) -> Option<C
             None => ok = false,
         },
         None => {
-            r.missing(&f, "sessions", "sessions served at once, e.g. sessions = 50");
+            r.missing(
+                &f,
+                "sessions",
+                "sessions served at once, e.g. sessions = 50",
+            );
             ok = false;
         }
     }
-    override_field(r, &f, "service_time", &mut spec.service_time, &mut ok, |r, n, p| {
-        r.duration(n, p)
-    });
+    override_field(
+        r,
+        &f,
+        "service_time",
+        &mut spec.service_time,
+        &mut ok,
+        |r, n, p| r.duration(n, p),
+    );
     override_field(r, &f, "backlog", &mut spec.backlog, &mut ok, |r, n, p| {
         r.unsigned(n, p, 10_000_000).map(|v| v as u32)
     });
-    override_field(r, &f, "reply", &mut spec.reply, &mut ok, read_transient_reply);
+    override_field(
+        r,
+        &f,
+        "reply",
+        &mut spec.reply,
+        &mut ok,
+        read_transient_reply,
+    );
     override_field(
         r,
         &f,
@@ -146,7 +173,9 @@ pub(super) fn read_greylist(
             return false;
         };
         let mut ok = true;
-        override_field(r, &t, "delay", &mut g.delay, &mut ok, |r, n, p| r.duration(n, p));
+        override_field(r, &t, "delay", &mut g.delay, &mut ok, |r, n, p| {
+            r.duration(n, p)
+        });
         override_field(r, &t, "window", &mut g.window, &mut ok, |r, n, p| {
             r.positive_duration(n, p)
         });
@@ -190,9 +219,17 @@ pub(super) fn read_stage(
                 None
             }
             None => {
-                let relays = hosts.iter().filter(|h| h.role == Role::Relay).map(|h| h.id.as_str());
+                let relays = hosts
+                    .iter()
+                    .filter(|h| h.role == Role::Relay)
+                    .map(|h| h.id.as_str());
                 let help = unknown_name_help(name, relays, "relay");
-                r.error(path, node.span.clone(), format!("unknown host \"{name}\""), Some(help));
+                r.error(
+                    path,
+                    node.span.clone(),
+                    format!("unknown host \"{name}\""),
+                    Some(help),
+                );
                 None
             }
         }
@@ -208,23 +245,38 @@ pub(super) fn read_stage(
         None => Some(Choose::RoundRobin),
         Some(n) => {
             let p = f.path_of("choose");
-            r.string(n, &p).and_then(|name| match Choose::from_name(name) {
-                Some(c) => Some(c),
-                None => {
-                    let help = unknown_name_help(name, Choose::NAMES, "strategy");
-                    r.error(&p, n.span.clone(), format!("unknown pool strategy \"{name}\""), Some(help));
-                    None
-                }
-            })
+            r.string(n, &p)
+                .and_then(|name| match Choose::from_name(name) {
+                    Some(c) => Some(c),
+                    None => {
+                        let help = unknown_name_help(name, Choose::NAMES, "strategy");
+                        r.error(
+                            &p,
+                            n.span.clone(),
+                            format!("unknown pool strategy \"{name}\""),
+                            Some(help),
+                        );
+                        None
+                    }
+                })
         }
     };
     let Some(pool) = f.get("pool") else {
-        r.missing(&f, "pool", "the relays of the pool, e.g. pool = [\"relay-1\", \"relay-2\"]");
+        r.missing(
+            &f,
+            "pool",
+            "the relays of the pool, e.g. pool = [\"relay-1\", \"relay-2\"]",
+        );
         return None;
     };
     let items = r.array(pool, &f.path_of("pool"))?;
     if items.is_empty() {
-        r.error(&f.path_of("pool"), pool.span.clone(), "empty relay pool".into(), Some("name at least one relay".into()));
+        r.error(
+            &f.path_of("pool"),
+            pool.span.clone(),
+            "empty relay pool".into(),
+            Some("name at least one relay".into()),
+        );
         return None;
     }
     let mut members = Vec::new();
@@ -233,7 +285,12 @@ pub(super) fn read_stage(
         let p = format!("{}[{i}]", f.path_of("pool"));
         match relay(r, n, &p) {
             Some(h) if members.contains(&h) => {
-                r.error(&p, n.span.clone(), format!("\"{}\" is listed twice", names[h.0 as usize]), None);
+                r.error(
+                    &p,
+                    n.span.clone(),
+                    format!("\"{}\" is listed twice", names[h.0 as usize]),
+                    None,
+                );
                 ok = false;
             }
             Some(h) => members.push(h),
@@ -252,7 +309,12 @@ pub(super) fn read_next_mx(r: &mut Reader, f: &Fields<'_>) -> Option<NextMx> {
         None => Some(2),
         Some(n) => match r.unsigned(n, "policy.mx_session_limit", 1_000) {
             Some(0) => {
-                r.error("policy.mx_session_limit", n.span.clone(), "must be at least 1".into(), Some("Postfix's smtp_mx_session_limit is 2".into()));
+                r.error(
+                    "policy.mx_session_limit",
+                    n.span.clone(),
+                    "must be at least 1".into(),
+                    Some("Postfix's smtp_mx_session_limit is 2".into()),
+                );
                 None
             }
             v => v.map(|v| v as u32),
@@ -268,14 +330,26 @@ pub(super) fn read_next_mx(r: &mut Reader, f: &Fields<'_>) -> Option<NextMx> {
             }),
             "connection-only" => {
                 if let Some(s) = f.get("mx_session_limit") {
-                    r.error("policy.mx_session_limit", s.span.clone(), "applies to next_mx = \"any-soft\" only".into(), Some("with connection-only, a session's 4xx already ends the attempt".into()));
+                    r.error(
+                        "policy.mx_session_limit",
+                        s.span.clone(),
+                        "applies to next_mx = \"any-soft\" only".into(),
+                        Some(
+                            "with connection-only, a session's 4xx already ends the attempt".into(),
+                        ),
+                    );
                     return None;
                 }
                 Some(NextMx::ConnectionOnly)
             }
             other => {
                 let help = unknown_name_help(other, ["any-soft", "connection-only"], "rule");
-                r.error("policy.next_mx", n.span.clone(), format!("unknown next-MX rule \"{other}\""), Some(help));
+                r.error(
+                    "policy.next_mx",
+                    n.span.clone(),
+                    format!("unknown next-MX rule \"{other}\""),
+                    Some(help),
+                );
                 None
             }
         },
@@ -288,14 +362,22 @@ pub(super) fn read_connect(r: &mut Reader, node: &Node) -> Option<ConnectSpec> {
     let f = r.table(
         node,
         path,
-        &["retries", "backoff", "factor", "timeout", "greeting_timeout"],
+        &[
+            "retries",
+            "backoff",
+            "factor",
+            "timeout",
+            "greeting_timeout",
+        ],
     )?;
     let mut c = ConnectSpec::default();
     let mut ok = true;
     override_field(r, &f, "retries", &mut c.retries, &mut ok, |r, n, p| {
         r.unsigned(n, p, 100).map(|v| v as u32)
     });
-    override_field(r, &f, "backoff", &mut c.backoff, &mut ok, |r, n, p| r.duration(n, p));
+    override_field(r, &f, "backoff", &mut c.backoff, &mut ok, |r, n, p| {
+        r.duration(n, p)
+    });
     override_field(r, &f, "factor", &mut c.factor, &mut ok, |r, n, p| {
         r.number_in(n, p, 1.0, 100.0, "factor")
     });

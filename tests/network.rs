@@ -1,0 +1,354 @@
+//! The network mechanisms of issue 4, end to end: each one checked against a closed form, a
+//! reference fact, or the outcome its scenario promises.
+
+mod common;
+
+use common::{load, run_traced};
+use mxsim_core::trace::TraceKind;
+use mxsim_core::Report;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+fn run(text: &str) -> Report {
+    let r = mxsim_core::run(load(text));
+    let o = &r.outcomes;
+    assert_eq!(o.generated, o.delivered + o.bounced + o.expired + o.queued);
+    r
+}
+
+fn scenario_file(name: &str) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(root.join("scenarios").join(name)).unwrap()
+}
+
+/// `k` MX hosts at equal footing (preferences 10, 20, …), each with its own `failure`, plus
+/// `policy` lines.
+fn mx_hosts(k: usize, failure: &str, extra_host: &str, policy: &str, per_hour: u32) -> String {
+    let mut t = format!(
+        r#"
+name = "k MX"
+seed = 21
+[workload]
+arrivals = {{ poisson_per_hour = {per_hour}, for = "10h" }}
+[[hosts]]
+id = "out"
+role = "sender"
+"#
+    );
+    let mut mx = Vec::new();
+    for i in 0..k {
+        t += &format!(
+            "[[hosts]]\nid = \"mx{i}\"\nrole = \"mx\"\n{failure}\n{extra_host}\n[[links]]\nfrom = \"out\"\nto = \"mx{i}\"\nlatency = \"10ms\"\n"
+        );
+        mx.push(format!(
+            "{{ preference = {}, host = \"mx{i}\" }}",
+            10 * (i + 1)
+        ));
+    }
+    t += &format!(
+        "[[domains]]\nname = \"example.net\"\nmx = [{}]\n[policy]\nretry = {{ fixed = \"1m\" }}\nqueue_lifetime = \"30d\"\n{policy}\n",
+        mx.join(", ")
+    );
+    t
+}
+
+#[test]
+fn k_independent_mx_hosts_fail_an_attempt_with_probability_q_to_the_k() {
+    // smtp-facts.md §7.2: P(attempt fails) = q^k; E[hosts contacted per attempt] = Σ q^i.
+    // Attempts per message are geometric: mean 1/(1−p), sd √p/(1−p); tolerance 4 standard
+    // errors. n ≈ 20 000 messages.
+    let q: f64 = 0.3;
+    for k in 1..=3 {
+        let r = run(&mx_hosts(
+            k,
+            "failure = { bernoulli = { p = 0.3 } }",
+            "",
+            "",
+            2000,
+        ));
+        let n = r.outcomes.generated as f64;
+        assert_eq!(r.outcomes.delivered as f64, n);
+        let p = q.powi(k as i32);
+        let mean = r.attempts.per_message.unwrap();
+        let se = p.sqrt() / (1.0 - p) / n.sqrt();
+        let want = 1.0 / (1.0 - p);
+        assert!(
+            (mean - want).abs() < 4.0 * se,
+            "k={k}: {mean} vs {want} ± {}",
+            4.0 * se
+        );
+        let contacts: u64 = r.hosts.iter().map(|h| h.contacts).sum();
+        let per_attempt = contacts as f64 / r.attempts.total as f64;
+        let hosts_want: f64 = (0..k).map(|i| q.powi(i as i32)).sum();
+        assert!(
+            (per_attempt - hosts_want).abs() < 0.02,
+            "k={k}: {per_attempt} vs {hosts_want}"
+        );
+    }
+}
+
+#[test]
+fn connect_retries_give_each_attempt_more_chances() {
+    // One Bernoulli host, p = 0.5, two extra connects per attempt: an attempt fails only if all
+    // three connects find it down: 0.5³ = 0.125, so attempts/message = 1/0.875.
+    let r = run(&mx_hosts(
+        1,
+        "failure = { bernoulli = { p = 0.5 } }",
+        "",
+        "connect = { retries = 2, backoff = \"2s\" }",
+        2000,
+    ));
+    let n = r.outcomes.generated as f64;
+    let p: f64 = 0.125;
+    let se = p.sqrt() / (1.0 - p) / n.sqrt();
+    let mean = r.attempts.per_message.unwrap();
+    assert!((mean - 1.0 / (1.0 - p)).abs() < 4.0 * se, "{mean}");
+}
+
+#[test]
+fn a_silent_host_costs_the_connect_timeout_and_retries_wait_their_backoff() {
+    let text = r#"
+name = "silent"
+seed = 1
+[workload]
+arrivals = { at = ["0s"] }
+[[hosts]]
+id = "out"
+role = "sender"
+[[hosts]]
+id = "mx"
+role = "mx"
+failure = { schedule = [{ from = "0s", to = "1h" }] }
+down = "silent"
+[[links]]
+from = "out"
+to = "mx"
+latency = "10ms"
+[[domains]]
+name = "example.net"
+mx = [{ preference = 10, host = "mx" }]
+[policy]
+retry = { fixed = "2h" }
+connect = { retries = 2, backoff = "1s", factor = 3.0, timeout = "30s" }
+"#;
+    let sim = run_traced(load(text));
+    let first = sim
+        .trace()
+        .iter()
+        .find_map(|r| match &r.kind {
+            TraceKind::Attempt { hops, end_ms, .. } => Some((hops.clone(), *end_ms)),
+            _ => None,
+        })
+        .unwrap();
+    let times: Vec<u64> = first.0.iter().map(|h| h.at_ms).collect();
+    // Connect at 0, timeout 30 s, wait 1 s; again at 31 s, timeout, wait 3 s; again at 64 s.
+    assert_eq!(times, vec![0, 31_000, 64_000]);
+    assert_eq!(first.1, 94_000);
+    assert!(first.0.iter().all(|h| h.reply.to_string() == "451 4.4.1"));
+}
+
+fn greylisting_mx(k: usize, policy: &str) -> String {
+    mx_hosts(
+        k,
+        "",
+        "greylist = { delay = \"30s\", window = \"4h\" }",
+        policy,
+        60,
+    )
+}
+
+#[test]
+fn next_mx_rule_decides_whether_a_greylisted_session_moves_on() {
+    // Postfix moves on after any soft failure but opens at most 2 sessions per attempt; the
+    // connection-only rule (Haraka, Stalwart, KumoMTA, Postal) stops at the first 4xx.
+    let soft = run(&greylisting_mx(3, ""));
+    let conn = run(&greylisting_mx(3, "next_mx = \"connection-only\""));
+    let one = run(&greylisting_mx(3, "mx_session_limit = 1"));
+    let n = soft.outcomes.generated;
+    // A 30 s greylist against a 1 min retry: each message is deferred on its first attempt
+    // only, at 2 MX hosts under the Postfix rule, at 1 under the others.
+    assert_eq!(soft.network.greylist_deferrals, 2 * n);
+    assert_eq!(conn.network.greylist_deferrals, n);
+    assert_eq!(one.network.greylist_deferrals, n);
+    assert_eq!(
+        soft.hosts[3].contacts, 0,
+        "the third MX is beyond the session limit"
+    );
+    for r in [&soft, &conn] {
+        assert_eq!(r.outcomes.delivered, n);
+        assert_eq!(r.attempts.per_message, Some(2.0));
+    }
+}
+
+#[test]
+fn a_relay_pool_defeats_greylisting_keyed_on_the_client_host() {
+    // smtp-facts.md §6: senders that change source host are greylisted again.
+    let direct = run(&scenario_file("greylisting.toml"));
+    let pooled = scenario_file("greylisting.toml")
+        .replace(
+            "[policy]\n",
+            "[policy]\nnext_mx = \"connection-only\"\nroute = { via = [{ pool = [\"r1\", \"r2\", \"r3\"], choose = \"random\" }] }\n",
+        )
+        .replace(
+            "[[domains]]",
+            "[[hosts]]\nid = \"r1\"\nrole = \"relay\"\n[[hosts]]\nid = \"r2\"\nrole = \"relay\"\n[[hosts]]\nid = \"r3\"\nrole = \"relay\"\n\
+             [[links]]\nfrom = \"out\"\nto = \"r1\"\nlatency = \"5ms\"\n[[links]]\nfrom = \"out\"\nto = \"r2\"\nlatency = \"5ms\"\n[[links]]\nfrom = \"out\"\nto = \"r3\"\nlatency = \"5ms\"\n\
+             [[links]]\nfrom = \"r1\"\nto = \"mx.example.com\"\nlatency = \"5ms\"\n[[links]]\nfrom = \"r2\"\nto = \"mx.example.com\"\nlatency = \"5ms\"\n[[links]]\nfrom = \"r3\"\nto = \"mx.example.com\"\nlatency = \"5ms\"\n[[domains]]",
+        );
+    let pooled = run(&pooled);
+    assert_eq!(direct.attempts.per_message, Some(2.0));
+    // One relay per attempt (connection-only rule): a retry passes only from a relay that
+    // already tried, and each attempt picks one of 3 at random, so attempts rise well above 2.
+    let per = pooled.attempts.per_message.unwrap();
+    assert!(per > 2.5, "{per}");
+    assert!(pooled.delay_ms.p90.unwrap() > direct.delay_ms.p90.unwrap());
+}
+
+#[test]
+fn retry_storm_persists_without_jitter_and_budget_and_clears_with_them() {
+    let storm = scenario_file("retry-storm.toml");
+    let r = run(&storm);
+    // Metastable: hours after the 30-minute outage, most mail is still queued.
+    assert!(
+        r.outcomes.queued as f64 > 0.5 * r.outcomes.generated as f64,
+        "{:?}",
+        r.outcomes
+    );
+    assert!(r.network.abandoned_sessions > 10_000);
+    let jitter = "retry = { exponential = { initial = \"5m\", factor = 2.0, max = \"1h\", jitter = \"full\" } }";
+    // Jitter alone does not clear it: the retry load is still several times the capacity.
+    let r = run(&storm.replace("retry = { fixed = \"1m\" }", jitter));
+    assert!(r.outcomes.queued as f64 > 0.5 * r.outcomes.generated as f64);
+    // Jitter plus a retry budget does.
+    let calm = storm.replace(
+        "retry = { fixed = \"1m\" }",
+        &format!("{jitter}\nshared = {{ retry_budget = {{ percent = 0.1, min_per_second = 0.2, ttl = \"1m\" }} }}"),
+    );
+    let r = run(&calm);
+    assert!(
+        r.outcomes.delivered as f64 > 0.99 * r.outcomes.generated as f64,
+        "{:?}",
+        r.outcomes
+    );
+    assert_eq!(r.network.abandoned_sessions, 0);
+    assert!(r.delay_ms.p99.unwrap() < 3 * 3_600_000);
+}
+
+#[test]
+fn fallback_relay_takes_over_when_the_mx_list_fails_softly() {
+    // mx1 is down for the first hour; the backup mx2 is reachable only from the fallback relay
+    // (another network's view). Postfix's smtp_fallback_relay gets the mail there at once.
+    let text = |fallback: &str| {
+        format!(
+            r#"
+name = "fallback"
+seed = 2
+[workload]
+arrivals = {{ poisson_per_hour = 600, for = "2h" }}
+[[hosts]]
+id = "out"
+role = "sender"
+[[hosts]]
+id = "mx1"
+role = "mx"
+failure = {{ schedule = [{{ from = "0s", to = "1h" }}] }}
+[[hosts]]
+id = "mx2"
+role = "mx"
+[[hosts]]
+id = "fallback"
+role = "relay"
+[[links]]
+from = "out"
+to = "mx1"
+latency = "10ms"
+[[links]]
+from = "out"
+to = "fallback"
+latency = "10ms"
+[[links]]
+from = "fallback"
+to = "mx1"
+latency = "10ms"
+[[links]]
+from = "fallback"
+to = "mx2"
+latency = "10ms"
+[[domains]]
+name = "example.net"
+mx = [{{ preference = 10, host = "mx1" }}, {{ preference = 20, host = "mx2" }}]
+[policy]
+retry = {{ fixed = "10m" }}
+{fallback}
+"#
+        )
+    };
+    let without = run(&text(""));
+    let with = run(&text("fallback_relay = \"fallback\""));
+    assert!(without.attempts.per_message.unwrap() > 1.5);
+    assert_eq!(with.attempts.per_message, Some(1.0));
+    assert_eq!(with.outcomes.delivered, with.outcomes.generated);
+    // Used only while mx1 is down (about half the messages), and it delivered through mx2.
+    let fallback = &with.hosts[3];
+    assert!(fallback.contacts > 0 && fallback.contacts < with.outcomes.generated);
+    assert_eq!(with.hosts[2].accepted, fallback.contacts);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Concurrent sessions at a host never exceed its capacity, whatever the load.
+    #[test]
+    fn sessions_never_exceed_capacity(
+        sessions in 1u32..6,
+        service_s in 1u64..40,
+        backlog in 0u32..20,
+        per_hour in 100u32..3000,
+        seed in 0u64..1000,
+    ) {
+        let text = format!(
+            r#"
+name = "capacity"
+seed = {seed}
+duration = "4h"
+[workload]
+arrivals = {{ poisson_per_hour = {per_hour}, for = "2h" }}
+[[hosts]]
+id = "out"
+role = "sender"
+[[hosts]]
+id = "mx"
+role = "mx"
+capacity = {{ sessions = {sessions}, service_time = "{service_s}s", backlog = {backlog} }}
+[[links]]
+from = "out"
+to = "mx"
+latency = "20ms"
+[[domains]]
+name = "example.net"
+mx = [{{ preference = 10, host = "mx" }}]
+[policy]
+retry = {{ exponential = {{ initial = "1m", factor = 2.0, max = "10m", jitter = "full" }} }}
+connect = {{ greeting_timeout = "1m" }}
+"#
+        );
+        let sim = run_traced(load(&text));
+        let mut edges: BTreeMap<u64, i64> = BTreeMap::new();
+        for r in sim.trace() {
+            if let TraceKind::Attempt { hops, .. } = &r.kind {
+                for h in hops {
+                    if let Some([start, end]) = h.session_ms {
+                        prop_assert!(end > start);
+                        *edges.entry(start).or_default() += 1;
+                        *edges.entry(end).or_default() -= 1;
+                    }
+                }
+            }
+        }
+        let mut open = 0i64;
+        for (_, d) in edges {
+            open += d;
+            prop_assert!(open <= i64::from(sessions), "{} sessions open, capacity {}", open, sessions);
+        }
+    }
+}

@@ -162,6 +162,19 @@ fn network(s: &mut String, r: &Report) {
             }
         }
     }
+    if let Some(d) = &n.dns {
+        let c = &d.counters;
+        lines.push(format!(
+            "dns: {} lookups, {} cache hits ({}), {} queries, {} stale answers, {} failures",
+            c.lookups,
+            c.cache_hits,
+            d.hit_ratio
+                .map_or("-".into(), |v| format!("{:.1}%", v * 100.0)),
+            c.queries,
+            c.stale_answers,
+            c.failures
+        ));
+    }
     if !lines.is_empty() {
         let _ = writeln!(s, "\nNetwork");
         for l in lines {

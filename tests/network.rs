@@ -352,3 +352,138 @@ connect = {{ greeting_timeout = "1m" }}
         }
     }
 }
+
+#[test]
+fn dns_outage_defers_with_4_4_3_unless_stale_answers_may_be_served() {
+    let text = scenario_file("dns-outage.toml");
+    let plain = run(&text);
+    let dns = plain.network.dns.as_ref().unwrap();
+    assert!(dns.counters.failures > 1000);
+    assert_eq!(dns.counters.stale_answers, 0);
+    assert!(plain.hosts[1].failures.contains_key("451 4.4.3"));
+    let stale = run(&text.replace(
+        "dns = { resolver = \"ns1\" }",
+        "dns = { resolver = \"ns1\", serve_stale = \"1d\" }",
+    ));
+    let dns = stale.network.dns.as_ref().unwrap();
+    assert_eq!(dns.counters.failures, 0);
+    assert!(dns.counters.stale_answers > 1000);
+    assert!(stale.delay_ms.max.unwrap() < 10_000);
+    // Without a cache, every attempt queries the resolver.
+    let uncached = run(&text.replace(
+        "dns = { resolver = \"ns1\" }",
+        "dns = { resolver = \"ns1\", cache = false }",
+    ));
+    let dns = uncached.network.dns.as_ref().unwrap();
+    assert_eq!(dns.counters.queries, dns.counters.lookups);
+    assert_eq!(dns.counters.cache_hits, 0);
+}
+
+#[test]
+fn negative_answers_are_cached_for_at_most_max_negative_ttl() {
+    // RFC 2308 §5: an NXDOMAIN is cached like a positive answer, capped (BIND: 3 h).
+    let text = r#"
+name = "nx"
+seed = 4
+[workload]
+arrivals = { poisson_per_hour = 120, for = "5h" }
+[[hosts]]
+id = "out"
+role = "sender"
+[[hosts]]
+id = "ns"
+role = "resolver"
+[[links]]
+from = "out"
+to = "ns"
+latency = "1ms"
+[[domains]]
+name = "gone.example"
+nxdomain = true
+ttl = "1d"
+[policy]
+dns = { resolver = "ns" }
+"#;
+    let r = run(text);
+    assert_eq!(r.outcomes.bounced, r.outcomes.generated);
+    assert_eq!(r.bounced_by_code.get("5.1.2"), Some(&r.outcomes.generated));
+    let dns = r.network.dns.unwrap();
+    assert_eq!(
+        dns.counters.queries, 2,
+        "one query per 3 h of the 5 h window"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// A cached MX answer is never used past its TTL, and a stale one only with serve-stale
+    /// on and within its limit.
+    #[test]
+    fn cached_answers_respect_ttl_and_serve_stale(
+        ttl_s in 0u64..4000,
+        stale_s in proptest::option::of(60u64..20_000),
+        mean_up_m in 10u64..300,
+        mean_down_m in 1u64..120,
+        seed in 0u64..1000,
+    ) {
+        let stale = stale_s.map_or(String::new(), |s| format!(", serve_stale = \"{s}s\""));
+        let text = format!(
+            r#"
+name = "dns property"
+seed = {seed}
+duration = "2d"
+[workload]
+arrivals = {{ poisson_per_hour = 200, for = "10h" }}
+[[hosts]]
+id = "out"
+role = "sender"
+[[hosts]]
+id = "ns"
+role = "resolver"
+failure = {{ markov = {{ mean_up = "{mean_up_m}m", mean_down = "{mean_down_m}m" }} }}
+[[hosts]]
+id = "mx"
+role = "mx"
+[[links]]
+from = "out"
+to = "ns"
+latency = "3ms"
+[[links]]
+from = "out"
+to = "mx"
+latency = "10ms"
+[[domains]]
+name = "example.net"
+mx = [{{ preference = 10, host = "mx" }}]
+ttl = "{ttl_s}s"
+[policy]
+retry = {{ fixed = "10m" }}
+dns = {{ resolver = "ns"{stale} }}
+"#
+        );
+        let sim = run_traced(load(&text));
+        let mut lookups = 0;
+        for r in sim.trace() {
+            let TraceKind::Attempt { dns: Some(l), .. } = &r.kind else { continue };
+            lookups += 1;
+            use mxsim_core::network::Source;
+            match l.source {
+                Source::Cache => {
+                    let expiry = l.fetched_ms.unwrap() + l.ttl_ms.unwrap();
+                    prop_assert!(r.t_ms < expiry, "cache hit at {} past expiry {}", r.t_ms, expiry);
+                    prop_assert!(l.ttl_ms.unwrap() > 0);
+                }
+                Source::Stale => {
+                    let limit = stale_s.expect("stale answer with serve-stale off") * 1000;
+                    let expiry = l.fetched_ms.unwrap() + l.ttl_ms.unwrap();
+                    prop_assert!(l.done_ms >= expiry);
+                    prop_assert!(l.done_ms < expiry + limit);
+                }
+                Source::Resolver => prop_assert!(l.fetched_ms == Some(l.done_ms)),
+                Source::Failed => prop_assert!(l.fetched_ms.is_none()),
+            }
+        }
+        prop_assert!(lookups > 0);
+    }
+}

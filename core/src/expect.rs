@@ -46,11 +46,17 @@ pub enum Metric {
     AbandonedSessions,
     /// Greylisting deferrals.
     GreylistDeferrals,
+    /// DNS lookups answered from a fresh cache entry / lookups.
+    DnsHitRatio,
+    /// DNS lookups answered with stale data.
+    DnsStaleAnswers,
+    /// DNS lookups that failed.
+    DnsFailures,
 }
 
 impl Metric {
     /// Scalar metric names accepted in `[expect]` (besides the `bounced_with` table).
-    pub const NAMES: [&'static str; 20] = [
+    pub const NAMES: [&'static str; 23] = [
         "delivered_ratio",
         "bounced_ratio",
         "expired_ratio",
@@ -71,6 +77,9 @@ impl Metric {
         "over_capacity",
         "abandoned_sessions",
         "greylist_deferrals",
+        "dns_hit_ratio",
+        "dns_stale_answers",
+        "dns_failures",
     ];
 
     /// The metric named `name` (one of [`Metric::NAMES`]).
@@ -96,6 +105,9 @@ impl Metric {
             "over_capacity" => Metric::OverCapacity,
             "abandoned_sessions" => Metric::AbandonedSessions,
             "greylist_deferrals" => Metric::GreylistDeferrals,
+            "dns_hit_ratio" => Metric::DnsHitRatio,
+            "dns_stale_answers" => Metric::DnsStaleAnswers,
+            "dns_failures" => Metric::DnsFailures,
             _ => return None,
         })
     }
@@ -147,6 +159,9 @@ impl Metric {
             Metric::OverCapacity => Some(r.network.over_capacity as f64),
             Metric::AbandonedSessions => Some(r.network.abandoned_sessions as f64),
             Metric::GreylistDeferrals => Some(r.network.greylist_deferrals as f64),
+            Metric::DnsHitRatio => r.network.dns.as_ref()?.hit_ratio,
+            Metric::DnsStaleAnswers => Some(r.network.dns.as_ref()?.counters.stale_answers as f64),
+            Metric::DnsFailures => Some(r.network.dns.as_ref()?.counters.failures as f64),
         }
     }
 }

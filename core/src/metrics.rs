@@ -4,6 +4,7 @@
 //! [`Report`] is the JSON shape of `mxsim run --json` and of the wasm API (one serde type, so
 //! the two cannot drift). Field names are a stable interface: add fields, never rename them.
 
+use crate::network::dns_cache::{DnsCache, DnsCounters};
 use crate::network::Network;
 use crate::scenario::Scenario;
 use crate::session::Hop;
@@ -66,15 +67,29 @@ impl Metrics {
     pub fn attempt(&mut self, hops: &[Hop]) {
         self.attempts_total += 1;
         for hop in hops {
-            let c = &mut self.hosts[hop.host as usize];
-            c.contacts += 1;
-            if hop.reply.is_success() {
-                c.accepted += 1;
-            } else if let Some(entry) = c.failures.iter_mut().find(|(r, _)| *r == hop.reply) {
-                entry.1 += 1;
-            } else {
-                c.failures.push((hop.reply, 1));
-            }
+            self.attempt_hop(hop);
+        }
+    }
+
+    /// Host `host` was contacted outside an attempt's hops (a DNS query) and answered `reply`.
+    pub fn contact(&mut self, host: u32, reply: Reply) {
+        self.attempt_hop(&Hop {
+            host,
+            at_ms: 0,
+            reply,
+            session: None,
+        });
+    }
+
+    fn attempt_hop(&mut self, hop: &Hop) {
+        let c = &mut self.hosts[hop.host as usize];
+        c.contacts += 1;
+        if hop.reply.is_success() {
+            c.accepted += 1;
+        } else if let Some(entry) = c.failures.iter_mut().find(|(r, _)| *r == hop.reply) {
+            entry.1 += 1;
+        } else {
+            c.failures.push((hop.reply, 1));
         }
     }
 
@@ -121,6 +136,7 @@ impl Metrics {
         run: RunInfo,
         queued_counted: u64,
         net: &Network,
+        dns: Option<&DnsCache>,
     ) -> Report {
         assert_eq!(
             queued_counted,
@@ -206,6 +222,10 @@ impl Metrics {
                 abandoned_sessions: net.loads.iter().flatten().map(|l| l.abandoned).sum(),
                 greylist_deferrals: net.greylists.iter().flatten().map(|g| g.deferred).sum(),
                 greylist_passes: net.greylists.iter().flatten().map(|g| g.passed).sum(),
+                dns: dns.map(|d| DnsReport {
+                    counters: d.counters,
+                    hit_ratio: ratio(d.counters.cache_hits, d.counters.lookups),
+                }),
             },
         }
     }
@@ -283,6 +303,19 @@ pub struct NetworkReport {
     pub greylist_deferrals: u64,
     /// Triplets that passed the greylist after a deferral.
     pub greylist_passes: u64,
+    /// The sender's DNS, when it uses a resolver.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<DnsReport>,
+}
+
+/// What the sender's DNS cache did.
+#[derive(Clone, Debug, Serialize)]
+pub struct DnsReport {
+    /// Lookups, cache hits, queries, stale answers and failures.
+    #[serde(flatten)]
+    pub counters: DnsCounters,
+    /// cache_hits / lookups.
+    pub hit_ratio: Option<f64>,
 }
 
 /// Load counters of a host with a capacity.

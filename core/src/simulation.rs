@@ -12,9 +12,10 @@ use crate::dns::{Candidate, MxTable};
 use crate::engine::EventQueue;
 use crate::failure::HostHealth;
 use crate::metrics::{Metrics, Report, RunInfo};
-use crate::network::{Network, PoolState, Stage};
+use crate::network::{DnsCache, Lookup, Network, PoolState, Stage};
 use crate::policy::{Decision, Failure, GiveUp, RuleUsed};
 use crate::random::{AttemptRandom, Purpose, SeqStream, Slot, Streams};
+use crate::scenario::DownAs;
 use crate::scenario::{Arrivals, DomainId, HostId, Route, Scenario};
 use crate::session::{Hop, WalkRules, Walker};
 use crate::shared::{Gate, SharedState};
@@ -128,6 +129,8 @@ pub struct Simulation {
     rules: WalkRules,
     pools: PoolState,
     net: Network,
+    /// The sender's resolver client and cache, when it uses one.
+    dns: Option<DnsCache>,
     /// Retry state shared across messages; `None` when the scenario uses none of it.
     shared: Option<SharedState>,
     end: Option<SimTime>,
@@ -180,6 +183,10 @@ impl Simulation {
             hops: Vec::new(),
             pools: PoolState::new(&stages),
             net: Network::new(&scenario),
+            dns: scenario
+                .policy
+                .dns
+                .map(|spec| DnsCache::new(spec, scenario.domains.len())),
             stages,
             rules,
             shared: (!scenario.policy.shared.is_off()).then(|| {
@@ -375,7 +382,8 @@ impl Simulation {
             events: self.queue.popped(),
             pending_warnings,
         };
-        self.metrics.report(&self.scenario, run, queued, &self.net)
+        self.metrics
+            .report(&self.scenario, run, queued, &self.net, self.dns.as_ref())
     }
 
     fn next_arrival_time(&mut self) -> Option<SimTime> {
@@ -507,9 +515,47 @@ impl Simulation {
         m.attempts += 1;
         let policy = &self.scenario.policy;
         let key = m.key;
-        let (reply, end) = match resolved {
-            Err(reply) => (reply, t),
-            Ok(local_is_mx) => Walker {
+        let mut start = t;
+        let mut lookup: Option<Lookup> = None;
+        let mut dns_failure = None;
+        if let Some(dns) = &mut self.dns {
+            let resolver = dns.spec().resolver;
+            let rtt = self
+                .topology
+                .latency(policy.sender, resolver)
+                .map_or(SimDuration::ZERO, |l| SimDuration::from_ms(2 * l.as_ms()));
+            let silent = self.scenario.hosts[resolver.0 as usize].down_as == DownAs::Silent;
+            let queries = dns.counters.queries;
+            let health = &mut self.health[resolver.0 as usize];
+            let result = dns.lookup(
+                domain.0 as usize,
+                &self.scenario.domains[domain.0 as usize],
+                t,
+                rtt,
+                silent,
+                |at| health.is_up(at, &draws),
+            );
+            let queried = dns.counters.queries > queries;
+            let (answer, l) = match result {
+                Ok(l) => (None, l),
+                Err((reply, l)) => (Some(reply), l),
+            };
+            if queried {
+                let seen = match (answer, l.source) {
+                    (Some(r), _) => r,
+                    (None, crate::network::Source::Stale) => codes::ROUTING_SERVER_FAILURE,
+                    (None, _) => codes::OK,
+                };
+                self.metrics.contact(resolver.0, seen);
+            }
+            start = SimTime(l.done_ms);
+            lookup = Some(l);
+            dns_failure = answer.map(|r| (r, start));
+        }
+        let (reply, end) = match (dns_failure, resolved) {
+            (Some(failure), _) => failure,
+            (None, Err(reply)) => (reply, start),
+            (None, Ok(local_is_mx)) => Walker {
                 hosts: &self.scenario.hosts,
                 topology: &self.topology,
                 health: &mut self.health,
@@ -522,7 +568,7 @@ impl Simulation {
                 local_is_mx,
                 hops: &mut self.hops,
             }
-            .walk(policy.sender, &self.stages, &self.candidates, t),
+            .walk(policy.sender, &self.stages, &self.candidates, start),
         };
         debug_assert!(end >= t);
         if let (Some(shared), Ok(_)) = (&mut self.shared, &resolved) {
@@ -562,6 +608,11 @@ impl Simulation {
         digest_hops(&mut self.digest, &self.hops);
         self.digest.reply(reply);
         self.digest.word(end.as_ms());
+        if let Some(l) = &lookup {
+            self.digest.word(8);
+            self.digest.word(l.source as u64);
+            self.digest.word(l.done_ms);
+        }
         self.record(t, id, |s| TraceKind::Attempt {
             n: attempt + 1,
             hops: s
@@ -576,6 +627,7 @@ impl Simulation {
                 .collect(),
             reply,
             end_ms: end.as_ms(),
+            dns: lookup,
         });
         if self.recording.is_some() {
             self.in_flight

@@ -83,6 +83,9 @@ pub enum TraceKind {
         reply: Reply,
         /// When the attempt ends.
         end_ms: u64,
+        /// The MX lookup, when the sender uses a resolver.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        dns: Option<crate::network::Lookup>,
     },
     /// Accepted by the final hop.
     Delivered {

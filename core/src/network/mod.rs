@@ -6,10 +6,12 @@
 //! only in event order.
 
 pub mod capacity;
+pub mod dns_cache;
 pub mod greylist;
 pub mod pool;
 
 pub use capacity::{Admission, CapacitySpec, HostLoad};
+pub use dns_cache::{DnsCache, DnsSpec, Lookup, Source};
 pub use greylist::{Greylist, GreylistSpec, Verdict};
 pub use pool::{Choose, PoolState, Stage};
 

@@ -4,7 +4,7 @@
 //! (which name hosts), workload (names domains), policy (names hosts), expectations.
 
 use super::load_network::{
-    read_capacity, read_connect, read_down_as, read_greylist, read_next_mx, read_stage,
+    read_capacity, read_connect, read_dns, read_down_as, read_greylist, read_next_mx, read_stage,
 };
 use super::reader::{join, Fields, Reader};
 use super::tree::{self, Format, Kind, Node};
@@ -882,6 +882,7 @@ fn read_policy(
             "fallback_relay",
             "connect",
             "hop_limit",
+            "dns",
         ],
     )?;
     let sender = match f.get("sender") {
@@ -985,7 +986,12 @@ fn read_policy(
             );
         }
     }
+    let dns = match f.get("dns") {
+        None => Some(None),
+        Some(n) => read_dns(r, n, hosts, &names, links, sender).map(Some),
+    };
     Some(Policy {
+        dns: dns?,
         sender: sender?,
         retry: retry?,
         route: route?,

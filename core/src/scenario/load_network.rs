@@ -5,8 +5,9 @@
 use super::load::{mechanism, override_field, unknown_name_help};
 use super::reader::{Fields, Reader};
 use super::tree::{Kind, Node};
+use super::LinkSpec;
 use super::{ConnectSpec, DownAs, HostId, HostSpec, NextMx, Role};
-use crate::network::{CapacitySpec, Choose, GreylistSpec, Stage};
+use crate::network::{CapacitySpec, Choose, DnsSpec, GreylistSpec, Stage};
 use crate::smtp::{codes, lookup, EnhancedCode, Reply};
 use crate::time::SimDuration;
 
@@ -393,4 +394,119 @@ pub(super) fn read_connect(r: &mut Reader, node: &Node) -> Option<ConnectSpec> {
         |r, n, p| r.positive_duration(n, p),
     );
     ok.then_some(c)
+}
+
+/// `dns = { resolver, cache, max_negative_ttl, serve_stale, timeout, failure }`.
+pub(super) fn read_dns(
+    r: &mut Reader,
+    node: &Node,
+    hosts: &[HostSpec],
+    names: &[&str],
+    links: &[LinkSpec],
+    sender: Option<HostId>,
+) -> Option<DnsSpec> {
+    let path = "policy.dns";
+    let f = r.table(
+        node,
+        path,
+        &[
+            "resolver",
+            "cache",
+            "max_negative_ttl",
+            "serve_stale",
+            "timeout",
+            "failure",
+        ],
+    )?;
+    let Some(rnode) = f.get("resolver") else {
+        r.missing(&f, "resolver", "the id of a host with role = \"resolver\"");
+        return None;
+    };
+    let rpath = f.path_of("resolver");
+    let name = r.string(rnode, &rpath)?;
+    let resolver = match names.iter().position(|h| *h == name) {
+        Some(i) if hosts[i].role == Role::Resolver => HostId(i as u32),
+        Some(_) => {
+            r.error(
+                &rpath,
+                rnode.span.clone(),
+                format!("host \"{name}\" is not a resolver"),
+                Some("name a host with role = \"resolver\"".into()),
+            );
+            return None;
+        }
+        None => {
+            let all = hosts
+                .iter()
+                .filter(|h| h.role == Role::Resolver)
+                .map(|h| h.id.as_str());
+            let help = unknown_name_help(name, all, "resolver");
+            r.error(
+                &rpath,
+                rnode.span.clone(),
+                format!("unknown host \"{name}\""),
+                Some(help),
+            );
+            return None;
+        }
+    };
+    if let Some(s) = sender {
+        if !links.iter().any(|l| l.from == s && l.to == resolver) {
+            r.error(
+                &rpath,
+                rnode.span.clone(),
+                format!("no link from \"{}\" to \"{name}\"", names[s.0 as usize]),
+                Some(format!(
+                    "add [[links]] from = \"{}\" to = \"{name}\" (its latency is the query's)",
+                    names[s.0 as usize]
+                )),
+            );
+        }
+    }
+    let mut spec = DnsSpec::new(resolver);
+    let mut ok = true;
+    override_field(r, &f, "cache", &mut spec.cache, &mut ok, |r, n, p| {
+        r.boolean(n, p)
+    });
+    override_field(
+        r,
+        &f,
+        "max_negative_ttl",
+        &mut spec.max_negative_ttl,
+        &mut ok,
+        |r, n, p| r.duration(n, p),
+    );
+    override_field(r, &f, "timeout", &mut spec.timeout, &mut ok, |r, n, p| {
+        r.positive_duration(n, p)
+    });
+    override_field(
+        r,
+        &f,
+        "failure",
+        &mut spec.failure,
+        &mut ok,
+        read_transient_reply,
+    );
+    if let Some(n) = f.get("serve_stale") {
+        let p = f.path_of("serve_stale");
+        match &n.kind {
+            Kind::Bool(false) => spec.serve_stale = None,
+            // RFC 8767 §5 suggests 1 to 3 days; one day covers most outages.
+            Kind::Bool(true) => spec.serve_stale = Some(SimDuration::from_days(1)),
+            _ => match r.positive_duration(n, &p) {
+                Some(d) => spec.serve_stale = Some(d),
+                None => ok = false,
+            },
+        }
+    }
+    if spec.serve_stale.is_some() && !spec.cache {
+        r.error(
+            &f.path_of("serve_stale"),
+            f.get("serve_stale").and_then(|n| n.span.clone()),
+            "serve-stale needs the cache".into(),
+            Some("set cache = true, or drop serve_stale".into()),
+        );
+        ok = false;
+    }
+    ok.then_some(spec)
 }

@@ -289,4 +289,6 @@ pub struct Policy {
     pub connect: ConnectSpec,
     /// Most relays a message may pass (Postfix `hopcount_limit` = 50): beyond it, 554 5.4.6.
     pub hop_limit: u32,
+    /// The sender's resolver and cache (`None`: DNS answers instantly and never fails).
+    pub dns: Option<crate::network::DnsSpec>,
 }

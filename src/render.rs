@@ -175,6 +175,18 @@ fn network(s: &mut String, r: &Report) {
             c.failures
         ));
     }
+    if let Some(c) = &n.connections {
+        let k = &c.counters;
+        lines.push(format!(
+            "connections: {} opened, {} sessions reused one ({}), {} retired, peak {} idle",
+            k.opened,
+            k.reused,
+            c.reuse_ratio
+                .map_or("-".into(), |v| format!("{:.1}%", v * 100.0)),
+            k.retired,
+            k.peak_idle
+        ));
+    }
     if !lines.is_empty() {
         let _ = writeln!(s, "\nNetwork");
         for l in lines {

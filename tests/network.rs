@@ -487,3 +487,91 @@ dns = {{ resolver = "ns"{stale} }}
         prop_assert!(lookups > 0);
     }
 }
+
+#[test]
+fn connection_cache_skips_setup_round_trips() {
+    let text = scenario_file("connection-reuse.toml");
+    let cached = run(&text);
+    let none = run(&text.replace(
+        "connections = { preset = \"postfix\", tls = true }",
+        "connections = { preset = \"none\", tls = true }",
+    ));
+    let c = cached.network.connections.as_ref().unwrap();
+    assert!(c.reuse_ratio.unwrap() > 0.5);
+    let n = none.network.connections.as_ref().unwrap();
+    assert_eq!(n.counters.reused, 0);
+    // Without a cache, every delivery opens its own connection.
+    assert!(n.counters.opened >= none.outcomes.delivered);
+    assert!(cached.delay_ms.mean.unwrap() < none.delay_ms.mean.unwrap());
+    // Without connect retries, 20% of the attempts that need a new connection defer.
+    let no_retries = run(&text.replace(
+        "connect = { retries = 3, backoff = \"1s\", factor = 2.0 }",
+        "connect = { retries = 0 }",
+    ));
+    let deferred = no_retries.attempts.total - no_retries.outcomes.generated;
+    let opened = no_retries
+        .network
+        .connections
+        .as_ref()
+        .unwrap()
+        .counters
+        .opened;
+    let share = deferred as f64 / (opened + deferred) as f64;
+    assert!((share - 0.2).abs() < 0.03, "{share}");
+    assert!(cached.attempts.total - cached.outcomes.generated < deferred / 50);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Idle cached connections never exceed the cache size, and every session is counted
+    /// once as opened or reused.
+    #[test]
+    fn connection_cache_stays_within_its_size(
+        size in 1u32..5,
+        idle_s in 0u64..30,
+        max_deliveries in 0u32..6,
+        per_hour in 600u32..20_000,
+        seed in 0u64..1000,
+    ) {
+        let text = format!(
+            r#"
+name = "conn property"
+seed = {seed}
+[workload]
+arrivals = {{ poisson_per_hour = {per_hour}, for = "20m" }}
+[[hosts]]
+id = "out"
+role = "sender"
+[[hosts]]
+id = "mx"
+role = "mx"
+failure = {{ markov = {{ mean_up = "5m", mean_down = "30s" }} }}
+[[links]]
+from = "out"
+to = "mx"
+latency = "50ms"
+[[domains]]
+name = "example.net"
+mx = [{{ preference = 10, host = "mx" }}]
+[policy]
+retry = {{ fixed = "1m" }}
+connections = {{ size = {size}, idle_limit = "{idle_s}s", max_deliveries = {max_deliveries} }}
+"#
+        );
+        let sim = run_traced(load(&text));
+        let r = sim.report();
+        let c = r.network.connections.as_ref().unwrap();
+        prop_assert!(c.counters.peak_idle <= u64::from(size));
+        let mut sessions = 0u64;
+        let mut reused = 0u64;
+        for rec in sim.trace() {
+            if let TraceKind::Attempt { hops, .. } = &rec.kind {
+                sessions += hops.iter().filter(|h| h.session_ms.is_some()).count() as u64;
+                reused += hops.iter().filter(|h| h.reused).count() as u64;
+            }
+        }
+        prop_assert_eq!(sessions, c.counters.opened + c.counters.reused);
+        prop_assert_eq!(reused, c.counters.reused);
+    }
+}

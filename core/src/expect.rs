@@ -52,11 +52,15 @@ pub enum Metric {
     DnsStaleAnswers,
     /// DNS lookups that failed.
     DnsFailures,
+    /// Sessions on a reused connection / all sessions of the sender.
+    ConnectionsReusedRatio,
+    /// Connections the sender opened.
+    ConnectionsOpened,
 }
 
 impl Metric {
     /// Scalar metric names accepted in `[expect]` (besides the `bounced_with` table).
-    pub const NAMES: [&'static str; 23] = [
+    pub const NAMES: [&'static str; 25] = [
         "delivered_ratio",
         "bounced_ratio",
         "expired_ratio",
@@ -80,6 +84,8 @@ impl Metric {
         "dns_hit_ratio",
         "dns_stale_answers",
         "dns_failures",
+        "connections_reused_ratio",
+        "connections_opened",
     ];
 
     /// The metric named `name` (one of [`Metric::NAMES`]).
@@ -108,6 +114,8 @@ impl Metric {
             "dns_hit_ratio" => Metric::DnsHitRatio,
             "dns_stale_answers" => Metric::DnsStaleAnswers,
             "dns_failures" => Metric::DnsFailures,
+            "connections_reused_ratio" => Metric::ConnectionsReusedRatio,
+            "connections_opened" => Metric::ConnectionsOpened,
             _ => return None,
         })
     }
@@ -162,6 +170,10 @@ impl Metric {
             Metric::DnsHitRatio => r.network.dns.as_ref()?.hit_ratio,
             Metric::DnsStaleAnswers => Some(r.network.dns.as_ref()?.counters.stale_answers as f64),
             Metric::DnsFailures => Some(r.network.dns.as_ref()?.counters.failures as f64),
+            Metric::ConnectionsReusedRatio => r.network.connections.as_ref()?.reuse_ratio,
+            Metric::ConnectionsOpened => {
+                Some(r.network.connections.as_ref()?.counters.opened as f64)
+            }
         }
     }
 }

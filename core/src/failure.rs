@@ -201,6 +201,13 @@ impl HostHealth {
         }
     }
 
+    /// Whether an already established connection to the host still works at `t`: only a
+    /// time-based outage (Markov, schedule) breaks it; a Bernoulli host fails new connections
+    /// (an attempt's connect), not open ones.
+    pub fn keeps_connections(&mut self, t: SimTime) -> bool {
+        self.state_at(t) != HostState::Down
+    }
+
     /// What the host looks like at `t`, for drawing: Bernoulli hosts are neither up nor down
     /// between attempts, so they show as flaky.
     pub fn state_at(&mut self, t: SimTime) -> HostState {

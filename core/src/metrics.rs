@@ -4,6 +4,7 @@
 //! [`Report`] is the JSON shape of `mxsim run --json` and of the wasm API (one serde type, so
 //! the two cannot drift). Field names are a stable interface: add fields, never rename them.
 
+use crate::network::connections::{ConnectionCache, ConnectionCounters};
 use crate::network::dns_cache::{DnsCache, DnsCounters};
 use crate::network::Network;
 use crate::scenario::Scenario;
@@ -78,6 +79,7 @@ impl Metrics {
             at_ms: 0,
             reply,
             session: None,
+            reused: false,
         });
     }
 
@@ -137,6 +139,7 @@ impl Metrics {
         queued_counted: u64,
         net: &Network,
         dns: Option<&DnsCache>,
+        conns: Option<&ConnectionCache>,
     ) -> Report {
         assert_eq!(
             queued_counted,
@@ -226,6 +229,10 @@ impl Metrics {
                     counters: d.counters,
                     hit_ratio: ratio(d.counters.cache_hits, d.counters.lookups),
                 }),
+                connections: conns.map(|c| ConnectionReport {
+                    counters: c.counters,
+                    reuse_ratio: ratio(c.counters.reused, c.counters.opened + c.counters.reused),
+                }),
             },
         }
     }
@@ -306,6 +313,19 @@ pub struct NetworkReport {
     /// The sender's DNS, when it uses a resolver.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dns: Option<DnsReport>,
+    /// The sender's connection cache, when it keeps one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connections: Option<ConnectionReport>,
+}
+
+/// What the sender's connection cache did.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnectionReport {
+    /// Connections opened, sessions that reused one, connections retired, peak idle.
+    #[serde(flatten)]
+    pub counters: ConnectionCounters,
+    /// reused / (opened + reused): the share of sessions that skipped connection setup.
+    pub reuse_ratio: Option<f64>,
 }
 
 /// What the sender's DNS cache did.

@@ -22,16 +22,17 @@
 //!   from it is deferred as 451 4.3.5, as Postfix does.
 //!
 //! Timing: each exchange costs one round trip (2 × link latency). A full session:
-//! [`SESSION_ROUND_TRIPS`], plus the host's service time. A cut-through relay opens its
-//! downstream session after the sender's RCPT (3 round trips) and answers the sender's DATA
-//! after it.
+//! [`SESSION_ROUND_TRIPS`], plus the host's service time; a reused cached connection skips the
+//! [`SETUP_ROUND_TRIPS`] (and [`TLS_ROUND_TRIPS`]). A greylisting MX answers RCPT and the
+//! client quits (setup + 2). A cut-through relay opens its downstream session after the
+//! sender's RCPT (setup + 1) and answers the sender's DATA after it (+ 2).
 //!
 //! Invariant: host states are evaluated at the simulated time each host is contacted, and only
 //! through [`HostHealth`], so the environment is the same under any policy.
 
 use crate::dns::Candidate;
 use crate::failure::HostHealth;
-use crate::network::{Admission, Network, PoolState, Stage, Verdict};
+use crate::network::{Admission, ConnectionCache, Idle, Network, PoolState, Stage, Verdict};
 use crate::random::AttemptRandom;
 use crate::scenario::{ConnectSpec, DownAs, HostId, HostSpec, NextMx, Role};
 use crate::smtp::{codes, Reply};
@@ -39,15 +40,15 @@ use crate::time::{SimDuration, SimTime};
 use crate::topology::Topology;
 use serde::Serialize;
 
-/// Round trips of a complete SMTP session: connect + greeting, EHLO, MAIL/RCPT/DATA
+/// Round trips of a new connection before MAIL: connect + greeting, EHLO.
+pub const SETUP_ROUND_TRIPS: u64 = 2;
+
+/// Round trips of a complete SMTP session on a new connection: the setup, then MAIL/RCPT/DATA
 /// (pipelined, RFC 2920), message + final dot, QUIT.
-pub const SESSION_ROUND_TRIPS: u64 = 5;
+pub const SESSION_ROUND_TRIPS: u64 = SETUP_ROUND_TRIPS + 3;
 
-/// Round trips before a cut-through relay starts its downstream session (after RCPT).
-pub const ROUND_TRIPS_BEFORE_FORWARD: u64 = 3;
-
-/// Round trips of a session refused at RCPT (greylisting): up to RCPT, then QUIT.
-pub const ROUND_TRIPS_REFUSED_AT_RCPT: u64 = 4;
+/// Extra round trips of STARTTLS on a new connection: STARTTLS, a TLS 1.3 handshake, EHLO.
+pub const TLS_ROUND_TRIPS: u64 = 3;
 
 /// One host contacted during an attempt, and what it answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -61,6 +62,8 @@ pub struct Hop {
     pub reply: Reply,
     /// The session the host served, greeting to end (ms), when one opened.
     pub session: Option<[u64; 2]>,
+    /// The session reused a cached connection.
+    pub reused: bool,
 }
 
 /// The routing rules of the attempt's sender.
@@ -109,17 +112,20 @@ pub struct Walker<'a> {
     pub local_is_mx: bool,
     /// Hosts contacted, in contact order (output).
     pub hops: &'a mut Vec<Hop>,
+    /// The sender's connection cache, if it keeps one.
+    pub conns: Option<&'a mut ConnectionCache>,
 }
 
 fn round_trips(latency: SimDuration, n: u64) -> SimDuration {
     SimDuration::from_ms(latency.as_ms().saturating_mul(2 * n))
 }
 
-/// An open connection: greeting received at `start`, holding server `slot` if the host has a
-/// capacity.
+/// An open connection: greeting received at `start` (for a reused one: when it was taken),
+/// holding server `slot` if the host has a capacity; `setup` round trips pass before MAIL.
 struct Open {
     start: SimTime,
     slot: Option<u32>,
+    setup: u64,
 }
 
 /// Tries hosts in order under the next-host rule, keeping the last soft failure.
@@ -145,7 +151,7 @@ impl Walker<'_> {
                 let Some(latency) = self.topology.latency(from, fallback) else {
                     return (reply, end);
                 };
-                let (r, e, _) = self.contact(fallback, latency, end, &mut |w, open| {
+                let (r, e, _) = self.contact(fallback, latency, end, 0, &mut |w, open| {
                     w.relay_session(fallback, latency, open, &[], 0, candidates, 1)
                 });
                 let r = if r.is_permanent() {
@@ -219,17 +225,18 @@ impl Walker<'_> {
             let Some(latency) = self.topology.latency(from, relay) else {
                 continue;
             };
-            let (reply, end, level) = self.contact(relay, latency, alt.now, &mut |w, open| {
-                w.relay_session(
-                    relay,
-                    latency,
-                    open,
-                    stages,
-                    index + 1,
-                    candidates,
-                    depth + 1,
-                )
-            });
+            let (reply, end, level) =
+                self.contact(relay, latency, alt.now, depth, &mut |w, open| {
+                    w.relay_session(
+                        relay,
+                        latency,
+                        open,
+                        stages,
+                        index + 1,
+                        candidates,
+                        depth + 1,
+                    )
+                });
             if n > 1 {
                 self.pools
                     .outcome(index, member_index, !reply.is_transient());
@@ -263,7 +270,7 @@ impl Walker<'_> {
             let Some(latency) = self.topology.latency(from, mx) else {
                 continue;
             };
-            let (reply, end, level) = self.contact(mx, latency, alt.now, &mut |w, open| {
+            let (reply, end, level) = self.contact(mx, latency, alt.now, depth, &mut |w, open| {
                 if w.hosts[mx.0 as usize].role == Role::Relay {
                     // A relay serving as an MX forwards to the hosts preferred to itself.
                     let better: Vec<Candidate> = candidates
@@ -273,7 +280,7 @@ impl Walker<'_> {
                         .collect();
                     if better.is_empty() {
                         // Nothing is preferred to the relay itself: the mail would loop.
-                        let rtts = round_trips(latency, SESSION_ROUND_TRIPS);
+                        let rtts = round_trips(latency, open.setup + 3);
                         return (codes::ROUTING_LOOP, open.start.after(rtts));
                     }
                     w.relay_session(mx, latency, open, &[], 0, &better, depth + 1)
@@ -294,44 +301,76 @@ impl Walker<'_> {
     }
 
     /// Connects to `host` (with connect retries) and, once a session is open, runs `session`.
-    /// Records one hop per connection tried. Returns the reply, its time, and its level.
+    /// Records one hop per connection tried. The sender's own connections (`depth` 0) may come
+    /// from and return to its connection cache. Returns the reply, its time, and its level.
     fn contact(
         &mut self,
         host: HostId,
         latency: SimDuration,
         t: SimTime,
+        depth: u32,
         session: &mut dyn FnMut(&mut Self, Open) -> (Reply, SimTime),
     ) -> (Reply, SimTime, Level) {
         let connect = self.rules.connect;
+        let h = host.0 as usize;
+        let cached = match (&mut self.conns, depth) {
+            (Some(cache), 0) => cache.take(host.0, t),
+            _ => None,
+        };
+        // A cached connection is usable if the host is still up and a server takes the
+        // session at once; otherwise it turns out closed and a new one is opened.
+        if let Some(conn) = cached {
+            if self.health[h].keeps_connections(t) {
+                let slot = match &mut self.net.loads[h] {
+                    None => Some(None),
+                    Some(load) => match load.admit(t, connect.greeting_timeout) {
+                        Admission::Served { slot, start } if start == t => Some(Some(slot)),
+                        Admission::Served { slot, .. } => {
+                            load.occupy(slot, t);
+                            None
+                        }
+                        _ => None,
+                    },
+                };
+                if let Some(slot) = slot {
+                    if let Some(cache) = &mut self.conns {
+                        cache.reused();
+                    }
+                    let open = Open {
+                        start: t,
+                        slot,
+                        setup: 0,
+                    };
+                    let (reply, end) = self.run_session(host, t, open, Some(conn), session);
+                    return (reply, end, Level::Session);
+                }
+            }
+        }
+        let tls = self.conns.as_ref().is_some_and(|c| c.spec().tls);
+        let setup = SETUP_ROUND_TRIPS + if tls { TLS_ROUND_TRIPS } else { 0 };
         let mut at = t;
         let mut wait = connect.backoff.as_ms() as f64;
         for retry in 0..=connect.retries {
-            let index = self.hops.len();
-            self.hops.push(Hop {
-                host: host.0,
-                at_ms: at.as_ms(),
-                reply: codes::OK,
-                session: None,
-            });
-            let h = host.0 as usize;
             if self.health[h].is_up_at(at, &self.draws, retry) {
                 let open = match &mut self.net.loads[h] {
                     None => Open {
                         start: at,
                         slot: None,
+                        setup,
                     },
                     Some(load) => match load.admit(at, connect.greeting_timeout) {
                         Admission::Served { slot, start } => Open {
                             start,
                             slot: Some(slot),
+                            setup,
                         },
                         Admission::Refused => {
                             let reply = load.spec().reply;
-                            self.hops[index].reply = reply;
+                            self.push_hop(host, at, reply);
                             return (reply, at.after(round_trips(latency, 1)), Level::Connection);
                         }
                         Admission::TimedOut => {
-                            self.hops[index].reply = codes::CONNECTION_TIMED_OUT;
+                            self.push_hop(host, at, codes::CONNECTION_TIMED_OUT);
                             return (
                                 codes::CONNECTION_TIMED_OUT,
                                 at.after(connect.greeting_timeout),
@@ -340,19 +379,22 @@ impl Walker<'_> {
                         }
                     },
                 };
-                let (slot, start) = (open.slot, open.start);
-                let (reply, end) = session(self, open);
-                self.hops[index].reply = reply;
-                self.hops[index].session = Some([start.as_ms(), end.as_ms()]);
-                if let Some(slot) = slot {
-                    if let Some(load) = &mut self.net.loads[h] {
-                        load.occupy(slot, end);
+                let fresh = Idle {
+                    opened: at,
+                    idle_since: at,
+                    deliveries: 0,
+                };
+                let conn = match (&mut self.conns, depth) {
+                    (Some(cache), 0) => {
+                        cache.opened();
+                        Some(fresh)
                     }
-                }
-                self.net.session_opened(host, end);
+                    _ => None,
+                };
+                let (reply, end) = self.run_session(host, at, open, conn, session);
                 return (reply, end, Level::Session);
             }
-            self.hops[index].reply = codes::NO_ANSWER;
+            self.push_hop(host, at, codes::NO_ANSWER);
             let failed_at = match self.hosts[h].down_as {
                 DownAs::Refused => at.after(round_trips(latency, 1)),
                 DownAs::Silent => at.after(connect.timeout),
@@ -364,6 +406,46 @@ impl Walker<'_> {
             wait *= connect.factor;
         }
         unreachable!("the loop returns on its last try")
+    }
+
+    fn push_hop(&mut self, host: HostId, at: SimTime, reply: Reply) -> usize {
+        self.hops.push(Hop {
+            host: host.0,
+            at_ms: at.as_ms(),
+            reply,
+            session: None,
+            reused: false,
+        });
+        self.hops.len() - 1
+    }
+
+    /// Runs `session` on a connection opened at `connected`, records its hop, releases the
+    /// server and returns the connection to the cache.
+    fn run_session(
+        &mut self,
+        host: HostId,
+        connected: SimTime,
+        open: Open,
+        conn: Option<Idle>,
+        session: &mut dyn FnMut(&mut Self, Open) -> (Reply, SimTime),
+    ) -> (Reply, SimTime) {
+        let index = self.push_hop(host, connected, codes::OK);
+        let (slot, start, reused) = (open.slot, open.start, open.setup == 0);
+        let (reply, end) = session(self, open);
+        let hop = &mut self.hops[index];
+        hop.reply = reply;
+        hop.session = Some([start.as_ms(), end.as_ms()]);
+        hop.reused = reused;
+        if let Some(slot) = slot {
+            if let Some(load) = &mut self.net.loads[host.0 as usize] {
+                load.occupy(slot, end);
+            }
+        }
+        if let (Some(cache), Some(conn)) = (&mut self.conns, conn) {
+            cache.put(host.0, conn, end);
+        }
+        self.net.session_opened(host, end);
+        (reply, end)
     }
 
     /// The session at a final MX host.
@@ -380,17 +462,16 @@ impl Walker<'_> {
                 .capacity
                 .map_or(SimDuration::ZERO, |c| c.service_time);
             open.start
-                .after(round_trips(latency, SESSION_ROUND_TRIPS))
+                .after(round_trips(latency, open.setup + 3))
                 .after(service)
         };
         if let Some(grey) = &mut self.net.greylists[h] {
-            let at_rcpt = open.start.after(round_trips(latency, 2));
+            let at_rcpt = open.start.after(round_trips(latency, open.setup));
             if grey.check((client.0, 0, self.recipient), at_rcpt) == Verdict::Defer {
                 let reply = grey.reply();
                 return (
                     reply,
-                    open.start
-                        .after(round_trips(latency, ROUND_TRIPS_REFUSED_AT_RCPT)),
+                    open.start.after(round_trips(latency, open.setup + 2)),
                 );
             }
         }
@@ -419,12 +500,10 @@ impl Walker<'_> {
         if let Some(reject) = self.health[h].rejects(&self.draws) {
             return (
                 reject,
-                open.start.after(round_trips(latency, SESSION_ROUND_TRIPS)),
+                open.start.after(round_trips(latency, open.setup + 3)),
             );
         }
-        let forward_at = open
-            .start
-            .after(round_trips(latency, ROUND_TRIPS_BEFORE_FORWARD));
+        let forward_at = open.start.after(round_trips(latency, open.setup + 1));
         let (downstream, done) = self.route(relay, stages, next, candidates, forward_at, depth);
         let reply = if downstream.is_success() {
             codes::OK
@@ -436,10 +515,7 @@ impl Walker<'_> {
         let service = self.hosts[h]
             .capacity
             .map_or(SimDuration::ZERO, |c| c.service_time);
-        let remaining = SESSION_ROUND_TRIPS - ROUND_TRIPS_BEFORE_FORWARD;
-        (
-            reply,
-            done.after(round_trips(latency, remaining)).after(service),
-        )
+        // DATA and QUIT after the downstream answer.
+        (reply, done.after(round_trips(latency, 2)).after(service))
     }
 }

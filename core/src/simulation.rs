@@ -12,7 +12,7 @@ use crate::dns::{Candidate, MxTable};
 use crate::engine::EventQueue;
 use crate::failure::HostHealth;
 use crate::metrics::{Metrics, Report, RunInfo};
-use crate::network::{DnsCache, Lookup, Network, PoolState, Stage};
+use crate::network::{ConnectionCache, DnsCache, Lookup, Network, PoolState, Stage};
 use crate::policy::{Decision, Failure, GiveUp, RuleUsed};
 use crate::random::{AttemptRandom, Purpose, SeqStream, Slot, Streams};
 use crate::scenario::DownAs;
@@ -131,6 +131,8 @@ pub struct Simulation {
     net: Network,
     /// The sender's resolver client and cache, when it uses one.
     dns: Option<DnsCache>,
+    /// The sender's connection cache, when it keeps one.
+    conns: Option<ConnectionCache>,
     /// Retry state shared across messages; `None` when the scenario uses none of it.
     shared: Option<SharedState>,
     end: Option<SimTime>,
@@ -187,6 +189,10 @@ impl Simulation {
                 .policy
                 .dns
                 .map(|spec| DnsCache::new(spec, scenario.domains.len())),
+            conns: scenario
+                .policy
+                .connections
+                .map(|spec| ConnectionCache::new(spec, scenario.hosts.len())),
             stages,
             rules,
             shared: (!scenario.policy.shared.is_off()).then(|| {
@@ -382,8 +388,14 @@ impl Simulation {
             events: self.queue.popped(),
             pending_warnings,
         };
-        self.metrics
-            .report(&self.scenario, run, queued, &self.net, self.dns.as_ref())
+        self.metrics.report(
+            &self.scenario,
+            run,
+            queued,
+            &self.net,
+            self.dns.as_ref(),
+            self.conns.as_ref(),
+        )
     }
 
     fn next_arrival_time(&mut self) -> Option<SimTime> {
@@ -567,6 +579,7 @@ impl Simulation {
                 recipient: key,
                 local_is_mx,
                 hops: &mut self.hops,
+                conns: self.conns.as_mut(),
             }
             .walk(policy.sender, &self.stages, &self.candidates, start),
         };
@@ -623,6 +636,7 @@ impl Simulation {
                     at_ms: h.at_ms,
                     reply: h.reply,
                     session_ms: h.session,
+                    reused: h.reused,
                 })
                 .collect(),
             reply,

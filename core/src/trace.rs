@@ -129,6 +129,9 @@ pub struct HopRecord {
     /// The session it served, greeting to end, ms (absent when no session opened).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_ms: Option<[u64; 2]>,
+    /// The session reused a cached connection.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub reused: bool,
 }
 
 /// One trace record.

@@ -6,11 +6,13 @@
 //! only in event order.
 
 pub mod capacity;
+pub mod connections;
 pub mod dns_cache;
 pub mod greylist;
 pub mod pool;
 
 pub use capacity::{Admission, CapacitySpec, HostLoad};
+pub use connections::{ConnectionCache, ConnectionSpec, Idle};
 pub use dns_cache::{DnsCache, DnsSpec, Lookup, Source};
 pub use greylist::{Greylist, GreylistSpec, Verdict};
 pub use pool::{Choose, PoolState, Stage};

@@ -4,7 +4,8 @@
 //! (which name hosts), workload (names domains), policy (names hosts), expectations.
 
 use super::load_network::{
-    read_capacity, read_connect, read_dns, read_down_as, read_greylist, read_next_mx, read_stage,
+    read_capacity, read_connect, read_connections, read_dns, read_down_as, read_greylist,
+    read_next_mx, read_stage,
 };
 use super::reader::{join, Fields, Reader};
 use super::tree::{self, Format, Kind, Node};
@@ -883,6 +884,7 @@ fn read_policy(
             "connect",
             "hop_limit",
             "dns",
+            "connections",
         ],
     )?;
     let sender = match f.get("sender") {
@@ -990,7 +992,12 @@ fn read_policy(
         None => Some(None),
         Some(n) => read_dns(r, n, hosts, &names, links, sender).map(Some),
     };
+    let connections = match f.get("connections") {
+        None => Some(None),
+        Some(n) => read_connections(r, n).map(Some),
+    };
     Some(Policy {
+        connections: connections?,
         dns: dns?,
         sender: sender?,
         retry: retry?,

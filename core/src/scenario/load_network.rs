@@ -7,7 +7,7 @@ use super::reader::{Fields, Reader};
 use super::tree::{Kind, Node};
 use super::LinkSpec;
 use super::{ConnectSpec, DownAs, HostId, HostSpec, NextMx, Role};
-use crate::network::{CapacitySpec, Choose, DnsSpec, GreylistSpec, Stage};
+use crate::network::{CapacitySpec, Choose, ConnectionSpec, DnsSpec, GreylistSpec, Stage};
 use crate::smtp::{codes, lookup, EnhancedCode, Reply};
 use crate::time::SimDuration;
 
@@ -509,4 +509,69 @@ pub(super) fn read_dns(
         ok = false;
     }
     ok.then_some(spec)
+}
+
+/// `connections = "postfix" | { preset, size, idle_limit, reuse_limit, max_deliveries, tls }`.
+pub(super) fn read_connections(r: &mut Reader, node: &Node) -> Option<ConnectionSpec> {
+    let path = "policy.connections";
+    let preset = |r: &mut Reader, n: &Node, p: &str| -> Option<ConnectionSpec> {
+        let name = r.string(n, p)?;
+        ConnectionSpec::preset(name).or_else(|| {
+            let help = unknown_name_help(name, ConnectionSpec::PRESETS, "preset");
+            r.error(
+                p,
+                n.span.clone(),
+                format!("unknown connection preset \"{name}\""),
+                Some(help),
+            );
+            None
+        })
+    };
+    if let Kind::Str(_) = node.kind {
+        return preset(r, node, path);
+    }
+    let f = r.table(
+        node,
+        path,
+        &[
+            "preset",
+            "size",
+            "idle_limit",
+            "reuse_limit",
+            "max_deliveries",
+            "tls",
+        ],
+    )?;
+    let mut c = ConnectionSpec::POSTFIX;
+    let mut ok = true;
+    override_field(r, &f, "preset", &mut c, &mut ok, preset);
+    override_field(r, &f, "size", &mut c.size, &mut ok, |r, n, p| {
+        r.unsigned(n, p, 1_000_000).map(|v| v as u32)
+    });
+    override_field(
+        r,
+        &f,
+        "idle_limit",
+        &mut c.idle_limit,
+        &mut ok,
+        |r, n, p| r.duration(n, p),
+    );
+    override_field(
+        r,
+        &f,
+        "reuse_limit",
+        &mut c.reuse_limit,
+        &mut ok,
+        |r, n, p| r.duration(n, p),
+    );
+    override_field(
+        r,
+        &f,
+        "max_deliveries",
+        &mut c.max_deliveries,
+        &mut ok,
+        |r, n, p| r.unsigned(n, p, u64::from(u32::MAX)).map(|v| v as u32),
+    );
+    override_field(r, &f, "tls", &mut c.tls, &mut ok, |r, n, p| r.boolean(n, p));
+    ok.then_some(c)
 }

@@ -291,4 +291,6 @@ pub struct Policy {
     pub hop_limit: u32,
     /// The sender's resolver and cache (`None`: DNS answers instantly and never fails).
     pub dns: Option<crate::network::DnsSpec>,
+    /// The sender's connection cache (`None`: one connection per session, no TLS).
+    pub connections: Option<crate::network::ConnectionSpec>,
 }

@@ -89,6 +89,7 @@ pub fn report(file: &str, scenario: &Scenario, r: &Report) -> String {
         f2(a.per_delivered),
         r.queued_peak
     );
+    queue_line(&mut s, r);
     if r.delay_warnings > 0 || !r.gated.is_empty() {
         let _ = writeln!(s, "\nQueue policy");
         if r.delay_warnings > 0 {
@@ -136,6 +137,41 @@ pub fn report(file: &str, scenario: &Scenario, r: &Report) -> String {
     }
     network(&mut s, r);
     s
+}
+
+/// The queue length over time as a one-line chart (each character the peak of its stretch),
+/// and the queue manager's counters.
+fn queue_line(s: &mut String, r: &Report) {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    const WIDTH: usize = 60;
+    let series = &r.queue.series;
+    let peak = series.iter().map(|q| q.queued).max().unwrap_or(0);
+    if series.len() < 2 || peak == 0 {
+        return;
+    }
+    let per = series.len().div_ceil(WIDTH);
+    let line: String = series
+        .chunks(per)
+        .map(|c| {
+            let v = c.iter().map(|q| q.queued).max().unwrap_or(0);
+            BARS[((v * 7).div_ceil(peak)) as usize]
+        })
+        .collect();
+    let span = r.queue.series_every_ms * (series.len() as u64 - 1);
+    let _ = writeln!(
+        s,
+        "  queue over time (0 … {}, peak {}): {}",
+        ms(Some(span)),
+        peak,
+        line
+    );
+    if let Some(m) = &r.queue.manager {
+        let _ = writeln!(
+            s,
+            "  active queue peak {}, waiting peak {}, {} waits for a slot",
+            m.active_peak, m.waiting_peak, m.waits
+        );
+    }
 }
 
 /// The "Network" section: one line per mechanism that did something.

@@ -575,3 +575,189 @@ connections = {{ size = {size}, idle_limit = "{idle_s}s", max_deliveries = {max_
         prop_assert_eq!(reused, c.counters.reused);
     }
 }
+
+#[test]
+fn a_postfix_queue_manager_prevents_the_retry_storm() {
+    // The concurrency window (5 … 20 attempts per destination) bounds the load on the relay
+    // whatever the retry schedule: the backlog never fills and the queue drains in minutes.
+    let storm = scenario_file("retry-storm.toml");
+    let r = run(&storm.replace(
+        "route = { via = [\"relay.example.net\"] }",
+        "route = { via = [\"relay.example.net\"] }\nqueue = true",
+    ));
+    assert!(r.outcomes.delivered as f64 > 0.99 * r.outcomes.generated as f64);
+    assert_eq!(r.network.abandoned_sessions, 0);
+    let manager = r.queue.manager.unwrap();
+    assert!(manager.waits > 0);
+    // The series shows the backlog built during the outage and drained after it.
+    let peak = r.queue.series.iter().max_by_key(|s| s.queued).unwrap();
+    assert!(
+        peak.t_ms > 3_600_000 && peak.t_ms < 3 * 3_600_000,
+        "{peak:?}"
+    );
+    assert!(r.queue.series.last().unwrap().queued < 100);
+}
+
+/// Two domains through one sender: `slow.example`'s MX serves one session of 30 s at a time.
+fn two_domains(queue: &str) -> String {
+    format!(
+        r#"
+name = "fairness"
+seed = 8
+[workload]
+arrivals = {{ poisson_per_hour = 1200, for = "2h" }}
+domains = [{{ name = "slow.example" }}, {{ name = "fast.example" }}]
+[[hosts]]
+id = "out"
+role = "sender"
+[[hosts]]
+id = "mx.slow"
+role = "mx"
+capacity = {{ sessions = 1, service_time = "30s", backlog = 10000 }}
+[[hosts]]
+id = "mx.fast"
+role = "mx"
+[[links]]
+from = "out"
+to = "mx.slow"
+latency = "10ms"
+[[links]]
+from = "out"
+to = "mx.fast"
+latency = "10ms"
+[[domains]]
+name = "slow.example"
+mx = [{{ preference = 10, host = "mx.slow" }}]
+[[domains]]
+name = "fast.example"
+mx = [{{ preference = 10, host = "mx.fast" }}]
+[policy]
+retry = {{ fixed = "5m" }}
+connect = {{ greeting_timeout = "1h" }}
+{queue}
+"#
+    )
+}
+
+/// p90 delivery delay of messages to `domain`, from the trace.
+fn p90_of(sim: &mxsim_core::Simulation, domain: &str) -> u64 {
+    let mut of_domain = std::collections::BTreeSet::new();
+    let mut delays = Vec::new();
+    for r in sim.trace() {
+        match &r.kind {
+            TraceKind::Arrival { domain: d, .. } if d == domain => {
+                of_domain.insert(r.message);
+            }
+            TraceKind::Delivered { delay_ms } if of_domain.contains(&r.message) => {
+                delays.push(*delay_ms)
+            }
+            _ => {}
+        }
+    }
+    delays.sort_unstable();
+    mxsim_core::metrics::percentile(&delays, 90).unwrap()
+}
+
+#[test]
+fn fairness_keeps_a_slow_destination_from_starving_the_others() {
+    let fair = run_traced(load(&two_domains(
+        "queue = { active_limit = 40, concurrency = 5, fair = true }",
+    )));
+    let fifo = run_traced(load(&two_domains(
+        "queue = { active_limit = 40, concurrency = 5, fair = false }",
+    )));
+    let (fast_fair, fast_fifo) = (p90_of(&fair, "fast.example"), p90_of(&fifo, "fast.example"));
+    // First come, first served: fast mail waits behind slow mail for room in the active
+    // queue; with fair shares it hardly waits at all.
+    assert!(fast_fair < 5_000, "{fast_fair}");
+    assert!(
+        fast_fifo > 60 * fast_fair.max(1_000),
+        "{fast_fifo} vs {fast_fair}"
+    );
+    assert!(fifo.report().queue.manager.unwrap().waiting_peak > 0);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Attempts under way per destination never exceed a fixed concurrency limit, and the
+    /// active queue never exceeds its limit; every message still ends once.
+    #[test]
+    fn concurrency_and_active_limits_hold(
+        limit in 1u32..6,
+        active in 1u32..30,
+        fair in any::<bool>(),
+        p in 0.0f64..0.6,
+        seed in 0u64..1000,
+    ) {
+        let text = format!(
+            r#"
+name = "qmgr property"
+seed = {seed}
+[workload]
+arrivals = {{ poisson_per_hour = 3000, for = "30m" }}
+domains = [{{ name = "a.example" }}, {{ name = "b.example" }}]
+[[hosts]]
+id = "out"
+role = "sender"
+[[hosts]]
+id = "mx.a"
+role = "mx"
+failure = {{ bernoulli = {{ p = {p} }} }}
+capacity = {{ sessions = 3, service_time = "20s", backlog = 50 }}
+[[hosts]]
+id = "mx.b"
+role = "mx"
+[[links]]
+from = "out"
+to = "mx.a"
+latency = "10ms"
+[[links]]
+from = "out"
+to = "mx.b"
+latency = "10ms"
+[[domains]]
+name = "a.example"
+mx = [{{ preference = 10, host = "mx.a" }}]
+[[domains]]
+name = "b.example"
+mx = [{{ preference = 10, host = "mx.b" }}]
+[policy]
+retry = {{ fixed = "2m" }}
+queue_lifetime = "1h"
+queue = {{ active_limit = {active}, concurrency = {limit}, fair = {fair} }}
+"#
+        );
+        let sim = run_traced(load(&text));
+        let mut domain_of = BTreeMap::new();
+        let mut edges: BTreeMap<(String, u64), i64> = BTreeMap::new();
+        let mut ends = BTreeMap::new();
+        for r in sim.trace() {
+            match &r.kind {
+                TraceKind::Arrival { domain, .. } => {
+                    domain_of.insert(r.message, domain.clone());
+                }
+                TraceKind::Attempt { end_ms, .. } => {
+                    let d = domain_of[&r.message].clone();
+                    *edges.entry((d.clone(), r.t_ms)).or_default() += 1;
+                    *edges.entry((d, *end_ms)).or_default() -= 1;
+                }
+                TraceKind::Delivered { .. } | TraceKind::Bounced { .. } | TraceKind::Expired { .. } => {
+                    prop_assert!(ends.insert(r.message, ()).is_none(), "message ended twice");
+                }
+                _ => {}
+            }
+        }
+        for d in ["a.example", "b.example"] {
+            let mut open = 0i64;
+            // At equal times, ends (negative) sort with starts in one bucket: net change.
+            for ((_, _), delta) in edges.range((d.to_string(), 0)..=(d.to_string(), u64::MAX)) {
+                open += delta;
+                prop_assert!(open <= i64::from(limit), "{} attempts to {} at once, limit {}", open, d, limit);
+            }
+        }
+        let r = sim.report();
+        prop_assert!(r.queue.manager.unwrap().active_peak <= u64::from(active));
+        prop_assert_eq!(ends.len() as u64, r.outcomes.delivered + r.outcomes.bounced + r.outcomes.expired);
+    }
+}

@@ -14,6 +14,7 @@ pub mod failure;
 pub mod metrics;
 pub mod network;
 pub mod policy;
+pub mod qmgr;
 pub mod random;
 pub mod scenario;
 pub mod session;

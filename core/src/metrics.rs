@@ -7,9 +7,11 @@
 use crate::network::connections::{ConnectionCache, ConnectionCounters};
 use crate::network::dns_cache::{DnsCache, DnsCounters};
 use crate::network::Network;
+use crate::qmgr::{QueueCounters, QueueManager};
 use crate::scenario::Scenario;
 use crate::session::Hop;
 use crate::smtp::Reply;
+use crate::time::SimDuration;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -153,6 +155,7 @@ impl Metrics {
             .then(|| sorted.iter().map(|&d| d as f64).sum::<f64>() / sorted.len() as f64);
         let ratio = |n: u64, d: u64| (d > 0).then(|| n as f64 / d as f64);
         Report {
+            queue: QueueReport::default(),
             scenario: scenario.name.clone(),
             seed: scenario.seed,
             digest: run.digest,
@@ -238,6 +241,23 @@ impl Metrics {
     }
 }
 
+impl Report {
+    /// Adds the queue series and queue-manager counters.
+    pub fn with_queue(
+        mut self,
+        series: &[QueueSample],
+        every: SimDuration,
+        qmgr: Option<&QueueManager>,
+    ) -> Self {
+        self.queue = QueueReport {
+            series_every_ms: every.as_ms(),
+            series: series.to_vec(),
+            manager: qmgr.map(|q| q.counters),
+        };
+        self
+    }
+}
+
 /// Nearest-rank percentile: the smallest value with at least p% of values at or below it.
 pub fn percentile(sorted: &[u64], p: u64) -> Option<u64> {
     if sorted.is_empty() {
@@ -297,6 +317,33 @@ pub struct Report {
     pub hosts: Vec<HostReport>,
     /// What the network mechanisms did (capacity, greylisting, DNS, connections, queues).
     pub network: NetworkReport,
+    /// Queue lengths over time, and what the queue manager did.
+    pub queue: QueueReport,
+}
+
+/// One point of the queue-length series.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct QueueSample {
+    /// Time, ms.
+    pub t_ms: u64,
+    /// Messages in the queue (not yet delivered, bounced or expired).
+    pub queued: u64,
+    /// Attempts under way.
+    pub in_flight: u64,
+    /// Due messages waiting for room in the active queue or a concurrency slot.
+    pub waiting: u64,
+}
+
+/// Queue lengths over time (R15).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct QueueReport {
+    /// Sampling interval, ms.
+    pub series_every_ms: u64,
+    /// Samples from t = 0, every `series_every_ms`, up to the last event.
+    pub series: Vec<QueueSample>,
+    /// Active-queue counters, when the policy limits the queue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manager: Option<QueueCounters>,
 }
 
 /// Network-wide counters: the numbers that show each mechanism at work.

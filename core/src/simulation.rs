@@ -11,9 +11,11 @@
 use crate::dns::{Candidate, MxTable};
 use crate::engine::EventQueue;
 use crate::failure::HostHealth;
+use crate::metrics::QueueSample;
 use crate::metrics::{Metrics, Report, RunInfo};
 use crate::network::{ConnectionCache, DnsCache, Lookup, Network, PoolState, Stage};
 use crate::policy::{Decision, Failure, GiveUp, RuleUsed};
+use crate::qmgr::QueueManager;
 use crate::random::{AttemptRandom, Purpose, SeqStream, Slot, Streams};
 use crate::scenario::DownAs;
 use crate::scenario::{Arrivals, DomainId, HostId, Route, Scenario};
@@ -44,6 +46,8 @@ pub enum Event {
 pub enum MessageState {
     /// Waiting in the queue for a retry.
     Deferred,
+    /// Due, but waiting for room in the active queue or a concurrency slot.
+    Waiting,
     /// An attempt is under way.
     InFlight,
     /// Accepted by a final MX.
@@ -133,6 +137,13 @@ pub struct Simulation {
     dns: Option<DnsCache>,
     /// The sender's connection cache, when it keeps one.
     conns: Option<ConnectionCache>,
+    /// The active queue and per-destination concurrency, when limited.
+    qmgr: Option<QueueManager>,
+    /// Attempts under way, and messages waiting for a queue slot (for the series).
+    in_flight_count: u64,
+    waiting_count: u64,
+    series: Vec<QueueSample>,
+    next_sample: SimTime,
     /// Retry state shared across messages; `None` when the scenario uses none of it.
     shared: Option<SharedState>,
     end: Option<SimTime>,
@@ -193,6 +204,14 @@ impl Simulation {
                 .policy
                 .connections
                 .map(|spec| ConnectionCache::new(spec, scenario.hosts.len())),
+            qmgr: scenario
+                .policy
+                .queue
+                .map(|spec| QueueManager::new(spec, scenario.hosts.len() + scenario.domains.len())),
+            in_flight_count: 0,
+            waiting_count: 0,
+            series: Vec::new(),
+            next_sample: SimTime::ZERO,
             stages,
             rules,
             shared: (!scenario.policy.shared.is_off()).then(|| {
@@ -244,6 +263,7 @@ impl Simulation {
         let queue = QueueView {
             deferred: count(MessageState::Deferred),
             in_flight: count(MessageState::InFlight),
+            waiting: count(MessageState::Waiting),
             delivered: count(MessageState::Delivered),
             bounced: count(MessageState::Bounced),
             expired: count(MessageState::Expired),
@@ -325,9 +345,10 @@ impl Simulation {
             _ => {}
         }
         let (t, event) = self.queue.pop().expect("peeked an event");
+        self.sample_until(t);
         match event {
             Event::Arrival => self.on_arrival(t),
-            Event::AttemptStart(m) => self.start_attempt(m, t),
+            Event::AttemptStart(m) => self.due(m, t),
             Event::AttemptEnd(m) => self.on_attempt_end(m, t),
             Event::Expire(m) => self.on_expire(m, t),
         }
@@ -388,14 +409,16 @@ impl Simulation {
             events: self.queue.popped(),
             pending_warnings,
         };
-        self.metrics.report(
-            &self.scenario,
-            run,
-            queued,
-            &self.net,
-            self.dns.as_ref(),
-            self.conns.as_ref(),
-        )
+        self.metrics
+            .report(
+                &self.scenario,
+                run,
+                queued,
+                &self.net,
+                self.dns.as_ref(),
+                self.conns.as_ref(),
+            )
+            .with_queue(&self.series, self.scenario.series_every, self.qmgr.as_ref())
     }
 
     fn next_arrival_time(&mut self) -> Option<SimTime> {
@@ -469,7 +492,72 @@ impl Simulation {
         if let Some(next) = self.next_arrival_time() {
             self.queue.schedule_at(next, Event::Arrival);
         }
-        self.start_attempt(id, t);
+        self.due(id, t);
+    }
+
+    /// Samples the queue lengths at every series time up to and including `t` (the state
+    /// before the event at `t`, which is the state at those times).
+    fn sample_until(&mut self, t: SimTime) {
+        while self.next_sample <= t {
+            let queued = self.metrics.queued();
+            self.series.push(QueueSample {
+                t_ms: self.next_sample.as_ms(),
+                queued,
+                in_flight: self.in_flight_count,
+                waiting: self.waiting_count,
+            });
+            self.next_sample = self.next_sample.after(self.scenario.series_every);
+        }
+    }
+
+    /// The destination of a message to `domain` for concurrency and shared state: the route's
+    /// first relay, or the domain.
+    fn destination(&self, domain: DomainId) -> usize {
+        match self.stages.first() {
+            Some(stage) => stage.members[0].0 as usize,
+            None => self.scenario.hosts.len() + domain.0 as usize,
+        }
+    }
+
+    /// Message `id` is due for an attempt at `t`: attempted now, or queued for a slot.
+    fn due(&mut self, id: u32, t: SimTime) {
+        let Some(qm) = &mut self.qmgr else {
+            self.start_attempt(id, t);
+            return;
+        };
+        let dest = match self.stages.first() {
+            Some(stage) => stage.members[0].0 as usize,
+            None => self.scenario.hosts.len() + self.messages[id as usize].domain.0 as usize,
+        };
+        if qm.offer(id, dest) {
+            self.start_attempt(id, t);
+        } else {
+            self.messages[id as usize].state = MessageState::Waiting;
+            self.waiting_count += 1;
+            self.digest.word(9);
+            self.digest.word(t.as_ms());
+            self.digest.word(u64::from(id));
+        }
+        self.pump(t);
+    }
+
+    /// Starts every queued attempt that may start now.
+    fn pump(&mut self, t: SimTime) {
+        while let Some((id, dest)) = self.qmgr.as_mut().and_then(QueueManager::next_to_start) {
+            let m = self.messages[id as usize];
+            if m.state == MessageState::Waiting {
+                self.waiting_count -= 1;
+            }
+            if self.scenario.policy.retry.attempt_allowed(m.arrival, t) {
+                self.start_attempt(id, t);
+            } else {
+                // Its queue lifetime ran out while it waited for a slot.
+                if let Some(qm) = &mut self.qmgr {
+                    qm.done(dest, None);
+                }
+                self.on_expire(id, t);
+            }
+        }
     }
 
     fn start_attempt(&mut self, id: u32, t: SimTime) {
@@ -490,10 +578,7 @@ impl Simulation {
             &draws,
             &mut self.candidates,
         );
-        let destination = match self.stages.first() {
-            Some(stage) => stage.members[0].0 as usize,
-            None => self.scenario.hosts.len() + domain.0 as usize,
-        };
+        let destination = self.destination(domain);
         if let (Some(shared), Ok(_)) = (&mut self.shared, &resolved) {
             // Hosts in their retry time are skipped; if none is left, no attempt is made.
             let first_hops: Vec<HostId> = match self.stages.first() {
@@ -525,6 +610,7 @@ impl Simulation {
         let m = &mut self.messages[id as usize];
         m.state = MessageState::InFlight;
         m.attempts += 1;
+        self.in_flight_count += 1;
         let policy = &self.scenario.policy;
         let key = m.key;
         let mut start = t;
@@ -655,6 +741,13 @@ impl Simulation {
         debug_assert_eq!(m.state, MessageState::InFlight);
         let reply = m.pending;
         self.in_flight.remove(&id);
+        self.in_flight_count -= 1;
+        if self.qmgr.is_some() {
+            let dest = self.destination(m.domain);
+            if let Some(qm) = &mut self.qmgr {
+                qm.done(dest, Some(!reply.is_transient()));
+            }
+        }
         if reply.is_success() {
             let delay = t.since(m.arrival).as_ms();
             self.finish(id, t, MessageState::Delivered);
@@ -668,6 +761,7 @@ impl Simulation {
         } else {
             self.defer(id, t, reply);
         }
+        self.pump(t);
     }
 
     fn bounce(&mut self, id: u32, t: SimTime, reply: Reply) {
@@ -738,6 +832,12 @@ impl Simulation {
     /// A shared-state gate refused the attempt: the message waits until the gate may open
     /// (or expires first), without an attempt being counted.
     fn gated(&mut self, id: u32, t: SimTime, gate: Gate, until: SimTime) {
+        if self.qmgr.is_some() {
+            let dest = self.destination(self.messages[id as usize].domain);
+            if let Some(qm) = &mut self.qmgr {
+                qm.done(dest, None);
+            }
+        }
         let retry = &self.scenario.policy.retry;
         let m = self.messages[id as usize];
         let deadline = retry.deadline(m.arrival);

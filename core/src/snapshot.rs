@@ -44,6 +44,8 @@ pub struct QueueView {
     pub deferred: u64,
     /// An attempt is under way.
     pub in_flight: u64,
+    /// Due, but waiting for room in the active queue or a concurrency slot.
+    pub waiting: u64,
     /// Delivered so far.
     pub delivered: u64,
     /// Bounced so far.

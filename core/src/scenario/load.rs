@@ -5,7 +5,7 @@
 
 use super::load_network::{
     read_capacity, read_connect, read_connections, read_dns, read_down_as, read_greylist,
-    read_next_mx, read_stage,
+    read_next_mx, read_queue, read_stage,
 };
 use super::reader::{join, Fields, Reader};
 use super::tree::{self, Format, Kind, Node};
@@ -34,6 +34,7 @@ const TOP: &[&str] = &[
     "workload",
     "policy",
     "expect",
+    "series_every",
 ];
 
 /// Parses and validates scenario `text`; `file` names it in diagnostics and picks the format
@@ -92,7 +93,12 @@ fn read_scenario(r: &mut Reader, root: &Node) -> Option<Scenario> {
     let workload = read_workload(r, &top, &domains, &limits);
     let policy = read_policy(r, &top, &hosts, &links);
     let expect = read_expect(r, &top, &names);
+    let series_every = top
+        .get("series_every")
+        .and_then(|n| r.positive_duration(n, "series_every"))
+        .unwrap_or(SimDuration::from_mins(10));
     Some(Scenario {
+        series_every,
         name,
         seed,
         duration,
@@ -885,6 +891,7 @@ fn read_policy(
             "hop_limit",
             "dns",
             "connections",
+            "queue",
         ],
     )?;
     let sender = match f.get("sender") {
@@ -996,7 +1003,12 @@ fn read_policy(
         None => Some(None),
         Some(n) => read_connections(r, n).map(Some),
     };
+    let queue = match f.get("queue") {
+        None => Some(None),
+        Some(n) => read_queue(r, n),
+    };
     Some(Policy {
+        queue: queue?,
         connections: connections?,
         dns: dns?,
         sender: sender?,

@@ -8,6 +8,7 @@ use super::tree::{Kind, Node};
 use super::LinkSpec;
 use super::{ConnectSpec, DownAs, HostId, HostSpec, NextMx, Role};
 use crate::network::{CapacitySpec, Choose, ConnectionSpec, DnsSpec, GreylistSpec, Stage};
+use crate::qmgr::{Concurrency, QueueSpec};
 use crate::smtp::{codes, lookup, EnhancedCode, Reply};
 use crate::time::SimDuration;
 
@@ -574,4 +575,69 @@ pub(super) fn read_connections(r: &mut Reader, node: &Node) -> Option<Connection
     );
     override_field(r, &f, "tls", &mut c.tls, &mut ok, |r, n, p| r.boolean(n, p));
     ok.then_some(c)
+}
+
+/// `queue = true | false | { active_limit, concurrency, fair }`; `concurrency` is a number
+/// (fixed), `"postfix"` or `{ initial, limit }` (feedback).
+pub(super) fn read_queue(r: &mut Reader, node: &Node) -> Option<Option<QueueSpec>> {
+    let path = "policy.queue";
+    mechanism(r, node, path, |r, n, q: &mut QueueSpec| {
+        let Some(f) = r.table(n, path, &["active_limit", "concurrency", "fair"]) else {
+            return false;
+        };
+        let mut ok = true;
+        override_field(
+            r,
+            &f,
+            "active_limit",
+            &mut q.active_limit,
+            &mut ok,
+            |r, n, p| r.unsigned(n, p, 100_000_000).map(|v| v.max(1) as u32),
+        );
+        override_field(r, &f, "fair", &mut q.fair, &mut ok, |r, n, p| {
+            r.boolean(n, p)
+        });
+        if let Some(c) = f.get("concurrency") {
+            let p = f.path_of("concurrency");
+            let read = match &c.kind {
+                Kind::Int(_) => r
+                    .unsigned(c, &p, 1_000_000)
+                    .map(|v| Concurrency::Fixed(v.max(1) as u32)),
+                Kind::Str(s) if s == "postfix" => Some(Concurrency::Feedback {
+                    initial: 5,
+                    limit: 20,
+                }),
+                Kind::Table(_) => r.table(c, &p, &["initial", "limit"]).and_then(|t| {
+                    let get = |r: &mut Reader, key: &str, default: u64| match t.get(key) {
+                        None => Some(default),
+                        Some(n) => r.unsigned(n, &t.path_of(key), 1_000_000).map(|v| v.max(1)),
+                    };
+                    let initial = get(r, "initial", 5)?;
+                    let limit = get(r, "limit", 20)?;
+                    if initial > limit {
+                        r.error(
+                            &p,
+                            c.span.clone(),
+                            "initial window above the limit".into(),
+                            Some("Postfix starts at 5 and grows to 20".into()),
+                        );
+                        return None;
+                    }
+                    Some(Concurrency::Feedback {
+                        initial: initial as u32,
+                        limit: limit as u32,
+                    })
+                }),
+                _ => {
+                    r.type_error(c, &p, "a number, \"postfix\" or { initial, limit }");
+                    None
+                }
+            };
+            match read {
+                Some(v) => q.concurrency = v,
+                None => ok = false,
+            }
+        }
+        ok
+    })
 }

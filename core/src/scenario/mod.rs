@@ -51,6 +51,8 @@ pub struct Scenario {
     pub policy: Policy,
     /// `[expect]` bounds.
     pub expect: Vec<Expectation>,
+    /// Interval of the queue-length series in the report.
+    pub series_every: SimDuration,
 }
 
 /// Limits that refuse oversize scenarios up front and stop runaway runs (DESIGN §7).
@@ -293,4 +295,7 @@ pub struct Policy {
     pub dns: Option<crate::network::DnsSpec>,
     /// The sender's connection cache (`None`: one connection per session, no TLS).
     pub connections: Option<crate::network::ConnectionSpec>,
+    /// Active queue and per-destination concurrency (`None`: every due message is attempted
+    /// at once).
+    pub queue: Option<crate::qmgr::QueueSpec>,
 }

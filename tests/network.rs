@@ -761,3 +761,134 @@ queue = {{ active_limit = {active}, concurrency = {limit}, fair = {fair} }}
         prop_assert_eq!(ends.len() as u64, r.outcomes.delivered + r.outcomes.bounced + r.outcomes.expired);
     }
 }
+
+/// A sender handing mail to store-and-forward `hub`, whose own `hub_policy` delivers to an MX
+/// that is down for the first 2 hours.
+fn store_and_forward(hub_policy: &str, hub_route: &str) -> String {
+    format!(
+        r#"
+name = "store and forward"
+seed = 3
+[workload]
+arrivals = {{ poisson_per_hour = 600, for = "4h" }}
+[[hosts]]
+id = "out"
+role = "sender"
+[[hosts]]
+id = "hub"
+role = "relay"
+mode = "store-and-forward"
+policy = {{ {hub_policy} }}
+[[hosts]]
+id = "hub2"
+role = "relay"
+mode = "store-and-forward"
+policy = {{ route = {{ via = ["hub"] }} }}
+[[hosts]]
+id = "mx"
+role = "mx"
+failure = {{ schedule = [{{ from = "0s", to = "2h" }}] }}
+[[links]]
+from = "out"
+to = "hub"
+latency = "5ms"
+[[links]]
+from = "hub"
+to = "mx"
+latency = "20ms"
+[[links]]
+from = "hub"
+to = "hub2"
+latency = "5ms"
+[[links]]
+from = "hub2"
+to = "hub"
+latency = "5ms"
+[[domains]]
+name = "example.net"
+mx = [{{ preference = 10, host = "mx" }}]
+[policy]
+retry = {{ fixed = "1m" }}
+route = {{ via = ["hub"] }}
+{hub_route}
+"#
+    )
+}
+
+#[test]
+fn a_store_and_forward_relay_accepts_at_once_and_retries_under_its_own_policy() {
+    let r = run(&store_and_forward("preset = \"postfix\"", ""));
+    let n = r.outcomes.generated;
+    assert_eq!(r.outcomes.delivered, n);
+    assert_eq!(r.network.relayed, n);
+    // The sender made one attempt per message; the retries are the relay's, at Postfix's
+    // pace (300 s, 600 s, …), far fewer than the sender's 1-minute schedule would make.
+    assert_eq!(r.hosts[1].contacts, n);
+    let relay_attempts = r.attempts.total - n;
+    assert!(relay_attempts < 6 * n, "{relay_attempts}");
+    // Gives up under its own lifetime: mail expires at the relay.
+    let r = run(&store_and_forward("queue_lifetime = \"30m\"", ""));
+    assert!(r.outcomes.expired > 0);
+    assert_eq!(
+        r.outcomes.expired + r.outcomes.delivered,
+        r.outcomes.generated
+    );
+}
+
+#[test]
+fn a_forwarding_loop_between_relays_bounces_with_5_4_6_at_the_hop_limit() {
+    let looping = store_and_forward("route = { via = [\"hub2\"] }, hop_limit = 6", "");
+    let r = run(&looping);
+    let n = r.outcomes.generated;
+    assert_eq!(r.outcomes.bounced, n);
+    assert_eq!(r.bounced_by_code.get("5.4.6"), Some(&n));
+    // hub accepts (1), hub2 (2), hub (3) … the 7th hand-off exceeds hub's limit of 6, but
+    // hub2 (default 50) receives every even one: the bounce comes at hand-off 7.
+    assert_eq!(r.network.relayed, 7 * n);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Across store-and-forward hops no message is lost or duplicated: each ends exactly once
+    /// (or is still queued), hand-offs only happen to live messages, and the run is
+    /// deterministic.
+    #[test]
+    fn store_and_forward_conserves_messages(
+        hub_lifetime_m in 10u64..600,
+        hub_retry_m in 1u64..60,
+        p in 0.0f64..0.9,
+        loop_limit in proptest::option::of(1u32..8),
+        seed in 0u64..1000,
+    ) {
+        let hub = match loop_limit {
+            Some(l) => format!("route = {{ via = [\"hub2\"] }}, hop_limit = {l}, retry = {{ fixed = \"{hub_retry_m}m\" }}, queue_lifetime = \"{hub_lifetime_m}m\""),
+            None => format!("retry = {{ fixed = \"{hub_retry_m}m\" }}, queue_lifetime = \"{hub_lifetime_m}m\""),
+        };
+        let text = store_and_forward(&hub, "")
+            .replace("seed = 3", &format!("seed = {seed}\nduration = \"1d\""))
+            .replace("failure = { schedule = [{ from = \"0s\", to = \"2h\" }] }", &format!("failure = {{ bernoulli = {{ p = {p} }} }}"));
+        let a = run_traced(load(&text));
+        let b = run_traced(load(&text));
+        prop_assert_eq!(a.digest(), b.digest());
+        let mut ended = BTreeMap::new();
+        let mut arrived = std::collections::BTreeSet::new();
+        for r in a.trace() {
+            match &r.kind {
+                TraceKind::Arrival { .. } => { arrived.insert(r.message); }
+                TraceKind::Relayed { .. } | TraceKind::Attempt { .. } => {
+                    prop_assert!(arrived.contains(&r.message));
+                    prop_assert!(!ended.contains_key(&r.message), "activity after the end");
+                }
+                TraceKind::Delivered { .. } | TraceKind::Bounced { .. } | TraceKind::Expired { .. } => {
+                    prop_assert!(ended.insert(r.message, r.t_ms).is_none(), "ended twice");
+                }
+                _ => {}
+            }
+        }
+        let rep = a.report();
+        let o = &rep.outcomes;
+        prop_assert_eq!(ended.len() as u64 + o.queued, o.generated);
+        prop_assert_eq!(arrived.len() as u64, o.generated);
+    }
+}

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{knobs, load, retry_knob, run_traced, FailureKnob, Knobs};
+use common::{knobs, knobs_with_network, load, retry_knob, run_traced, FailureKnob, Knobs};
 use mxsim_core::scenario::HostId;
 use mxsim_core::time::SimTime;
 use mxsim_core::trace::TraceKind;
@@ -25,7 +25,7 @@ proptest! {
     #![proptest_config(config())]
 
     #[test]
-    fn same_seed_same_trace_digest(k in knobs()) {
+    fn same_seed_same_trace_digest(k in knobs_with_network()) {
         let a = run_traced(load(&k.toml()));
         let b = run_traced(load(&k.toml()));
         prop_assert_eq!(a.report().digest, b.report().digest);
@@ -45,7 +45,7 @@ proptest! {
     }
 
     #[test]
-    fn outcomes_add_up(k in knobs()) {
+    fn outcomes_add_up(k in knobs_with_network()) {
         let r = mxsim_core::run(load(&k.toml()));
         let o = &r.outcomes;
         prop_assert_eq!(o.generated, o.delivered + o.bounced + o.expired + o.queued);
@@ -57,7 +57,7 @@ proptest! {
     }
 
     #[test]
-    fn trace_is_causal(k in knobs()) {
+    fn trace_is_causal(k in knobs_with_network()) {
         let sim = run_traced(load(&k.toml()));
         let lifetime_ms = u64::from(k.lifetime_min) * 60_000;
         let mut last_t = 0;
@@ -65,6 +65,7 @@ proptest! {
         let mut finished: BTreeMap<u64, u64> = BTreeMap::new();
         let mut attempts: BTreeMap<u64, u32> = BTreeMap::new();
         let mut last_failure: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut attempt_end: BTreeMap<u64, u64> = BTreeMap::new();
         for r in sim.trace() {
             prop_assert!(r.t_ms >= last_t, "trace time went backwards at {:?}", r);
             last_t = r.t_ms;
@@ -98,6 +99,7 @@ proptest! {
                         t = h.at_ms;
                     }
                     prop_assert!(*end_ms >= t);
+                    attempt_end.insert(r.message, *end_ms);
                 }
                 TraceKind::Delivered { delay_ms } => {
                     prop_assert_eq!(*delay_ms, r.t_ms - arrival[&r.message]);
@@ -106,9 +108,13 @@ proptest! {
                 TraceKind::Bounced { .. } => {
                     finished.insert(r.message, r.t_ms);
                 }
+                TraceKind::Relayed { .. } => prop_assert!(false, "no store-and-forward relay here"),
                 TraceKind::Expired { .. } => {
                     if k.give_up != "after-attempt" {
-                        prop_assert!(r.t_ms <= arrival[&r.message] + lifetime_ms);
+                        // At the deadline, or when an attempt under way then ends.
+                        let deadline = arrival[&r.message] + lifetime_ms;
+                        let last_end = attempt_end.get(&r.message).copied().unwrap_or(0);
+                        prop_assert!(r.t_ms <= deadline.max(last_end), "expired at {} after the deadline {}", r.t_ms, deadline);
                     }
                     finished.insert(r.message, r.t_ms);
                 }

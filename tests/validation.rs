@@ -194,3 +194,24 @@ fn greylist_window_shorter_than_delay_is_refused() {
         vec!["hosts[1].greylist: the retry window ends before the delay"]
     );
 }
+
+#[test]
+fn relay_policies_are_checked_under_their_host_path() {
+    let text = BASE.replace(
+        "id = \"out\"\nrole = \"sender\"",
+        "id = \"out\"\nrole = \"sender\"\n[[hosts]]\nid = \"hub\"\nrole = \"relay\"\nmode = \"store-and-forward\"\npolicy = { retry = { fixd = \"5m\" }, sender = \"out\", route = { via = [\"nope\"] } }\n[[hosts]]\nid = \"ct\"\nrole = \"relay\"\npolicy = { preset = \"postfix\" }",
+    );
+    let p = problems(&text);
+    let want = [
+        "hosts[1].policy.retry: unknown kind `fixd`",
+        "hosts[1].policy.sender: a relay's queue sends from the relay itself",
+        "hosts[1].policy.route.via[0]: unknown host \"nope\"",
+        "hosts[2].policy: only a store-and-forward relay has a policy of its own",
+    ];
+    for w in want {
+        assert!(
+            p.iter().any(|m| m.starts_with(w)),
+            "missing {w:?} in {p:#?}"
+        );
+    }
+}

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod expect;
 pub mod failure;
 pub mod metrics;
+pub mod mta;
 pub mod network;
 pub mod policy;
 pub mod qmgr;

@@ -228,6 +228,7 @@ impl Metrics {
                 abandoned_sessions: net.loads.iter().flatten().map(|l| l.abandoned).sum(),
                 greylist_deferrals: net.greylists.iter().flatten().map(|g| g.deferred).sum(),
                 greylist_passes: net.greylists.iter().flatten().map(|g| g.passed).sum(),
+                relayed: 0,
                 dns: dns.map(|d| DnsReport {
                     counters: d.counters,
                     hit_ratio: ratio(d.counters.cache_hits, d.counters.lookups),
@@ -242,6 +243,12 @@ impl Metrics {
 }
 
 impl Report {
+    /// Adds the count of hand-offs to store-and-forward relays.
+    pub fn with_relayed(mut self, relayed: u64) -> Self {
+        self.network.relayed = relayed;
+        self
+    }
+
     /// Adds the queue series and queue-manager counters.
     pub fn with_queue(
         mut self,
@@ -357,6 +364,8 @@ pub struct NetworkReport {
     pub greylist_deferrals: u64,
     /// Triplets that passed the greylist after a deferral.
     pub greylist_passes: u64,
+    /// Hand-offs to store-and-forward relays (each relay that accepted a message).
+    pub relayed: u64,
     /// The sender's DNS, when it uses a resolver.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dns: Option<DnsReport>,

@@ -204,6 +204,27 @@ impl QueueManager {
         }
     }
 
+    /// Takes waiting message `id` of `dest` out of the queue (its lifetime ended while it
+    /// waited). Returns whether it was there.
+    pub fn withdraw(&mut self, id: u32, dest: usize) -> bool {
+        let d = &mut self.dests[dest];
+        if let Some(i) = d.ready.iter().position(|&x| x == id) {
+            d.ready.remove(i);
+            d.active -= 1;
+            self.active -= 1;
+            return true;
+        }
+        if let Some(i) = d.waiting.iter().position(|&x| x == id) {
+            d.waiting.remove(i);
+            self.waiting -= 1;
+            if let Some(j) = self.fifo.iter().position(|&(_, x)| x == id) {
+                self.fifo.remove(j);
+            }
+            return true;
+        }
+        false
+    }
+
     /// The next message whose attempt may start now, with its destination, if any: first a
     /// ready message of a destination under its window, then a waiting one admitted to the
     /// active queue (round-robin between destinations when fair, else first come).

@@ -91,6 +91,15 @@ pub enum Slot {
     Pool(u32),
 }
 
+/// A new 64-bit key from `key` and `salt` (SplitMix64's finaliser): a message's key at its
+/// n-th store-and-forward relay, so the relay's draws are independent of the sender's.
+pub fn mix(key: u64, salt: u64) -> u64 {
+    let mut z = key ^ salt.wrapping_mul(GAMMA);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// SplitMix64's increment (2^64 / φ), the counter step of [`AttemptRandom`].
 const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 

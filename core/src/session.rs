@@ -114,6 +114,8 @@ pub struct Walker<'a> {
     pub hops: &'a mut Vec<Hop>,
     /// The sender's connection cache, if it keeps one.
     pub conns: Option<&'a mut ConnectionCache>,
+    /// The store-and-forward relay that accepted the message, if one did (output).
+    pub accepted_by: Option<HostId>,
 }
 
 fn round_trips(latency: SimDuration, n: u64) -> SimDuration {
@@ -271,7 +273,10 @@ impl Walker<'_> {
                 continue;
             };
             let (reply, end, level) = self.contact(mx, latency, alt.now, depth, &mut |w, open| {
-                if w.hosts[mx.0 as usize].role == Role::Relay {
+                if w.hosts[mx.0 as usize].queue_policy.is_some() {
+                    // A store-and-forward backup MX queues the mail for the better MX hosts.
+                    w.store_session(mx, latency, open)
+                } else if w.hosts[mx.0 as usize].role == Role::Relay {
                     // A relay serving as an MX forwards to the hosts preferred to itself.
                     let better: Vec<Candidate> = candidates
                         .iter()
@@ -484,6 +489,26 @@ impl Walker<'_> {
         (codes::OK, full(self))
     }
 
+    /// The session at a store-and-forward relay: it takes responsibility with 250 and queues
+    /// the message (RFC 5321 §6.1); what happens next is its own queue's business.
+    fn store_session(
+        &mut self,
+        relay: HostId,
+        latency: SimDuration,
+        open: Open,
+    ) -> (Reply, SimTime) {
+        let h = relay.0 as usize;
+        let end = open.start.after(round_trips(latency, open.setup + 3));
+        if let Some(reject) = self.health[h].rejects(&self.draws) {
+            return (reject, end);
+        }
+        let service = self.hosts[h]
+            .capacity
+            .map_or(SimDuration::ZERO, |c| c.service_time);
+        self.accepted_by = Some(relay);
+        (codes::OK, end.after(service))
+    }
+
     /// The session at a cut-through relay: forwards downstream inside the session.
     #[allow(clippy::too_many_arguments)]
     fn relay_session(
@@ -497,6 +522,9 @@ impl Walker<'_> {
         depth: u32,
     ) -> (Reply, SimTime) {
         let h = relay.0 as usize;
+        if self.hosts[h].queue_policy.is_some() {
+            return self.store_session(relay, latency, open);
+        }
         if let Some(reject) = self.health[h].rejects(&self.draws) {
             return (
                 reject,

@@ -13,14 +13,15 @@ use crate::engine::EventQueue;
 use crate::failure::HostHealth;
 use crate::metrics::QueueSample;
 use crate::metrics::{Metrics, Report, RunInfo};
-use crate::network::{ConnectionCache, DnsCache, Lookup, Network, PoolState, Stage};
+use crate::mta::Mta;
+use crate::network::{Lookup, Network};
 use crate::policy::{Decision, Failure, GiveUp, RuleUsed};
 use crate::qmgr::QueueManager;
 use crate::random::{AttemptRandom, Purpose, SeqStream, Slot, Streams};
 use crate::scenario::DownAs;
-use crate::scenario::{Arrivals, DomainId, HostId, Route, Scenario};
-use crate::session::{Hop, WalkRules, Walker};
-use crate::shared::{Gate, SharedState};
+use crate::scenario::{Arrivals, DomainId, HostId, Scenario};
+use crate::session::{Hop, Walker};
+use crate::shared::Gate;
 use crate::smtp::{codes, Reply};
 use crate::snapshot::{HostView, InFlightView, QueueView, Snapshot};
 use crate::time::{SimDuration, SimTime};
@@ -39,6 +40,9 @@ pub enum Event {
     AttemptEnd(u32),
     /// The message's queue lifetime is over.
     Expire(u32),
+    /// The queue lifetime of a message waiting for a queue slot is over (ignored if it is no
+    /// longer waiting by then).
+    WaitLimit(u32),
 }
 
 /// Where a message is in its life.
@@ -68,7 +72,7 @@ impl MessageState {
     }
 }
 
-/// Per-message state. NOTE(perf): kept small (48 bytes) because it exists per message.
+/// Per-message state. NOTE(perf): kept small (56 bytes) because it exists per message.
 #[derive(Clone, Copy, Debug)]
 struct Message {
     key: u64,
@@ -81,6 +85,25 @@ struct Message {
     hint_s: u32,
     state: MessageState,
     unknown_recipient: bool,
+    /// The MTA holding it (0: the sender; then store-and-forward relays).
+    mta: u8,
+    /// The MTA that accepted it in the attempt under way, if not a final MX ([`NO_MTA`]).
+    next_mta: u8,
+    /// Relays it has passed (the hop count checked against `hop_limit`).
+    relays: u8,
+    /// When it entered its current MTA, ms after its arrival (0 at the sender).
+    entered_ms: u32,
+}
+
+/// `Message::next_mta` when no store-and-forward relay accepted the message.
+const NO_MTA: u8 = u8::MAX;
+
+impl Message {
+    /// When it entered its current MTA's queue: the start of that queue's lifetime.
+    fn entered(&self) -> SimTime {
+        self.arrival
+            .after(SimDuration::from_ms(u64::from(self.entered_ms)))
+    }
 }
 
 /// Why a run stopped.
@@ -128,24 +151,18 @@ pub struct Simulation {
     message_keys: SeqStream,
     candidates: Vec<Candidate>,
     hops: Vec<Hop>,
-    /// The sender's route: relay stages before the MX hosts (empty: direct).
-    stages: Vec<Stage>,
-    rules: WalkRules,
-    pools: PoolState,
+    /// The sender (index 0) and every store-and-forward relay.
+    mtas: Vec<Mta>,
+    /// MTA index of each host (`NO_MTA` for hosts that are not one).
+    mta_of_host: Vec<u8>,
     net: Network,
-    /// The sender's resolver client and cache, when it uses one.
-    dns: Option<DnsCache>,
-    /// The sender's connection cache, when it keeps one.
-    conns: Option<ConnectionCache>,
-    /// The active queue and per-destination concurrency, when limited.
-    qmgr: Option<QueueManager>,
     /// Attempts under way, and messages waiting for a queue slot (for the series).
     in_flight_count: u64,
     waiting_count: u64,
     series: Vec<QueueSample>,
     next_sample: SimTime,
-    /// Retry state shared across messages; `None` when the scenario uses none of it.
-    shared: Option<SharedState>,
+    /// Hand-offs to store-and-forward relays.
+    relayed: u64,
     end: Option<SimTime>,
     stopped: Option<Stop>,
 }
@@ -161,17 +178,11 @@ impl Simulation {
             .map(|(i, h)| HostHealth::new(streams, i as u32, &h.availability, h.reject))
             .collect();
         let topology = Topology::new(scenario.hosts.len(), &scenario.links);
-        let stages = match &scenario.policy.route {
-            Route::Direct => Vec::new(),
-            Route::Via(chain) => chain.clone(),
-        };
-        let policy = &scenario.policy;
-        let rules = WalkRules {
-            next_mx: policy.next_mx,
-            connect: policy.connect,
-            fallback_relay: policy.fallback_relay,
-            hop_limit: policy.hop_limit,
-        };
+        let mtas = Mta::all(&scenario);
+        let mut mta_of_host = vec![NO_MTA; scenario.hosts.len()];
+        for (i, mta) in mtas.iter().enumerate().skip(1) {
+            mta_of_host[mta.host.0 as usize] = i as u8;
+        }
         let expected = scenario
             .workload
             .expected_messages()
@@ -194,33 +205,14 @@ impl Simulation {
             message_keys: streams.sequential(Purpose::MessageKeys, 0),
             candidates: Vec::new(),
             hops: Vec::new(),
-            pools: PoolState::new(&stages),
             net: Network::new(&scenario),
-            dns: scenario
-                .policy
-                .dns
-                .map(|spec| DnsCache::new(spec, scenario.domains.len())),
-            conns: scenario
-                .policy
-                .connections
-                .map(|spec| ConnectionCache::new(spec, scenario.hosts.len())),
-            qmgr: scenario
-                .policy
-                .queue
-                .map(|spec| QueueManager::new(spec, scenario.hosts.len() + scenario.domains.len())),
+            mtas,
+            mta_of_host,
+            relayed: 0,
             in_flight_count: 0,
             waiting_count: 0,
             series: Vec::new(),
             next_sample: SimTime::ZERO,
-            stages,
-            rules,
-            shared: (!scenario.policy.shared.is_off()).then(|| {
-                SharedState::new(
-                    scenario.policy.shared.clone(),
-                    scenario.hosts.len(),
-                    scenario.hosts.len() + scenario.domains.len(),
-                )
-            }),
             end: scenario.duration.map(|d| SimTime::ZERO.after(d)),
             stopped: None,
             scenario,
@@ -351,6 +343,7 @@ impl Simulation {
             Event::AttemptStart(m) => self.due(m, t),
             Event::AttemptEnd(m) => self.on_attempt_end(m, t),
             Event::Expire(m) => self.on_expire(m, t),
+            Event::WaitLimit(m) => self.on_wait_limit(m, t),
         }
         true
     }
@@ -396,10 +389,10 @@ impl Simulation {
         let queued = waiting.clone().count() as u64;
         let pending_warnings: u64 = waiting
             .map(|m| {
-                self.scenario
+                self.mtas[m.mta as usize]
                     .policy
                     .retry
-                    .warnings_before(now.since(m.arrival))
+                    .warnings_before(now.since(m.entered()))
             })
             .sum();
         let run = RunInfo {
@@ -415,10 +408,15 @@ impl Simulation {
                 run,
                 queued,
                 &self.net,
-                self.dns.as_ref(),
-                self.conns.as_ref(),
+                self.mtas[0].dns.as_ref(),
+                self.mtas[0].conns.as_ref(),
             )
-            .with_queue(&self.series, self.scenario.series_every, self.qmgr.as_ref())
+            .with_queue(
+                &self.series,
+                self.scenario.series_every,
+                self.mtas[0].qmgr.as_ref(),
+            )
+            .with_relayed(self.relayed)
     }
 
     fn next_arrival_time(&mut self) -> Option<SimTime> {
@@ -477,6 +475,10 @@ impl Simulation {
             hint_s: 0,
             state: MessageState::InFlight,
             unknown_recipient,
+            mta: 0,
+            next_mta: NO_MTA,
+            relays: 0,
+            entered_ms: 0,
         });
         self.metrics.arrival();
         self.arrivals.next_index += 1;
@@ -512,47 +514,52 @@ impl Simulation {
 
     /// The destination of a message to `domain` for concurrency and shared state: the route's
     /// first relay, or the domain.
-    fn destination(&self, domain: DomainId) -> usize {
-        match self.stages.first() {
-            Some(stage) => stage.members[0].0 as usize,
-            None => self.scenario.hosts.len() + domain.0 as usize,
-        }
+    fn destination(&self, id: u32) -> usize {
+        let m = &self.messages[id as usize];
+        self.mtas[m.mta as usize].destination(m.domain, self.scenario.hosts.len())
     }
 
     /// Message `id` is due for an attempt at `t`: attempted now, or queued for a slot.
     fn due(&mut self, id: u32, t: SimTime) {
-        let Some(qm) = &mut self.qmgr else {
+        let mta = self.messages[id as usize].mta as usize;
+        if self.mtas[mta].qmgr.is_none() {
             self.start_attempt(id, t);
             return;
-        };
-        let dest = match self.stages.first() {
-            Some(stage) => stage.members[0].0 as usize,
-            None => self.scenario.hosts.len() + self.messages[id as usize].domain.0 as usize,
-        };
+        }
+        let dest = self.destination(id);
+        let qm = self.mtas[mta].qmgr.as_mut().expect("checked above");
         if qm.offer(id, dest) {
             self.start_attempt(id, t);
         } else {
-            self.messages[id as usize].state = MessageState::Waiting;
+            let m = &mut self.messages[id as usize];
+            m.state = MessageState::Waiting;
+            let deadline = self.mtas[mta].policy.retry.deadline(m.entered());
             self.waiting_count += 1;
+            self.queue
+                .schedule_at(deadline.max(t), Event::WaitLimit(id));
             self.digest.word(9);
             self.digest.word(t.as_ms());
             self.digest.word(u64::from(id));
         }
-        self.pump(t);
+        self.pump(mta, t);
     }
 
-    /// Starts every queued attempt that may start now.
-    fn pump(&mut self, t: SimTime) {
-        while let Some((id, dest)) = self.qmgr.as_mut().and_then(QueueManager::next_to_start) {
+    /// Starts every queued attempt of MTA `mta` that may start now.
+    fn pump(&mut self, mta: usize, t: SimTime) {
+        while let Some((id, dest)) = self.mtas[mta]
+            .qmgr
+            .as_mut()
+            .and_then(QueueManager::next_to_start)
+        {
             let m = self.messages[id as usize];
             if m.state == MessageState::Waiting {
                 self.waiting_count -= 1;
             }
-            if self.scenario.policy.retry.attempt_allowed(m.arrival, t) {
+            if self.mtas[mta].policy.retry.attempt_allowed(m.entered(), t) {
                 self.start_attempt(id, t);
             } else {
                 // Its queue lifetime ran out while it waited for a slot.
-                if let Some(qm) = &mut self.qmgr {
+                if let Some(qm) = &mut self.mtas[mta].qmgr {
                     qm.done(dest, None);
                 }
                 self.on_expire(id, t);
@@ -560,28 +567,59 @@ impl Simulation {
         }
     }
 
+    /// A waiting message's lifetime may have ended: if it still waits, it leaves the queue
+    /// and expires.
+    fn on_wait_limit(&mut self, id: u32, t: SimTime) {
+        let m = self.messages[id as usize];
+        let mta = m.mta as usize;
+        if m.state != MessageState::Waiting || t < self.mtas[mta].policy.retry.deadline(m.entered())
+        {
+            return;
+        }
+        let dest = self.destination(id);
+        let withdrawn = self.mtas[mta]
+            .qmgr
+            .as_mut()
+            .is_some_and(|q| q.withdraw(id, dest));
+        debug_assert!(withdrawn, "a waiting message is in its queue");
+        self.waiting_count -= 1;
+        self.on_expire(id, t);
+    }
+
+    /// Releases the queue-manager slot of message `id`'s attempt (`outcome`: its success).
+    fn release_slot(&mut self, id: u32, outcome: Option<bool>) {
+        let mta = self.messages[id as usize].mta as usize;
+        if self.mtas[mta].qmgr.is_some() {
+            let dest = self.destination(id);
+            if let Some(qm) = &mut self.mtas[mta].qmgr {
+                qm.done(dest, outcome);
+            }
+        }
+    }
+
     fn start_attempt(&mut self, id: u32, t: SimTime) {
-        let m = &mut self.messages[id as usize];
+        let m = self.messages[id as usize];
+        let mi = m.mta as usize;
         assert!(!m.state.is_terminal(), "attempt on a finished message {id}");
         assert!(
-            self.scenario.policy.retry.attempt_allowed(m.arrival, t),
+            self.mtas[mi].policy.retry.attempt_allowed(m.entered(), t),
             "attempt after the deadline"
         );
         let attempt = m.attempts;
         let (domain, unknown_recipient) = (m.domain, m.unknown_recipient);
         let draws = AttemptRandom::new(m.key, attempt);
         self.hops.clear();
-        let policy = &self.scenario.policy;
+        let destination = self.destination(id);
+        let mta = &mut self.mtas[mi];
         let resolved = self.mx_tables[domain.0 as usize].candidates(
-            policy.mx_address_limit,
-            policy.sender,
+            mta.policy.mx_address_limit,
+            mta.host,
             &draws,
             &mut self.candidates,
         );
-        let destination = self.destination(domain);
-        if let (Some(shared), Ok(_)) = (&mut self.shared, &resolved) {
+        if let (Some(shared), Ok(_)) = (&mut mta.shared, &resolved) {
             // Hosts in their retry time are skipped; if none is left, no attempt is made.
-            let first_hops: Vec<HostId> = match self.stages.first() {
+            let first_hops: Vec<HostId> = match mta.stages.first() {
                 Some(stage) => stage.members.clone(),
                 None => self.candidates.iter().map(|c| c.host).collect(),
             };
@@ -602,25 +640,24 @@ impl Simulation {
                 self.gated(id, t, gate, until);
                 return;
             }
-            if self.stages.is_empty() {
+            if mta.stages.is_empty() {
                 self.candidates
                     .retain(|c| shared.host_ready(c.host.0, t).is_ok());
             }
         }
-        let m = &mut self.messages[id as usize];
-        m.state = MessageState::InFlight;
-        m.attempts += 1;
+        let msg = &mut self.messages[id as usize];
+        msg.state = MessageState::InFlight;
+        msg.attempts += 1;
         self.in_flight_count += 1;
-        let policy = &self.scenario.policy;
-        let key = m.key;
+        let key = msg.key;
         let mut start = t;
         let mut lookup: Option<Lookup> = None;
         let mut dns_failure = None;
-        if let Some(dns) = &mut self.dns {
+        if let Some(dns) = &mut mta.dns {
             let resolver = dns.spec().resolver;
             let rtt = self
                 .topology
-                .latency(policy.sender, resolver)
+                .latency(mta.host, resolver)
                 .map_or(SimDuration::ZERO, |l| SimDuration::from_ms(2 * l.as_ms()));
             let silent = self.scenario.hosts[resolver.0 as usize].down_as == DownAs::Silent;
             let queries = dns.counters.queries;
@@ -650,29 +687,35 @@ impl Simulation {
             lookup = Some(l);
             dns_failure = answer.map(|r| (r, start));
         }
+        let mut accepted_by = None;
         let (reply, end) = match (dns_failure, resolved) {
             (Some(failure), _) => failure,
             (None, Err(reply)) => (reply, start),
-            (None, Ok(local_is_mx)) => Walker {
-                hosts: &self.scenario.hosts,
-                topology: &self.topology,
-                health: &mut self.health,
-                net: &mut self.net,
-                rules: &self.rules,
-                pools: &mut self.pools,
-                draws,
-                unknown_recipient,
-                recipient: key,
-                local_is_mx,
-                hops: &mut self.hops,
-                conns: self.conns.as_mut(),
+            (None, Ok(local_is_mx)) => {
+                let mut walker = Walker {
+                    hosts: &self.scenario.hosts,
+                    topology: &self.topology,
+                    health: &mut self.health,
+                    net: &mut self.net,
+                    rules: &mta.rules,
+                    pools: &mut mta.pools,
+                    draws,
+                    unknown_recipient,
+                    recipient: key,
+                    local_is_mx,
+                    hops: &mut self.hops,
+                    conns: mta.conns.as_mut(),
+                    accepted_by: None,
+                };
+                let outcome = walker.walk(mta.host, &mta.stages, &self.candidates, start);
+                accepted_by = walker.accepted_by;
+                outcome
             }
-            .walk(policy.sender, &self.stages, &self.candidates, start),
         };
         debug_assert!(end >= t);
-        if let (Some(shared), Ok(_)) = (&mut self.shared, &resolved) {
-            let backoff = &self.scenario.policy.retry.default;
-            let first_hop_count = if self.stages.is_empty() {
+        if let (Some(shared), Ok(_)) = (&mut mta.shared, &resolved) {
+            let backoff = &mta.policy.retry.default;
+            let first_hop_count = if mta.stages.is_empty() {
                 self.hops.len()
             } else {
                 self.hops.len().min(1)
@@ -696,9 +739,14 @@ impl Simulation {
             }
             _ => 0,
         };
-        let m = &mut self.messages[id as usize];
-        m.pending = reply;
-        m.hint_s = hint;
+        let next_mta = match accepted_by {
+            Some(h) if reply.is_success() => self.mta_of_host[h.0 as usize],
+            _ => NO_MTA,
+        };
+        let msg = &mut self.messages[id as usize];
+        msg.pending = reply;
+        msg.hint_s = hint;
+        msg.next_mta = next_mta;
         self.metrics.attempt(&self.hops);
         self.digest.word(2);
         self.digest.word(t.as_ms());
@@ -711,6 +759,10 @@ impl Simulation {
             self.digest.word(8);
             self.digest.word(l.source as u64);
             self.digest.word(l.done_ms);
+        }
+        if mi > 0 {
+            self.digest.word(10);
+            self.digest.word(mi as u64);
         }
         self.record(t, id, |s| TraceKind::Attempt {
             n: attempt + 1,
@@ -728,6 +780,7 @@ impl Simulation {
             reply,
             end_ms: end.as_ms(),
             dns: lookup,
+            from: (mi > 0).then(|| s.scenario.hosts[s.mtas[mi].host.0 as usize].id.clone()),
         });
         if self.recording.is_some() {
             self.in_flight
@@ -742,13 +795,10 @@ impl Simulation {
         let reply = m.pending;
         self.in_flight.remove(&id);
         self.in_flight_count -= 1;
-        if self.qmgr.is_some() {
-            let dest = self.destination(m.domain);
-            if let Some(qm) = &mut self.qmgr {
-                qm.done(dest, Some(!reply.is_transient()));
-            }
-        }
-        if reply.is_success() {
+        self.release_slot(id, Some(!reply.is_transient()));
+        if reply.is_success() && m.next_mta != NO_MTA {
+            self.hand_off(id, t);
+        } else if reply.is_success() {
             let delay = t.since(m.arrival).as_ms();
             self.finish(id, t, MessageState::Delivered);
             self.metrics.delivered(delay, m.attempts);
@@ -761,7 +811,44 @@ impl Simulation {
         } else {
             self.defer(id, t, reply);
         }
-        self.pump(t);
+        self.pump(m.mta as usize, t);
+    }
+
+    /// A store-and-forward relay accepted message `id`: it leaves its MTA's queue and enters
+    /// the relay's, which retries it under its own policy. Each hand-off is a relay passed;
+    /// past the receiving MTA's hop limit the mail is looping: 554 5.4.6.
+    fn hand_off(&mut self, id: u32, t: SimTime) {
+        let m = &mut self.messages[id as usize];
+        let next = m.next_mta;
+        m.relays = m.relays.saturating_add(1);
+        let relays = m.relays;
+        let hop_limit = self.mtas[next as usize].policy.hop_limit;
+        self.relayed += 1;
+        if u32::from(relays) > hop_limit.min(u32::from(u8::MAX - 1)) {
+            self.bounce(id, t, codes::ROUTING_LOOP);
+            return;
+        }
+        let m = &mut self.messages[id as usize];
+        // A new queue: fresh attempt count and backoff; its own draws (a new key, so the
+        // relay's coins are independent of the sender's for the same attempt numbers).
+        m.mta = next;
+        m.next_mta = NO_MTA;
+        m.attempts = 0;
+        m.last_delay_ms = 0;
+        m.hint_s = 0;
+        m.pending = codes::OK;
+        m.key = crate::random::mix(m.key, u64::from(relays));
+        m.entered_ms = t.since(m.arrival).as_ms().min(u64::from(u32::MAX)) as u32;
+        m.state = MessageState::Deferred;
+        self.digest.word(10);
+        self.digest.word(t.as_ms());
+        self.digest.word(u64::from(id));
+        self.digest.word(u64::from(next));
+        let host = self.mtas[next as usize].host;
+        self.record(t, id, |s| TraceKind::Relayed {
+            to: s.scenario.hosts[host.0 as usize].id.clone(),
+        });
+        self.due(id, t);
     }
 
     fn bounce(&mut self, id: u32, t: SimTime, reply: Reply) {
@@ -775,8 +862,8 @@ impl Simulation {
     }
 
     fn defer(&mut self, id: u32, t: SimTime, reply: Reply) {
-        let retry = &self.scenario.policy.retry;
         let m = self.messages[id as usize];
+        let retry = &self.mtas[m.mta as usize].policy.retry;
         let u = if retry.is_jittered() {
             AttemptRandom::new(m.key, m.attempts - 1).unit(Slot::Jitter)
         } else {
@@ -784,7 +871,7 @@ impl Simulation {
         };
         let decision = retry.decide(&Failure {
             reply,
-            arrival: m.arrival,
+            arrival: m.entered(),
             now: t,
             attempts: m.attempts,
             previous: (m.last_delay_ms > 0).then_some(SimDuration::from_ms(m.last_delay_ms)),
@@ -806,7 +893,7 @@ impl Simulation {
         self.digest.reply(reply);
         self.digest.word(at.as_ms());
         self.record(t, id, |s| {
-            let retry = &s.scenario.policy.retry;
+            let retry = &s.mtas[m.mta as usize].policy.retry;
             TraceKind::Deferred {
                 reply,
                 retry_at_ms: at.as_ms(),
@@ -832,15 +919,10 @@ impl Simulation {
     /// A shared-state gate refused the attempt: the message waits until the gate may open
     /// (or expires first), without an attempt being counted.
     fn gated(&mut self, id: u32, t: SimTime, gate: Gate, until: SimTime) {
-        if self.qmgr.is_some() {
-            let dest = self.destination(self.messages[id as usize].domain);
-            if let Some(qm) = &mut self.qmgr {
-                qm.done(dest, None);
-            }
-        }
-        let retry = &self.scenario.policy.retry;
+        self.release_slot(id, None);
         let m = self.messages[id as usize];
-        let deadline = retry.deadline(m.arrival);
+        let retry = &self.mtas[m.mta as usize].policy.retry;
+        let deadline = retry.deadline(m.entered());
         let at = until.max(t.after(SimDuration::from_ms(1)));
         let expire = match retry.give_up {
             GiveUp::Deadline => at >= deadline,
@@ -886,11 +968,10 @@ impl Simulation {
         let m = &mut self.messages[id as usize];
         assert!(!m.state.is_terminal(), "message {id} finished twice");
         m.state = state;
-        let warnings = self
-            .scenario
+        let warnings = self.mtas[m.mta as usize]
             .policy
             .retry
-            .warnings_before(t.since(m.arrival));
+            .warnings_before(t.since(m.entered()));
         self.metrics.warned(warnings);
     }
 }
@@ -902,7 +983,7 @@ mod tests {
     #[test]
     fn per_message_memory_stays_small() {
         // README reports memory per queued message: its state plus one pending event.
-        assert_eq!(std::mem::size_of::<Message>(), 48);
+        assert_eq!(std::mem::size_of::<Message>(), 56);
         assert_eq!(std::mem::size_of::<Event>(), 8);
     }
 }

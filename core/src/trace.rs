@@ -86,6 +86,14 @@ pub enum TraceKind {
         /// The MX lookup, when the sender uses a resolver.
         #[serde(skip_serializing_if = "Option::is_none")]
         dns: Option<crate::network::Lookup>,
+        /// The store-and-forward relay making the attempt (absent: the sender).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+    },
+    /// A store-and-forward relay accepted the message into its own queue.
+    Relayed {
+        /// The relay now holding it.
+        to: String,
     },
     /// Accepted by the final hop.
     Delivered {

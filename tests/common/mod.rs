@@ -111,6 +111,73 @@ pub struct Knobs {
     pub max_attempts: Option<(u32, &'static str)>,
     /// Shared state: host retry records, dead destinations, circuit breaker, retry budget.
     pub shared: (bool, bool, bool, bool),
+    /// Network mechanisms (issue 4), off in the plain generator.
+    pub net: Option<NetKnobs>,
+}
+
+/// The network mechanisms of a generated scenario, each on or off.
+#[derive(Clone, Debug)]
+pub struct NetKnobs {
+    /// MX capacity: sessions, service time (s), backlog.
+    pub capacity: Option<(u32, u32, u32)>,
+    /// MX greylisting delay, minutes.
+    pub greylist_min: Option<u32>,
+    /// Down MX hosts stay silent (connect timeout) instead of refusing.
+    pub silent: bool,
+    /// A resolver (failure model), MX TTL seconds, serve-stale.
+    pub dns: Option<(FailureKnob, u32, bool)>,
+    /// Postfix connection cache.
+    pub connections: bool,
+    /// Queue manager: active limit, fixed concurrency, fairness.
+    pub queue: Option<(u32, u32, bool)>,
+    /// `next_mx = "connection-only"`.
+    pub connection_only: bool,
+    /// Connect retries per attempt.
+    pub connect_retries: u32,
+}
+
+pub fn net_knobs() -> impl Strategy<Value = NetKnobs> {
+    (
+        prop::option::weighted(0.4, (1u32..5, 0u32..30, 0u32..20)),
+        prop::option::weighted(0.3, 1u32..30),
+        prop::bool::weighted(0.3),
+        prop::option::weighted(0.4, (failure_knob(), 0u32..3000, any::<bool>())),
+        prop::bool::weighted(0.4),
+        prop::option::weighted(0.4, (1u32..50, 1u32..6, any::<bool>())),
+        prop::bool::weighted(0.3),
+        0u32..3,
+    )
+        .prop_map(
+            |(
+                capacity,
+                greylist_min,
+                silent,
+                dns,
+                connections,
+                queue,
+                connection_only,
+                connect_retries,
+            )| {
+                NetKnobs {
+                    capacity,
+                    greylist_min,
+                    silent,
+                    dns,
+                    connections,
+                    queue,
+                    connection_only,
+                    connect_retries,
+                }
+            },
+        )
+}
+
+/// Generated scenarios with the network mechanisms switched on at random.
+pub fn knobs_with_network() -> impl Strategy<Value = Knobs> {
+    (knobs(), net_knobs()).prop_map(|(mut k, n)| {
+        k.net = Some(n);
+        k
+    })
 }
 
 pub fn failure_knob() -> impl Strategy<Value = FailureKnob> {
@@ -220,6 +287,7 @@ pub fn knobs() -> impl Strategy<Value = Knobs> {
                 give_up,
                 max_attempts,
                 shared,
+                net: None,
             },
         )
 }
@@ -252,6 +320,17 @@ impl Knobs {
                 "[[hosts]]\nid = \"mx{i}\"\nrole = \"mx\"\nfailure = {}",
                 f.toml()
             );
+            if let Some(n) = &self.net {
+                if let Some((sessions, service, backlog)) = n.capacity {
+                    let _ = writeln!(s, "capacity = {{ sessions = {sessions}, service_time = \"{service}s\", backlog = {backlog} }}");
+                }
+                if let Some(d) = n.greylist_min {
+                    let _ = writeln!(s, "greylist = {{ delay = \"{d}m\", window = \"4h\" }}");
+                }
+                if n.silent {
+                    let _ = writeln!(s, "down = \"silent\"");
+                }
+            }
             if self.reject_share > 0.0 {
                 let _ = writeln!(
                     s,
@@ -278,15 +357,27 @@ impl Knobs {
                 );
             }
         }
+        if let Some((f, ..)) = self.net.as_ref().and_then(|n| n.dns.as_ref()) {
+            let _ = writeln!(
+                s,
+                "[[hosts]]\nid = \"ns\"\nrole = \"resolver\"\nfailure = {}\n\n[[links]]\nfrom = \"out\"\nto = \"ns\"\nlatency = \"2ms\"\n",
+                f.toml()
+            );
+        }
         let records: Vec<String> = self
             .mx
             .iter()
             .enumerate()
             .map(|(i, (p, ..))| format!("{{ preference = {}, host = \"mx{i}\" }}", p * 10))
             .collect();
+        let ttl = self
+            .net
+            .as_ref()
+            .and_then(|n| n.dns.as_ref())
+            .map_or(3600, |d| d.1);
         let _ = writeln!(
             s,
-            "[[domains]]\nname = \"example.net\"\nmx = [{}]\n",
+            "[[domains]]\nname = \"example.net\"\nmx = [{}]\nttl = \"{ttl}s\"\n",
             records.join(", ")
         );
         let _ = writeln!(s, "[policy]\nretry = {}", retry.toml());
@@ -308,6 +399,25 @@ impl Knobs {
         );
         if let Some((n, check)) = self.max_attempts {
             let _ = writeln!(s, "max_attempts = {n}\nmax_attempts_check = \"{check}\"");
+        }
+        if let Some(n) = &self.net {
+            if let Some((_, _, stale)) = &n.dns {
+                let _ = writeln!(s, "dns = {{ resolver = \"ns\", serve_stale = {stale} }}");
+            }
+            if n.connections {
+                let _ = writeln!(s, "connections = \"postfix\"");
+            }
+            if let Some((active, concurrency, fair)) = n.queue {
+                let _ = writeln!(s, "queue = {{ active_limit = {active}, concurrency = {concurrency}, fair = {fair} }}");
+            }
+            if n.connection_only {
+                let _ = writeln!(s, "next_mx = \"connection-only\"");
+            }
+            let _ = writeln!(
+                s,
+                "connect = {{ retries = {}, backoff = \"2s\" }}",
+                n.connect_retries
+            );
         }
         if !self.relays.is_empty() {
             let via: Vec<String> = (0..self.relays.len())

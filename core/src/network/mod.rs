@@ -35,10 +35,16 @@ impl Network {
     /// The idle network of `scenario`.
     pub fn new(scenario: &Scenario) -> Self {
         let mut sessions: Vec<Option<Vec<SimTime>>> = vec![None; scenario.hosts.len()];
-        if let Route::Via(stages) = &scenario.policy.route {
-            for stage in stages.iter().filter(|s| s.choose == Choose::LeastLoaded) {
-                for m in &stage.members {
-                    sessions[m.0 as usize] = Some(Vec::new());
+        let relay_policies = scenario
+            .hosts
+            .iter()
+            .filter_map(|h| h.queue_policy.as_deref());
+        for policy in std::iter::once(&scenario.policy).chain(relay_policies) {
+            if let Route::Via(stages) = &policy.route {
+                for stage in stages.iter().filter(|s| s.choose == Choose::LeastLoaded) {
+                    for m in &stage.members {
+                        sessions[m.0 as usize] = Some(Vec::new());
+                    }
                 }
             }
         }

@@ -91,8 +91,10 @@ fn read_scenario(r: &mut Reader, root: &Node) -> Option<Scenario> {
     let links = read_links(r, &top, &names);
     let domains = read_domains(r, &top, &hosts);
     let workload = read_workload(r, &top, &domains, &limits);
-    let policy = read_policy(r, &top, &hosts, &links);
+    let policy = read_policy(r, top.get("policy"), &hosts, &links, None);
     let expect = read_expect(r, &top, &names);
+    let mut hosts = hosts;
+    read_relay_policies(r, &top, &mut hosts, &links);
     let series_every = top
         .get("series_every")
         .and_then(|n| r.positive_duration(n, "series_every"))
@@ -110,6 +112,66 @@ fn read_scenario(r: &mut Reader, root: &Node) -> Option<Scenario> {
         policy: policy?,
         expect,
     })
+}
+
+/// A stand-in for a store-and-forward relay's policy until [`read_relay_policies`] reads it.
+fn placeholder_policy() -> Policy {
+    Policy {
+        sender: HostId(0),
+        retry: RetryPolicy::simple(Backoff::Fixed {
+            interval: SimDuration::from_mins(5),
+        }),
+        route: Route::Direct,
+        mx_address_limit: 5,
+        shared: SharedSpec::default(),
+        next_mx: NextMx::AnySoft { session_limit: 2 },
+        fallback_relay: None,
+        connect: ConnectSpec::default(),
+        hop_limit: 50,
+        dns: None,
+        connections: None,
+        queue: None,
+    }
+}
+
+/// Reads the `policy` of every store-and-forward relay with the sender's reader, so a relay's
+/// queue has exactly the sender's features; problems are reported under `hosts[i].policy`.
+fn read_relay_policies(
+    r: &mut Reader,
+    top: &Fields<'_>,
+    hosts: &mut [HostSpec],
+    links: &[LinkSpec],
+) {
+    let Some(Kind::Array(items)) = top.get("hosts").map(|n| &n.kind) else {
+        return;
+    };
+    let mut read = Vec::new();
+    for (i, host) in hosts.iter().enumerate() {
+        if host.queue_policy.is_none() {
+            continue;
+        }
+        // Hosts are kept in file order except ones dropped for a missing id; find the item.
+        let Some((index, item)) = items.iter().enumerate().find(|(_, item)| {
+            matches!(&item.kind, Kind::Table(e) if e.iter().any(|e| e.key == "id" && matches!(&e.value.kind, Kind::Str(s) if *s == host.id)))
+        }) else {
+            continue;
+        };
+        let node = match &item.kind {
+            Kind::Table(entries) => entries.iter().find(|e| e.key == "policy").map(|e| &e.value),
+            _ => None,
+        };
+        let before = r.diagnostics.len();
+        let policy = read_policy(r, node, hosts, links, Some(HostId(i as u32)));
+        for d in &mut r.diagnostics[before..] {
+            d.path = format!("hosts[{index}].{}", d.path);
+        }
+        if let Some(p) = policy {
+            read.push((i, p));
+        }
+    }
+    for (i, p) in read {
+        hosts[i].queue_policy = Some(Box::new(p));
+    }
 }
 
 fn read_limits(r: &mut Reader, top: &Fields<'_>) -> Limits {
@@ -191,6 +253,7 @@ fn read_hosts(r: &mut Reader, top: &Fields<'_>, limits: &Limits) -> Vec<HostSpec
                 "retry_hint",
                 "capacity",
                 "greylist",
+                "policy",
             ],
         ) else {
             continue;
@@ -244,20 +307,27 @@ fn read_hosts(r: &mut Reader, top: &Fields<'_>, limits: &Limits) -> Vec<HostSpec
                 None
             }
         };
+        let mut store_and_forward = false;
         if let Some(n) = f.get("mode") {
             let path = f.path_of("mode");
             match r.string(n, &path) {
-                Some("cut-through") if role == Some(Role::Relay) => {}
-                Some("cut-through") => r.error(&path, n.span.clone(), "`mode` applies to relays only".into(), Some("remove it, or set role = \"relay\"".into())),
-                Some("store-and-forward") => r.error(
+                Some("cut-through" | "store-and-forward") if role != Some(Role::Relay) => r.error(
                     &path,
                     n.span.clone(),
-                    "relay mode \"store-and-forward\" is not supported yet".into(),
-                    Some("use \"cut-through\" (a failure beyond the relay reaches the sender as 451 4.4.3)".into()),
+                    "`mode` applies to relays only".into(),
+                    Some("remove it, or set role = \"relay\"".into()),
                 ),
+                Some("cut-through") => {}
+                Some("store-and-forward") => store_and_forward = true,
                 Some(other) => {
-                    let help = unknown_name_help(other, ["cut-through", "store-and-forward"], "mode");
-                    r.error(&path, n.span.clone(), format!("unknown relay mode \"{other}\""), Some(help))
+                    let help =
+                        unknown_name_help(other, ["cut-through", "store-and-forward"], "mode");
+                    r.error(
+                        &path,
+                        n.span.clone(),
+                        format!("unknown relay mode \"{other}\""),
+                        Some(help),
+                    )
                 }
                 None => {}
             }
@@ -283,6 +353,14 @@ fn read_hosts(r: &mut Reader, top: &Fields<'_>, limits: &Limits) -> Vec<HostSpec
             .get("greylist")
             .and_then(|n| read_greylist(r, n, &f.path_of("greylist"), role))
             .flatten();
+        if let (Some(n), false) = (f.get("policy"), store_and_forward) {
+            r.error(
+                &f.path_of("policy"),
+                n.span.clone(),
+                "only a store-and-forward relay has a policy of its own".into(),
+                Some("add mode = \"store-and-forward\" to this relay, or remove `policy`".into()),
+            );
+        }
         if let Some(id) = id {
             // A host with a bad role is kept (as an mx; the role is already reported) so that
             // references to it do not cascade into "unknown host" errors.
@@ -296,6 +374,8 @@ fn read_hosts(r: &mut Reader, top: &Fields<'_>, limits: &Limits) -> Vec<HostSpec
                 down_as,
                 capacity,
                 greylist,
+                // Filled in by `read_relay_policies` once links are known.
+                queue_policy: store_and_forward.then(|| Box::new(placeholder_policy())),
             });
         }
     }
@@ -854,18 +934,21 @@ fn read_arrivals(r: &mut Reader, node: &Node, path: &str) -> Option<Arrivals> {
     }
 }
 
+/// `[policy]` of the sender, or (with `relay`) the `policy` table of a store-and-forward relay,
+/// whose queue sends from the relay itself.
 fn read_policy(
     r: &mut Reader,
-    top: &Fields<'_>,
+    node: Option<&Node>,
     hosts: &[HostSpec],
     links: &[LinkSpec],
+    relay: Option<HostId>,
 ) -> Option<Policy> {
     let names: Vec<&str> = hosts.iter().map(|h| h.id.as_str()).collect();
     let empty = Node {
         kind: Kind::Table(Vec::new()),
         span: None,
     };
-    let node = top.get("policy").unwrap_or(&empty);
+    let node = node.unwrap_or(&empty);
     let f = r.table(
         node,
         "policy",
@@ -894,8 +977,18 @@ fn read_policy(
             "queue",
         ],
     )?;
-    let sender = match f.get("sender") {
-        Some(n) => r.string(n, "policy.sender").and_then(|name| {
+    let sender = match (f.get("sender"), relay) {
+        (Some(n), Some(_)) => {
+            r.error(
+                "policy.sender",
+                n.span.clone(),
+                "a relay's queue sends from the relay itself".into(),
+                Some("remove `sender` from the relay's policy".into()),
+            );
+            None
+        }
+        (None, Some(relay)) => Some(relay),
+        (Some(n), None) => r.string(n, "policy.sender").and_then(|name| {
             match names.iter().position(|h| *h == name) {
                 Some(i) if hosts[i].role == Role::Sender => Some(HostId(i as u32)),
                 Some(_) => {
@@ -919,7 +1012,7 @@ fn read_policy(
                 }
             }
         }),
-        None => {
+        (None, None) => {
             let senders: Vec<usize> = (0..hosts.len())
                 .filter(|&i| hosts[i].role == Role::Sender)
                 .collect();

@@ -120,6 +120,9 @@ pub struct HostSpec {
     pub capacity: Option<crate::network::CapacitySpec>,
     /// Greylisting (MX hosts only).
     pub greylist: Option<crate::network::GreylistSpec>,
+    /// For a store-and-forward relay: the policy of its own queue (it is an MTA like the
+    /// sender, run by the same code). `None` for cut-through relays and other roles.
+    pub queue_policy: Option<Box<Policy>>,
 }
 
 /// What a client sees when it connects to a host that is down.

@@ -1,0 +1,95 @@
+//! An MTA: a queue with its policy and everything its policy keeps between attempts (pool
+//! choices, shared retry state, DNS cache, connection cache, queue manager).
+//!
+//! The sender is one; every store-and-forward relay is another, built from its own `policy`
+//! table by the same code (DESIGN §3: "an MTA like the sender, built from the same code"), so a
+//! relay retries, caches, limits concurrency and gives up exactly as a sender with that policy
+//! would.
+
+use crate::network::{ConnectionCache, DnsCache, PoolState, Stage};
+use crate::qmgr::QueueManager;
+use crate::scenario::{DomainId, HostId, Policy, Route, Scenario};
+use crate::session::WalkRules;
+use crate::shared::SharedState;
+
+/// One MTA's policy and live state.
+pub struct Mta {
+    /// The host it runs on (its connections come from here).
+    pub host: HostId,
+    /// Its policy.
+    pub policy: Policy,
+    /// Its route: relay stages before the MX hosts (empty: direct).
+    pub stages: Vec<Stage>,
+    /// Its routing rules, for the walk.
+    pub rules: WalkRules,
+    /// Its pool choices.
+    pub pools: PoolState,
+    /// Retry state shared across its messages; `None` when the policy uses none of it.
+    pub shared: Option<SharedState>,
+    /// Its resolver client and cache.
+    pub dns: Option<DnsCache>,
+    /// Its connection cache.
+    pub conns: Option<ConnectionCache>,
+    /// Its active queue and concurrency limits.
+    pub qmgr: Option<QueueManager>,
+}
+
+impl Mta {
+    /// The MTA on `host` with `policy`, idle, in `scenario`'s topology.
+    pub fn new(host: HostId, policy: Policy, scenario: &Scenario) -> Self {
+        let stages = match &policy.route {
+            Route::Direct => Vec::new(),
+            Route::Via(chain) => chain.clone(),
+        };
+        let hosts = scenario.hosts.len();
+        let destinations = hosts + scenario.domains.len();
+        Mta {
+            host,
+            rules: WalkRules {
+                next_mx: policy.next_mx,
+                connect: policy.connect,
+                fallback_relay: policy.fallback_relay,
+                hop_limit: policy.hop_limit,
+            },
+            pools: PoolState::new(&stages),
+            shared: (!policy.shared.is_off())
+                .then(|| SharedState::new(policy.shared.clone(), hosts, destinations)),
+            dns: policy
+                .dns
+                .map(|spec| DnsCache::new(spec, scenario.domains.len())),
+            conns: policy
+                .connections
+                .map(|spec| ConnectionCache::new(spec, hosts)),
+            qmgr: policy
+                .queue
+                .map(|spec| QueueManager::new(spec, destinations)),
+            stages,
+            policy,
+        }
+    }
+
+    /// Every MTA of `scenario`: the sender first, then each store-and-forward relay in host
+    /// order.
+    pub fn all(scenario: &Scenario) -> Vec<Mta> {
+        let mut mtas = vec![Mta::new(
+            scenario.policy.sender,
+            scenario.policy.clone(),
+            scenario,
+        )];
+        for (i, h) in scenario.hosts.iter().enumerate() {
+            if let Some(p) = &h.queue_policy {
+                mtas.push(Mta::new(HostId(i as u32), (**p).clone(), scenario));
+            }
+        }
+        mtas
+    }
+
+    /// The destination of a message to `domain`, for concurrency and shared state: the
+    /// route's first relay, or the domain (ids after the hosts).
+    pub fn destination(&self, domain: DomainId, hosts: usize) -> usize {
+        match self.stages.first() {
+            Some(stage) => stage.members[0].0 as usize,
+            None => hosts + domain.0 as usize,
+        }
+    }
+}

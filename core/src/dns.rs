@@ -6,8 +6,8 @@
 //! preferences shuffled with the attempt's random draws (the RFC says the client MUST
 //! randomize); the list capped at the address limit (Postfix `smtp_mx_address_limit` = 5).
 //!
-//! Resolution here is instantaneous and authoritative: DNS servers with their own failures,
-//! latency and caching are a later layer behind [`MxTable::candidates`].
+//! The table is the authoritative answer; when the sender uses a resolver, the time a lookup
+//! takes and whether it fails are decided by `network::dns_cache` before the table is read.
 
 use crate::random::{AttemptRandom, Slot};
 use crate::scenario::{DomainSpec, HostId, MxAnswer};

@@ -892,3 +892,22 @@ proptest! {
         prop_assert_eq!(arrived.len() as u64, o.generated);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// With capacity that never runs out and no service time, a scenario runs exactly as
+    /// without capacity: the load model adds nothing until it binds.
+    #[test]
+    fn unlimited_capacity_matches_the_simpler_model(k in common::knobs()) {
+        let plain = k.toml();
+        let unlimited = plain
+            .replace("role = \"mx\"\n", "role = \"mx\"\ncapacity = { sessions = 100000, service_time = \"0s\", backlog = 0 }\n")
+            .replace("role = \"relay\"\n", "role = \"relay\"\ncapacity = { sessions = 100000, service_time = \"0s\" }\n");
+        prop_assume!(unlimited != plain);
+        let a = run_traced(load(&plain));
+        let b = run_traced(load(&unlimited));
+        prop_assert_eq!(a.digest(), b.digest());
+        prop_assert_eq!(b.report().network.over_capacity, 0);
+    }
+}

@@ -328,14 +328,7 @@ impl Walker<'_> {
             if self.health[h].keeps_connections(t) {
                 let slot = match &mut self.net.loads[h] {
                     None => Some(None),
-                    Some(load) => match load.admit(t, connect.greeting_timeout) {
-                        Admission::Served { slot, start } if start == t => Some(Some(slot)),
-                        Admission::Served { slot, .. } => {
-                            load.occupy(slot, t);
-                            None
-                        }
-                        _ => None,
-                    },
+                    Some(load) => load.admit_now(t).map(Some),
                 };
                 if let Some(slot) = slot {
                     if let Some(cache) = &mut self.conns {

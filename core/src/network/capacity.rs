@@ -23,6 +23,8 @@
 
 use crate::smtp::Reply;
 use crate::time::{SimDuration, SimTime};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 /// A host's capacity, from the scenario.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -57,13 +59,18 @@ pub enum Admission {
 }
 
 /// The live load of one host.
+///
+/// NOTE(perf): servers sit in a min-heap by the time they free up (ties by index, so the
+/// choice is deterministic); a server serving a session is out of the heap until
+/// [`occupy`](HostLoad::occupy) puts it back. Waiting greetings sit in a min-heap too, so an
+/// admission costs O(log n) whatever the number of servers or the backlog.
 #[derive(Clone, Debug)]
 pub struct HostLoad {
     spec: CapacitySpec,
-    /// When each server is next free.
-    free_at: Vec<SimTime>,
+    /// Idle or soon-free servers: (free from, index).
+    free: BinaryHeap<Reverse<(SimTime, u32)>>,
     /// Greeting times of connections admitted to wait in the backlog.
-    waiting: Vec<SimTime>,
+    waiting: BinaryHeap<Reverse<SimTime>>,
     /// Counters for the report.
     pub refused: u64,
     /// Connections abandoned by their clients while waiting.
@@ -77,8 +84,10 @@ impl HostLoad {
     pub fn new(spec: CapacitySpec) -> Self {
         HostLoad {
             spec,
-            free_at: vec![SimTime::ZERO; spec.sessions.max(1) as usize],
-            waiting: Vec::new(),
+            free: (0..spec.sessions.max(1))
+                .map(|i| Reverse((SimTime::ZERO, i)))
+                .collect(),
+            waiting: BinaryHeap::new(),
             refused: 0,
             abandoned: 0,
             peak_backlog: 0,
@@ -91,52 +100,55 @@ impl HostLoad {
     }
 
     /// Admits a connection arriving at `at` from a client that waits at most
-    /// `greeting_timeout` for the greeting.
+    /// `greeting_timeout` for the greeting. A served connection holds its server until
+    /// [`occupy`](Self::occupy) says when its session ends.
     pub fn admit(&mut self, at: SimTime, greeting_timeout: SimDuration) -> Admission {
-        let (slot, free) = self
-            .free_at
-            .iter()
-            .copied()
-            .enumerate()
-            .min_by_key(|&(i, f)| (f, i))
-            .expect("at least one server");
+        // Every server is serving a session whose end is not known yet: the host is full.
+        let Some(&Reverse((free, slot))) = self.free.peek() else {
+            self.refused += 1;
+            return Admission::Refused;
+        };
         if free <= at {
-            // Held provisionally until the caller knows the session's end (see `occupy`).
-            self.free_at[slot] = at.after(SimDuration::from_ms(1));
-            return Admission::Served {
-                slot: slot as u32,
-                start: at,
-            };
+            self.free.pop();
+            return Admission::Served { slot, start: at };
         }
-        self.waiting.retain(|&s| s > at);
+        while self.waiting.peek().is_some_and(|&Reverse(s)| s <= at) {
+            self.waiting.pop();
+        }
         if self.waiting.len() as u64 >= u64::from(self.spec.backlog) {
             self.refused += 1;
             return Admission::Refused;
         }
-        self.waiting.push(free);
+        self.free.pop();
+        self.waiting.push(Reverse(free));
         self.peak_backlog = self.peak_backlog.max(self.waiting.len() as u64);
         if free.since(at) > greeting_timeout {
             self.abandoned += 1;
             let wasted = (self.spec.service_time.as_ms() as f64 * self.spec.abandoned_cost) as u64;
-            self.free_at[slot] = free.after(SimDuration::from_ms(wasted.max(1)));
+            self.free.push(Reverse((
+                free.after(SimDuration::from_ms(wasted.max(1))),
+                slot,
+            )));
             return Admission::TimedOut;
         }
-        self.free_at[slot] = free.after(SimDuration::from_ms(1));
-        Admission::Served {
-            slot: slot as u32,
-            start: free,
+        Admission::Served { slot, start: free }
+    }
+
+    /// A server free at `at` for a session on an already open connection (no backlog: a
+    /// cached connection whose server is busy counts as closed). Touches nothing otherwise.
+    pub fn admit_now(&mut self, at: SimTime) -> Option<u32> {
+        match self.free.peek() {
+            Some(&Reverse((free, slot))) if free <= at => {
+                self.free.pop();
+                Some(slot)
+            }
+            _ => None,
         }
     }
 
-    /// Marks server `slot` busy until `until` (the end of the session it admitted).
+    /// Puts server `slot` back, busy until `until` (the end of the session it admitted).
     pub fn occupy(&mut self, slot: u32, until: SimTime) {
-        let f = &mut self.free_at[slot as usize];
-        *f = (*f).max(until);
-    }
-
-    /// Sessions under way at `t` (for least-loaded choices and snapshots).
-    pub fn busy_at(&self, t: SimTime) -> u32 {
-        self.free_at.iter().filter(|&&f| f > t).count() as u32
+        self.free.push(Reverse((until, slot)));
     }
 }
 
@@ -167,7 +179,6 @@ mod tests {
             h.occupy(slot, start.after(SimDuration::from_secs(10)));
         }
         assert_eq!(h.admit(SimTime(5_000), FIVE_MIN), Admission::Refused);
-        assert_eq!(h.busy_at(SimTime(5_000)), 2);
         // Once a server frees, connections are served again.
         assert!(matches!(
             h.admit(SimTime(10_000), FIVE_MIN),

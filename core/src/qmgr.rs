@@ -119,18 +119,9 @@ impl QueueManager {
         }
     }
 
-    /// Messages in the active queue.
-    pub fn active(&self) -> u32 {
-        self.active
-    }
-
-    /// Messages waiting for room in the active queue.
-    pub fn waiting(&self) -> u64 {
-        self.waiting
-    }
-
     /// Attempts under way to `dest`.
-    pub fn in_flight(&self, dest: usize) -> u32 {
+    #[cfg(test)]
+    fn in_flight(&self, dest: usize) -> u32 {
         self.dests[dest].in_flight
     }
 

@@ -193,8 +193,9 @@ impl ConnectionCache {
         self.counters.peak_idle = self.counters.peak_idle.max(self.idle_total);
     }
 
-    /// Idle connections cached for `host` now (for tests and snapshots).
-    pub fn idle_count(&self, host: u32) -> usize {
+    /// Idle connections cached for `host` now.
+    #[cfg(test)]
+    fn idle_count(&self, host: u32) -> usize {
         self.idle[host as usize].len()
     }
 }

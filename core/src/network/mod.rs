@@ -1,6 +1,7 @@
-//! The network between the sender and the mailbox: host capacity, greylisting and relay pools
-//! (the brief's R3, R6, R10–R16). Each mechanism is its own module; [`Network`] holds the live
-//! state of the environment side (hosts), which every sender shares.
+//! The network between the sender and the mailbox (the brief's R3, R6, R8, R10–R16): host
+//! capacity, greylisting and relay pools on the environment side, the DNS and connection
+//! caches on the sender side. Each mechanism is its own module; [`Network`] holds the live
+//! state of the hosts, which every MTA shares (the caches belong to each `Mta`).
 //!
 //! Determinism: all state lives in `Vec`s indexed by host id or in `BTreeMap`s, and changes
 //! only in event order.

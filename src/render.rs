@@ -198,6 +198,12 @@ fn network(s: &mut String, r: &Report) {
             }
         }
     }
+    if n.relayed > 0 {
+        lines.push(format!(
+            "store-and-forward: {} hand-offs to relays that queued the mail themselves",
+            n.relayed
+        ));
+    }
     if let Some(d) = &n.dns {
         let c = &d.counters;
         lines.push(format!(

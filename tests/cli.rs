@@ -394,3 +394,29 @@ fn readme_examples_match_the_binary() {
         );
     }
 }
+
+#[test]
+fn network_scenarios_show_their_mechanism_in_the_text_report() {
+    for (file, line) in [
+        ("scenarios/greylisting.toml", "greylisting: 589 deferrals"),
+        (
+            "scenarios/connection-reuse.toml",
+            "connections: 2814 opened, 11630 sessions reused one (80.5%)",
+        ),
+        (
+            "scenarios/dns-outage.toml",
+            "dns: 20430 lookups, 9612 cache hits (47.0%)",
+        ),
+        (
+            "scenarios/retry-storm.toml",
+            "capacity: 4018655 connections refused for load",
+        ),
+        (
+            "scenarios/relay-pool.toml",
+            "relay-1         relay          3242    22.5%",
+        ),
+    ] {
+        let out = stdout(&mxsim(&["run", file]));
+        assert!(out.contains(line), "{file}: {line:?} not in\n{out}");
+    }
+}

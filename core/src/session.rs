@@ -137,6 +137,47 @@ struct Alternatives {
     now: SimTime,
 }
 
+impl Alternatives {
+    fn starting_at(now: SimTime) -> Self {
+        Alternatives {
+            last: None,
+            sessions: 0,
+            now,
+        }
+    }
+
+    /// Records one host's answer; `Some` when it ends the attempt: a 2yz or 5yz, or a soft
+    /// failure after which `rule` does not try the next host.
+    fn settle(
+        &mut self,
+        reply: Reply,
+        end: SimTime,
+        level: Level,
+        rule: NextMx,
+    ) -> Option<(Reply, SimTime)> {
+        self.now = end;
+        if !reply.is_transient() {
+            return Some((reply, end));
+        }
+        self.last = Some(reply);
+        let moves_on = match (level, rule) {
+            (Level::Connection, _) => true,
+            (Level::Session, NextMx::ConnectionOnly) => false,
+            (Level::Session, NextMx::AnySoft { session_limit }) => {
+                self.sessions += 1;
+                self.sessions < session_limit
+            }
+        };
+        (!moves_on).then_some((reply, end))
+    }
+
+    /// Every host tried (or none reachable): the last soft failure, or 5.4.4 when no host
+    /// had a link.
+    fn exhausted(&self) -> (Reply, SimTime) {
+        (self.last.unwrap_or(codes::UNABLE_TO_ROUTE), self.now)
+    }
+}
+
 impl Walker<'_> {
     /// Walks from `from` through `stages`, then to the `candidates`, starting at `t`.
     /// Returns what `from` is finally told and when.
@@ -187,18 +228,6 @@ impl Walker<'_> {
         }
     }
 
-    /// Whether a soft failure at this level lets the attempt try the next host.
-    fn moves_on(&self, alt: &mut Alternatives, level: Level) -> bool {
-        match (level, self.rules.next_mx) {
-            (Level::Connection, _) => true,
-            (Level::Session, NextMx::ConnectionOnly) => false,
-            (Level::Session, NextMx::AnySoft { session_limit }) => {
-                alt.sessions += 1;
-                alt.sessions < session_limit
-            }
-        }
-    }
-
     #[allow(clippy::too_many_arguments)]
     fn through_stage(
         &mut self,
@@ -216,11 +245,7 @@ impl Walker<'_> {
             self.pools
                 .choose(index, stage, &self.draws, |h| net.sessions_under_way(h, t))
         };
-        let mut alt = Alternatives {
-            last: None,
-            sessions: 0,
-            now: t,
-        };
+        let mut alt = Alternatives::starting_at(t);
         for k in 0..n {
             let member_index = (first + k) % n;
             let relay = stage.members[member_index];
@@ -243,16 +268,11 @@ impl Walker<'_> {
                 self.pools
                     .outcome(index, member_index, !reply.is_transient());
             }
-            alt.now = end;
-            if !reply.is_transient() {
-                return (reply, end);
-            }
-            alt.last = Some(reply);
-            if !self.moves_on(&mut alt, level) {
-                return (reply, end);
+            if let Some(done) = alt.settle(reply, end, level, self.rules.next_mx) {
+                return done;
             }
         }
-        (alt.last.unwrap_or(codes::UNABLE_TO_ROUTE), alt.now)
+        alt.exhausted()
     }
 
     fn deliver_to_mx(
@@ -262,11 +282,7 @@ impl Walker<'_> {
         t: SimTime,
         depth: u32,
     ) -> (Reply, SimTime) {
-        let mut alt = Alternatives {
-            last: None,
-            sessions: 0,
-            now: t,
-        };
+        let mut alt = Alternatives::starting_at(t);
         for c in candidates {
             let mx = c.host;
             let Some(latency) = self.topology.latency(from, mx) else {
@@ -293,16 +309,11 @@ impl Walker<'_> {
                     w.mx_session(from, mx, latency, open)
                 }
             });
-            alt.now = end;
-            if !reply.is_transient() {
-                return (reply, end);
-            }
-            alt.last = Some(reply);
-            if !self.moves_on(&mut alt, level) {
-                return (reply, end);
+            if let Some(done) = alt.settle(reply, end, level, self.rules.next_mx) {
+                return done;
             }
         }
-        (alt.last.unwrap_or(codes::UNABLE_TO_ROUTE), alt.now)
+        alt.exhausted()
     }
 
     /// Connects to `host` (with connect retries) and, once a session is open, runs `session`.

@@ -413,7 +413,7 @@ fn network_scenarios_show_their_mechanism_in_the_text_report() {
         ),
         (
             "scenarios/relay-pool.toml",
-            "relay-1         relay          3242    22.5%",
+            "relay-1         relay          3283    22.8%",
         ),
     ] {
         let out = stdout(&mxsim(&["run", file]));

@@ -71,5 +71,6 @@ fn hints_are_ignored_unless_the_policy_opts_in() {
     let d = deferrals(false);
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].1 - d[0].0, 3_600_000);
-    assert_eq!(d[0].2, "default");
+    // The rule names the backoff family, as `mxsim schedule` does (one rule text).
+    assert_eq!(d[0].2, "fixed");
 }

@@ -655,7 +655,7 @@ fn p90_of(sim: &mxsim_core::Simulation, domain: &str) -> u64 {
         }
     }
     delays.sort_unstable();
-    mxsim_core::metrics::percentile(&delays, 90).unwrap()
+    mxsim_core::report::percentile(&delays, 90).unwrap()
 }
 
 #[test]

@@ -66,6 +66,7 @@ proptest! {
         let mut attempts: BTreeMap<u64, u32> = BTreeMap::new();
         let mut last_failure: BTreeMap<u64, u64> = BTreeMap::new();
         let mut attempt_end: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut warnings: BTreeMap<u64, u32> = BTreeMap::new();
         for r in sim.trace() {
             prop_assert!(r.t_ms >= last_t, "trace time went backwards at {:?}", r);
             last_t = r.t_ms;
@@ -121,6 +122,15 @@ proptest! {
                 TraceKind::Deferred { retry_at_ms, .. } => {
                     prop_assert!(*retry_at_ms >= r.t_ms);
                     last_failure.insert(r.message, r.t_ms);
+                }
+                TraceKind::Waiting => prop_assert!(arrival.contains_key(&r.message)),
+                TraceKind::DelayWarning { n, age_ms } => {
+                    // Warnings come in order, each once its age is reached (no relays here,
+                    // so the sender's queue is the only one).
+                    prop_assert!(r.t_ms >= arrival[&r.message] + age_ms);
+                    let count = warnings.entry(r.message).or_insert(0);
+                    *count += 1;
+                    prop_assert_eq!(*n, *count);
                 }
             }
         }

@@ -9,9 +9,44 @@
 //! The table is the authoritative answer; when the sender uses a resolver, the time a lookup
 //! takes and whether it fails are decided by `network::dns_cache` before the table is read.
 
+use crate::ids::HostId;
 use crate::random::{AttemptRandom, Slot};
-use crate::scenario::{DomainSpec, HostId, MxAnswer};
 use crate::smtp::{codes, Reply};
+use crate::time::SimDuration;
+
+/// One MX record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MxRecord {
+    /// Lower is preferred (RFC 5321 §5.1).
+    pub preference: u16,
+    /// Exchange host.
+    pub host: HostId,
+}
+
+/// What DNS says about a domain's mail routing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MxAnswer {
+    /// MX records.
+    Records(Vec<MxRecord>),
+    /// No MX records: the implicit MX is the domain itself (RFC 5321 §5.1), which must be a
+    /// host to be reachable.
+    Implicit(Option<HostId>),
+    /// RFC 7505 null MX: the domain accepts no mail.
+    NullMx,
+    /// The domain does not exist.
+    NxDomain,
+}
+
+/// A recipient domain.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DomainSpec {
+    /// Domain name.
+    pub name: String,
+    /// Its MX answer.
+    pub mx: MxAnswer,
+    /// TTL of the answer (used by DNS caching).
+    pub ttl: SimDuration,
+}
 
 /// A host to try for a domain, with its MX preference (a relay listed as an MX forwards only to
 /// hosts preferred to itself, RFC 5321 §5.1 step 9).
@@ -32,10 +67,10 @@ pub struct MxTable {
 }
 
 impl MxTable {
-    /// Builds the table of `domain`.
-    pub fn new(domain: &DomainSpec) -> Self {
+    /// Builds the table of `mx`, a domain's MX answer.
+    pub fn new(mx: &MxAnswer) -> Self {
         let mut ties = Vec::new();
-        let answer = match &domain.mx {
+        let answer = match mx {
             MxAnswer::NxDomain => Err(codes::BAD_DESTINATION_SYSTEM),
             MxAnswer::NullMx => Err(codes::NULL_MX),
             MxAnswer::Implicit(None) => Err(codes::UNABLE_TO_ROUTE),
@@ -118,15 +153,9 @@ impl MxTable {
 mod tests {
     use super::*;
     use crate::random::{Purpose, Streams};
-    use crate::scenario::MxRecord;
-    use crate::time::SimDuration;
 
     fn table(mx: MxAnswer) -> MxTable {
-        MxTable::new(&DomainSpec {
-            name: "example.net".into(),
-            mx,
-            ttl: SimDuration::from_hours(1),
-        })
+        MxTable::new(&mx)
     }
 
     const NOBODY: HostId = HostId(u32::MAX);

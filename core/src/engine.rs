@@ -8,7 +8,7 @@
 //! Invariants, asserted on both paths: nothing is scheduled in the past (at push), and time
 //! never goes backwards (at pop). The queue knows nothing about mail.
 
-use crate::time::{SimDuration, SimTime};
+use crate::time::SimTime;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
@@ -73,16 +73,6 @@ impl<E> EventQueue<E> {
         self.popped
     }
 
-    /// Events waiting.
-    pub fn len(&self) -> usize {
-        self.heap.len()
-    }
-
-    /// True when nothing is scheduled.
-    pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
-    }
-
     /// Schedules `event` at absolute time `at`, which must not be in the past.
     pub fn schedule_at(&mut self, at: SimTime, event: E) {
         assert!(
@@ -97,11 +87,6 @@ impl<E> EventQueue<E> {
             seq,
             event,
         });
-    }
-
-    /// Schedules `event` after `delay` from now.
-    pub fn schedule_in(&mut self, delay: SimDuration, event: E) {
-        self.schedule_at(self.now.after(delay), event);
     }
 
     /// The time of the next event, if any, without popping it.

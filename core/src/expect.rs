@@ -4,7 +4,7 @@
 //! a run checks every bound and reports its value and margin, so a scenario doubles as a
 //! regression test and a CI gate.
 
-use crate::metrics::Report;
+use crate::report::Report;
 use serde::Serialize;
 
 /// A metric an `[expect]` bound can refer to.

@@ -6,30 +6,40 @@
 //! [`Simulation::new`] / [`Simulation::run`] / [`Simulation::report`], [`smtp::explain`], and
 //! [`check`] for `[expect]` bounds.
 
+// The public API: what the CLI, wasm, tests and benches use (ARCHITECTURE.md, "Entry points").
 pub mod diagnostic;
-pub mod dns;
-pub mod engine;
-pub mod expect;
-pub mod failure;
-pub mod metrics;
-pub mod mta;
+pub mod ids;
 pub mod network;
 pub mod policy;
-pub mod qmgr;
-pub mod random;
+pub mod report;
 pub mod scenario;
-pub mod session;
-pub mod shared;
 pub mod simulation;
 pub mod smtp;
 pub mod snapshot;
 pub mod time;
-pub mod topology;
 pub mod trace;
+
+// Internal modules, in layer order (ARCHITECTURE.md, "Layers"; checked by tests/layers.rs).
+pub(crate) mod arrivals;
+pub(crate) mod attempt;
+pub(crate) mod dns;
+pub(crate) mod engine;
+pub(crate) mod expect;
+pub(crate) mod failure;
+pub(crate) mod happening;
+pub(crate) mod message;
+pub(crate) mod metrics;
+pub(crate) mod mta;
+pub(crate) mod qmgr;
+pub(crate) mod random;
+pub(crate) mod recorder;
+pub(crate) mod session;
+pub(crate) mod shared;
+pub(crate) mod topology;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use expect::Verdict;
-pub use metrics::Report;
+pub use report::Report;
 pub use scenario::Scenario;
 pub use simulation::Simulation;
 

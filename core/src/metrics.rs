@@ -1,18 +1,18 @@
-//! Run metrics and the report: outcome counts (which always add up), delay percentiles,
-//! attempts, and per-host counters.
+//! The run's counters, fed by the happening stream, and the report built from them.
 //!
-//! [`Report`] is the JSON shape of `mxsim run --json` and of the wasm API (one serde type, so
-//! the two cannot drift). Field names are a stable interface: add fields, never rename them.
+//! [`Metrics`] is updated only by the [`Recorder`](crate::recorder::Recorder), one happening
+//! at a time; [`Metrics::report`] turns the counters (plus the network's own counters) into
+//! the [`Report`] schema. Outcomes are counted here and, independently, by the message store;
+//! building a report asserts that the two agree (conservation).
 
-use crate::network::connections::{ConnectionCache, ConnectionCounters};
-use crate::network::dns_cache::{DnsCache, DnsCounters};
-use crate::network::Network;
-use crate::qmgr::{QueueCounters, QueueManager};
+use crate::happening::AttemptHappening;
+use crate::network::{ConnectionCache, DnsCache, Network};
+use crate::qmgr::QueueManager;
+use crate::report::*;
 use crate::scenario::Scenario;
-use crate::session::Hop;
+use crate::shared::Gate;
 use crate::smtp::Reply;
 use crate::time::SimDuration;
-use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Counters updated as the run goes.
@@ -31,6 +31,7 @@ pub struct Metrics {
     queued_peak: u64,
     delay_warnings: u64,
     gated: BTreeMap<String, u64>,
+    relayed: u64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -39,6 +40,53 @@ struct HostCounters {
     accepted: u64,
     /// Failure replies with counts, in first-seen order (a handful per host).
     failures: Vec<(Reply, u64)>,
+}
+
+impl HostCounters {
+    fn answered(&mut self, reply: Reply) {
+        self.contacts += 1;
+        if reply.is_success() {
+            self.accepted += 1;
+        } else if let Some(entry) = self.failures.iter_mut().find(|(r, _)| *r == reply) {
+            entry.1 += 1;
+        } else {
+            self.failures.push((reply, 1));
+        }
+    }
+}
+
+/// What the report needs besides the counters: the scenario, facts about the run, and the
+/// counters the network mechanisms keep themselves.
+pub struct ReportInputs<'a> {
+    /// The scenario run.
+    pub scenario: &'a Scenario,
+    /// Digest, stop reason, end time, events.
+    pub run: RunInfo,
+    /// Non-terminal messages, counted by the message store (must equal the counters' own).
+    pub queued_counted: u64,
+    /// Host load and greylist state.
+    pub net: &'a Network,
+    /// The sender's DNS cache.
+    pub dns: Option<&'a DnsCache>,
+    /// The sender's connection cache.
+    pub conns: Option<&'a ConnectionCache>,
+    /// The sender's queue manager.
+    pub qmgr: Option<&'a QueueManager>,
+    /// Queue-length samples.
+    pub series: &'a [QueueSample],
+}
+
+/// Facts about the run itself, supplied by the simulation.
+#[derive(Clone, Debug)]
+pub struct RunInfo {
+    /// Trace digest.
+    pub digest: String,
+    /// Why the run stopped.
+    pub stopped_by: &'static str,
+    /// Simulated time at the end, ms.
+    pub end_ms: u64,
+    /// Events processed.
+    pub events: u64,
 }
 
 impl Metrics {
@@ -66,51 +114,37 @@ impl Metrics {
         self.queued_peak = self.queued_peak.max(self.queued());
     }
 
-    /// An attempt ran and contacted `hops`.
-    pub fn attempt(&mut self, hops: &[Hop]) {
+    /// An attempt ran: every hop's answer, the resolver's if it was asked, and a hand-off to
+    /// a store-and-forward relay if one accepted.
+    pub fn attempt(&mut self, a: &AttemptHappening<'_>) {
         self.attempts_total += 1;
-        for hop in hops {
-            self.attempt_hop(hop);
+        if let Some(dns) = &a.dns {
+            if let Some(reply) = dns.asked {
+                self.hosts[dns.resolver.index()].answered(reply);
+            }
+        }
+        for hop in a.hops {
+            self.hosts[hop.host.index()].answered(hop.reply);
+        }
+        if a.accepted_by.is_some() {
+            self.relayed += 1;
         }
     }
 
-    /// Host `host` was contacted outside an attempt's hops (a DNS query) and answered `reply`.
-    pub fn contact(&mut self, host: u32, reply: Reply) {
-        self.attempt_hop(&Hop {
-            host,
-            at_ms: 0,
-            reply,
-            session: None,
-            reused: false,
-        });
-    }
-
-    fn attempt_hop(&mut self, hop: &Hop) {
-        let c = &mut self.hosts[hop.host as usize];
-        c.contacts += 1;
-        if hop.reply.is_success() {
-            c.accepted += 1;
-        } else if let Some(entry) = c.failures.iter_mut().find(|(r, _)| *r == hop.reply) {
-            entry.1 += 1;
-        } else {
-            c.failures.push((hop.reply, 1));
-        }
-    }
-
-    /// A message was delivered after `delay_ms` and `attempts` attempts.
-    pub fn delivered(&mut self, delay_ms: u64, attempts: u32) {
+    /// A message was delivered after `delay` and `attempts` attempts (by every MTA).
+    pub fn delivered(&mut self, delay: SimDuration, attempts: u32) {
         self.delivered += 1;
-        self.delays_ms.push(delay_ms);
+        self.delays_ms.push(delay.as_ms());
         self.attempts_of_delivered += u64::from(attempts);
     }
 
-    /// A finished message had `n` delay warnings ("delayed" DSNs) sent while it waited.
-    pub fn warned(&mut self, n: u64) {
-        self.delay_warnings += n;
+    /// A "delayed" DSN was sent.
+    pub fn warned(&mut self) {
+        self.delay_warnings += 1;
     }
 
     /// An attempt was not made because a shared-state gate refused it.
-    pub fn gated(&mut self, gate: crate::shared::Gate) {
+    pub fn gated(&mut self, gate: Gate) {
         *self.gated.entry(gate.text().to_string()).or_insert(0) += 1;
     }
 
@@ -132,17 +166,18 @@ impl Metrics {
             .or_insert(0) += 1;
     }
 
-    /// Builds the report. `queued_counted` is the number of non-terminal messages counted
-    /// independently by the caller; it must equal generated − delivered − bounced − expired.
-    pub fn report(
-        &self,
-        scenario: &Scenario,
-        run: RunInfo,
-        queued_counted: u64,
-        net: &Network,
-        dns: Option<&DnsCache>,
-        conns: Option<&ConnectionCache>,
-    ) -> Report {
+    /// Builds the report.
+    pub fn report(&self, inputs: ReportInputs<'_>) -> Report {
+        let ReportInputs {
+            scenario,
+            run,
+            queued_counted,
+            net,
+            dns,
+            conns,
+            qmgr,
+            series,
+        } = inputs;
         assert_eq!(
             queued_counted,
             self.queued(),
@@ -154,8 +189,12 @@ impl Metrics {
         let mean = (!sorted.is_empty())
             .then(|| sorted.iter().map(|&d| d as f64).sum::<f64>() / sorted.len() as f64);
         let ratio = |n: u64, d: u64| (d > 0).then(|| n as f64 / d as f64);
+        // Contacts per role, once (a host's share is of its role's contacts).
+        let mut role_contacts: BTreeMap<&'static str, u64> = BTreeMap::new();
+        for (h, c) in scenario.hosts.iter().zip(&self.hosts) {
+            *role_contacts.entry(h.role.name()).or_insert(0) += c.contacts;
+        }
         Report {
-            queue: QueueReport::default(),
             scenario: scenario.name.clone(),
             seed: scenario.seed,
             digest: run.digest,
@@ -185,42 +224,33 @@ impl Metrics {
                 per_delivered: ratio(self.attempts_of_delivered, self.delivered),
             },
             queued_peak: self.queued_peak,
-            delay_warnings: self.delay_warnings + run.pending_warnings,
+            delay_warnings: self.delay_warnings,
             gated: self.gated.clone(),
             hosts: scenario
                 .hosts
                 .iter()
                 .zip(&self.hosts)
                 .enumerate()
-                .map(|(i, (h, c))| {
-                    let role_contacts: u64 = scenario
-                        .hosts
+                .map(|(i, (h, c))| HostReport {
+                    id: h.id.clone(),
+                    role: h.role.name(),
+                    contacts: c.contacts,
+                    accepted: c.accepted,
+                    failures: c
+                        .failures
                         .iter()
-                        .zip(&self.hosts)
-                        .filter(|(o, _)| o.role == h.role)
-                        .map(|(_, c)| c.contacts)
-                        .sum();
-                    HostReport {
-                        id: h.id.clone(),
-                        role: h.role.name(),
-                        contacts: c.contacts,
-                        accepted: c.accepted,
-                        failures: c
-                            .failures
-                            .iter()
-                            .map(|(r, n)| (r.to_string(), *n))
-                            .collect(),
-                        share: ratio(c.contacts, role_contacts),
-                        load: net.loads[i].as_ref().map(|l| LoadReport {
-                            refused: l.refused,
-                            abandoned: l.abandoned,
-                            peak_backlog: l.peak_backlog,
-                        }),
-                        greylist: net.greylists[i].as_ref().map(|g| GreylistReport {
-                            deferred: g.deferred,
-                            passed: g.passed,
-                        }),
-                    }
+                        .map(|(r, n)| (r.to_string(), *n))
+                        .collect(),
+                    share: ratio(c.contacts, role_contacts[h.role.name()]),
+                    load: net.loads[i].as_ref().map(|l| LoadReport {
+                        refused: l.refused,
+                        abandoned: l.abandoned,
+                        peak_backlog: l.peak_backlog,
+                    }),
+                    greylist: net.greylists[i].as_ref().map(|g| GreylistReport {
+                        deferred: g.deferred,
+                        passed: g.passed,
+                    }),
                 })
                 .collect(),
             network: NetworkReport {
@@ -228,7 +258,7 @@ impl Metrics {
                 abandoned_sessions: net.loads.iter().flatten().map(|l| l.abandoned).sum(),
                 greylist_deferrals: net.greylists.iter().flatten().map(|g| g.deferred).sum(),
                 greylist_passes: net.greylists.iter().flatten().map(|g| g.passed).sum(),
-                relayed: 0,
+                relayed: self.relayed,
                 dns: dns.map(|d| DnsReport {
                     counters: d.counters,
                     hit_ratio: ratio(d.counters.cache_hits, d.counters.lookups),
@@ -238,260 +268,54 @@ impl Metrics {
                     reuse_ratio: ratio(c.counters.reused, c.counters.opened + c.counters.reused),
                 }),
             },
+            queue: QueueReport {
+                series_every_ms: scenario.series_every.as_ms(),
+                series: series.to_vec(),
+                manager: qmgr.map(|q| q.counters),
+            },
         }
     }
 }
 
-impl Report {
-    /// Adds the count of hand-offs to store-and-forward relays.
-    pub fn with_relayed(mut self, relayed: u64) -> Self {
-        self.network.relayed = relayed;
-        self
-    }
-
-    /// Adds the queue series and queue-manager counters.
-    pub fn with_queue(
-        mut self,
-        series: &[QueueSample],
-        every: SimDuration,
-        qmgr: Option<&QueueManager>,
-    ) -> Self {
-        self.queue = QueueReport {
-            series_every_ms: every.as_ms(),
-            series: series.to_vec(),
-            manager: qmgr.map(|q| q.counters),
-        };
-        self
-    }
-}
-
-/// Nearest-rank percentile: the smallest value with at least p% of values at or below it.
-pub fn percentile(sorted: &[u64], p: u64) -> Option<u64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = (p * sorted.len() as u64).div_ceil(100).max(1);
-    Some(sorted[(rank - 1) as usize])
-}
-
-/// Facts about the run itself, supplied by the simulation.
+/// Queue lengths sampled every `every` (R15): the state between events at each sample time.
 #[derive(Clone, Debug)]
-pub struct RunInfo {
-    /// Trace digest.
-    pub digest: String,
-    /// Why the run stopped.
-    pub stopped_by: &'static str,
-    /// Simulated time at the end, ms.
-    pub end_ms: u64,
-    /// Events processed.
-    pub events: u64,
-    /// Delay warnings already due for messages still queued.
-    pub pending_warnings: u64,
+pub struct QueueSeries {
+    every: SimDuration,
+    next: crate::time::SimTime,
+    samples: Vec<QueueSample>,
 }
 
-/// The complete result of a run (`mxsim run --json`).
-#[derive(Clone, Debug, Serialize)]
-pub struct Report {
-    /// Scenario name.
-    pub scenario: String,
-    /// Seed used.
-    pub seed: u64,
-    /// Trace digest: equal digests mean identical runs.
-    pub digest: String,
-    /// `queue_empty`, `duration` or `events_max`.
-    pub stopped_by: &'static str,
-    /// Simulated time at the end, ms.
-    pub end_ms: u64,
-    /// Events processed.
-    pub events: u64,
-    /// Message outcomes; they add up to `generated`.
-    pub outcomes: Outcomes,
-    /// Bounces by enhanced code.
-    pub bounced_by_code: BTreeMap<String, u64>,
-    /// Expiries by the last failure seen.
-    pub expired_by_last_code: BTreeMap<String, u64>,
-    /// Delivery delay of delivered messages, ms (null when none was delivered).
-    pub delay_ms: Delays,
-    /// Attempt counts.
-    pub attempts: Attempts,
-    /// Most messages queued at once.
-    pub queued_peak: u64,
-    /// "Delayed" DSNs sent (policy `delay_warnings` ages passed while undelivered).
-    pub delay_warnings: u64,
-    /// Attempts not made because shared retry state refused them, by reason.
-    pub gated: BTreeMap<String, u64>,
-    /// Per-host counters, in scenario order.
-    pub hosts: Vec<HostReport>,
-    /// What the network mechanisms did (capacity, greylisting, DNS, connections, queues).
-    pub network: NetworkReport,
-    /// Queue lengths over time, and what the queue manager did.
-    pub queue: QueueReport,
-}
+impl QueueSeries {
+    /// A series sampled every `every` from t = 0.
+    pub fn new(every: SimDuration) -> Self {
+        assert!(
+            every.as_ms() > 0,
+            "the loader refuses a zero series interval"
+        );
+        QueueSeries {
+            every,
+            next: crate::time::SimTime::ZERO,
+            samples: Vec::new(),
+        }
+    }
 
-/// One point of the queue-length series.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct QueueSample {
-    /// Time, ms.
-    pub t_ms: u64,
-    /// Messages in the queue (not yet delivered, bounced or expired).
-    pub queued: u64,
-    /// Attempts under way.
-    pub in_flight: u64,
-    /// Due messages waiting for room in the active queue or a concurrency slot.
-    pub waiting: u64,
-}
+    /// Samples every series time up to and including `t` (the state before the event at
+    /// `t`, which is the state at those times).
+    pub fn sample_until(&mut self, t: crate::time::SimTime, counts: crate::message::StateCounts) {
+        use crate::message::MessageState;
+        while self.next <= t {
+            self.samples.push(QueueSample {
+                t_ms: self.next.as_ms(),
+                queued: counts.queued(),
+                in_flight: counts.of(MessageState::InFlight),
+                waiting: counts.of(MessageState::Waiting),
+            });
+            self.next = self.next.after(self.every);
+        }
+    }
 
-/// Queue lengths over time (R15).
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct QueueReport {
-    /// Sampling interval, ms.
-    pub series_every_ms: u64,
-    /// Samples from t = 0, every `series_every_ms`, up to the last event.
-    pub series: Vec<QueueSample>,
-    /// Active-queue counters, when the policy limits the queue.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manager: Option<QueueCounters>,
-}
-
-/// Network-wide counters: the numbers that show each mechanism at work.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct NetworkReport {
-    /// Connections refused for load (421 4.3.2 or the host's over-capacity reply).
-    pub over_capacity: u64,
-    /// Connections whose client gave up waiting for the greeting (4.4.2), yet served later.
-    pub abandoned_sessions: u64,
-    /// Greylisting deferrals (451 4.7.1).
-    pub greylist_deferrals: u64,
-    /// Triplets that passed the greylist after a deferral.
-    pub greylist_passes: u64,
-    /// Hand-offs to store-and-forward relays (each relay that accepted a message).
-    pub relayed: u64,
-    /// The sender's DNS, when it uses a resolver.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dns: Option<DnsReport>,
-    /// The sender's connection cache, when it keeps one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub connections: Option<ConnectionReport>,
-}
-
-/// What the sender's connection cache did.
-#[derive(Clone, Debug, Serialize)]
-pub struct ConnectionReport {
-    /// Connections opened, sessions that reused one, connections retired, peak idle.
-    #[serde(flatten)]
-    pub counters: ConnectionCounters,
-    /// reused / (opened + reused): the share of sessions that skipped connection setup.
-    pub reuse_ratio: Option<f64>,
-}
-
-/// What the sender's DNS cache did.
-#[derive(Clone, Debug, Serialize)]
-pub struct DnsReport {
-    /// Lookups, cache hits, queries, stale answers and failures.
-    #[serde(flatten)]
-    pub counters: DnsCounters,
-    /// cache_hits / lookups.
-    pub hit_ratio: Option<f64>,
-}
-
-/// Load counters of a host with a capacity.
-#[derive(Clone, Debug, Serialize)]
-pub struct LoadReport {
-    /// Connections refused for load.
-    pub refused: u64,
-    /// Connections abandoned by their clients while waiting in the backlog.
-    pub abandoned: u64,
-    /// Most connections waiting in the backlog at once.
-    pub peak_backlog: u64,
-}
-
-/// Greylist counters of an MX.
-#[derive(Clone, Debug, Serialize)]
-pub struct GreylistReport {
-    /// Deferrals.
-    pub deferred: u64,
-    /// Triplets passed after a deferral.
-    pub passed: u64,
-}
-
-/// Outcome counts.
-#[derive(Clone, Debug, Serialize)]
-pub struct Outcomes {
-    /// Messages that arrived.
-    pub generated: u64,
-    /// Accepted by a final MX.
-    pub delivered: u64,
-    /// Permanently failed.
-    pub bounced: u64,
-    /// Gave up at the queue lifetime.
-    pub expired: u64,
-    /// Still in the queue when the run stopped.
-    pub queued: u64,
-}
-
-/// Delay statistics, ms.
-#[derive(Clone, Debug, Serialize)]
-pub struct Delays {
-    /// Median.
-    pub p50: Option<u64>,
-    /// 90th percentile.
-    pub p90: Option<u64>,
-    /// 95th percentile.
-    pub p95: Option<u64>,
-    /// 99th percentile.
-    pub p99: Option<u64>,
-    /// Maximum.
-    pub max: Option<u64>,
-    /// Mean.
-    pub mean: Option<f64>,
-}
-
-/// Attempt statistics.
-#[derive(Clone, Debug, Serialize)]
-pub struct Attempts {
-    /// All attempts.
-    pub total: u64,
-    /// Attempts per generated message.
-    pub per_message: Option<f64>,
-    /// Attempts per delivered message (counting only delivered messages' attempts).
-    pub per_delivered: Option<f64>,
-}
-
-/// Per-host counters.
-#[derive(Clone, Debug, Serialize)]
-pub struct HostReport {
-    /// Host id.
-    pub id: String,
-    /// Role.
-    pub role: &'static str,
-    /// Times it was contacted.
-    pub contacts: u64,
-    /// Times it accepted (or relayed) the message.
-    pub accepted: u64,
-    /// Failures it answered, by reply.
-    pub failures: BTreeMap<String, u64>,
-    /// Its share of the contacts made to hosts of its role (e.g. a relay's share of a pool).
-    pub share: Option<f64>,
-    /// Load counters, for hosts with a capacity.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub load: Option<LoadReport>,
-    /// Greylist counters, for greylisting MX hosts.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub greylist: Option<GreylistReport>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        let v: Vec<u64> = (1..=100).collect();
-        assert_eq!(percentile(&v, 50), Some(50));
-        assert_eq!(percentile(&v, 95), Some(95));
-        assert_eq!(percentile(&v, 100), Some(100));
-        assert_eq!(percentile(&[7], 99), Some(7));
-        assert_eq!(percentile(&[], 50), None);
-        assert_eq!(percentile(&[1, 2, 3], 50), Some(2));
+    /// The samples so far.
+    pub fn samples(&self) -> &[QueueSample] {
+        &self.samples
     }
 }

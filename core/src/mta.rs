@@ -4,11 +4,13 @@
 //! The sender is one; every store-and-forward relay is another, built from its own `policy`
 //! table by the same code (DESIGN §3: "an MTA like the sender, built from the same code"), so a
 //! relay retries, caches, limits concurrency and gives up exactly as a sender with that policy
-//! would.
+//! would. Its mechanisms are built from the policy's values alone; only [`Mta::all`] reads
+//! the scenario, to find the MTAs.
 
+use crate::ids::{DomainId, HostId};
 use crate::network::{ConnectionCache, DnsCache, PoolState, Stage};
 use crate::qmgr::QueueManager;
-use crate::scenario::{DomainId, HostId, Policy, Route, Scenario};
+use crate::scenario::{Policy, Route, Scenario};
 use crate::session::WalkRules;
 use crate::shared::SharedState;
 
@@ -35,14 +37,14 @@ pub struct Mta {
 }
 
 impl Mta {
-    /// The MTA on `host` with `policy`, idle, in `scenario`'s topology.
-    pub fn new(host: HostId, policy: Policy, scenario: &Scenario) -> Self {
+    /// The MTA on `host` with `policy`, idle, in a scenario of `hosts` hosts and `domains`
+    /// domains (its destinations: the first relay of its route, or a domain).
+    pub fn new(host: HostId, policy: Policy, hosts: usize, domains: usize) -> Self {
         let stages = match &policy.route {
             Route::Direct => Vec::new(),
             Route::Via(chain) => chain.clone(),
         };
-        let hosts = scenario.hosts.len();
-        let destinations = hosts + scenario.domains.len();
+        let destinations = hosts + domains;
         Mta {
             host,
             rules: WalkRules {
@@ -54,9 +56,7 @@ impl Mta {
             pools: PoolState::new(&stages),
             shared: (!policy.shared.is_off())
                 .then(|| SharedState::new(policy.shared.clone(), hosts, destinations)),
-            dns: policy
-                .dns
-                .map(|spec| DnsCache::new(spec, scenario.domains.len())),
+            dns: policy.dns.map(|spec| DnsCache::new(spec, domains)),
             conns: policy
                 .connections
                 .map(|spec| ConnectionCache::new(spec, hosts)),
@@ -68,28 +68,27 @@ impl Mta {
         }
     }
 
-    /// Every MTA of `scenario`: the sender first, then each store-and-forward relay in host
-    /// order.
+    /// Every MTA of `scenario`: the sender first ([`MtaId::SENDER`](crate::ids::MtaId::SENDER)), then each
+    /// store-and-forward relay in host order.
     pub fn all(scenario: &Scenario) -> Vec<Mta> {
-        let mut mtas = vec![Mta::new(
-            scenario.policy.sender,
-            scenario.policy.clone(),
-            scenario,
-        )];
-        for (i, h) in scenario.hosts.iter().enumerate() {
-            if let Some(p) = &h.queue_policy {
-                mtas.push(Mta::new(HostId(i as u32), (**p).clone(), scenario));
-            }
-        }
-        mtas
+        let (hosts, domains) = (scenario.hosts.len(), scenario.domains.len());
+        let relays = scenario
+            .hosts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, h)| Some((HostId::from_index(i), h.queue_policy.as_deref()?)));
+        std::iter::once((scenario.policy.sender, &scenario.policy))
+            .chain(relays)
+            .map(|(host, policy)| Mta::new(host, policy.clone(), hosts, domains))
+            .collect()
     }
 
     /// The destination of a message to `domain`, for concurrency and shared state: the
     /// route's first relay, or the domain (ids after the hosts).
     pub fn destination(&self, domain: DomainId, hosts: usize) -> usize {
         match self.stages.first() {
-            Some(stage) => stage.members[0].0 as usize,
-            None => hosts + domain.0 as usize,
+            Some(stage) => stage.members[0].index(),
+            None => hosts + domain.index(),
         }
     }
 }

@@ -18,6 +18,7 @@
 //! Invariants (tested): attempts under way per destination never exceed its window, and the
 //! active queue never exceeds its limit.
 
+use crate::ids::MessageId;
 use std::collections::VecDeque;
 
 /// Per-destination concurrency.
@@ -65,9 +66,9 @@ struct Destination {
     in_flight: u32,
     active: u32,
     /// Active messages waiting for a concurrency slot.
-    ready: VecDeque<u32>,
+    ready: VecDeque<MessageId>,
     /// Messages waiting for room in the active queue.
-    waiting: VecDeque<u32>,
+    waiting: VecDeque<MessageId>,
 }
 
 /// Counters for the report.
@@ -89,7 +90,7 @@ pub struct QueueManager {
     active: u32,
     waiting: u64,
     /// Arrival order of waiting messages across destinations (unfair mode): (dest, id).
-    fifo: VecDeque<(usize, u32)>,
+    fifo: VecDeque<(usize, MessageId)>,
     turn: usize,
     /// What happened so far.
     pub counters: QueueCounters,
@@ -127,7 +128,10 @@ impl QueueManager {
 
     /// The current concurrency window of `dest`, whole attempts.
     pub fn window(&self, dest: usize) -> u32 {
-        (self.dests[dest].window as u32).max(1)
+        let w = self.dests[dest].window;
+        // The window moves in [1, limit] (a u32), so the conversion is exact up to the floor.
+        debug_assert!(w >= 1.0 && w <= f64::from(u32::MAX));
+        (w as u32).max(1)
     }
 
     fn share_cap(&self) -> u32 {
@@ -138,14 +142,15 @@ impl QueueManager {
             .dests
             .iter()
             .filter(|d| d.active > 0 || !d.waiting.is_empty())
-            .count() as u32;
-        // One share is kept free for a destination that has no mail yet.
-        (self.spec.active_limit / (demand + 1)).max(1)
+            .count() as u64;
+        // One share is kept free for a destination that has no mail yet; the share is at
+        // most `active_limit`, so it fits its u32.
+        (u64::from(self.spec.active_limit) / (demand + 1)).max(1) as u32
     }
 
     /// Message `id` for `dest` is due. Returns true if its attempt may start now; otherwise
     /// it waits and will come out of [`next_to_start`](Self::next_to_start).
-    pub fn offer(&mut self, id: u32, dest: usize) -> bool {
+    pub fn offer(&mut self, id: MessageId, dest: usize) -> bool {
         let cap = self.share_cap();
         let d = &self.dests[dest];
         let room = self.active < self.spec.active_limit
@@ -163,6 +168,10 @@ impl QueueManager {
             return false;
         }
         self.active += 1;
+        assert!(
+            self.active <= self.spec.active_limit,
+            "the active queue never exceeds its limit"
+        );
         self.counters.active_peak = self.counters.active_peak.max(u64::from(self.active));
         let window = self.window(dest);
         let d = &mut self.dests[dest];
@@ -197,7 +206,7 @@ impl QueueManager {
 
     /// Takes waiting message `id` of `dest` out of the queue (its lifetime ended while it
     /// waited). Returns whether it was there.
-    pub fn withdraw(&mut self, id: u32, dest: usize) -> bool {
+    pub fn withdraw(&mut self, id: MessageId, dest: usize) -> bool {
         let d = &mut self.dests[dest];
         if let Some(i) = d.ready.iter().position(|&x| x == id) {
             d.ready.remove(i);
@@ -219,7 +228,7 @@ impl QueueManager {
     /// The next message whose attempt may start now, with its destination, if any: first a
     /// ready message of a destination under its window, then a waiting one admitted to the
     /// active queue (round-robin between destinations when fair, else first come).
-    pub fn next_to_start(&mut self) -> Option<(u32, usize)> {
+    pub fn next_to_start(&mut self) -> Option<(MessageId, usize)> {
         let n = self.dests.len();
         for k in 0..n {
             let i = (self.turn + k) % n;
@@ -284,12 +293,12 @@ mod tests {
     #[test]
     fn concurrency_window_holds_attempts_back_until_one_ends() {
         let mut q = fixed(100, 2, true);
-        assert!(q.offer(0, 0));
-        assert!(q.offer(1, 0));
-        assert!(!q.offer(2, 0));
+        assert!(q.offer(MessageId(0), 0));
+        assert!(q.offer(MessageId(1), 0));
+        assert!(!q.offer(MessageId(2), 0));
         assert_eq!(q.next_to_start(), None);
         q.done(0, Some(true));
-        assert_eq!(q.next_to_start(), Some((2, 0)));
+        assert_eq!(q.next_to_start(), Some((MessageId(2), 0)));
         assert_eq!(q.in_flight(0), 2);
     }
 
@@ -301,9 +310,9 @@ mod tests {
         let mut late = Vec::new();
         for q in [&mut fair, &mut fifo] {
             for id in 0..10 {
-                q.offer(id, 0);
+                q.offer(MessageId(id), 0);
             }
-            late.push(q.offer(100, 1));
+            late.push(q.offer(MessageId(100), 1));
         }
         // Fair: destination 0 holds at most half the active queue, so 100 starts at once.
         assert_eq!(fair.dests[0].active, 2);
@@ -313,7 +322,7 @@ mod tests {
         assert_eq!(fifo.dests[0].active, 4);
         fifo.done(0, Some(true));
         let mut started = Vec::new();
-        while let Some((id, _)) = fifo.next_to_start() {
+        while let Some((MessageId(id), _)) = fifo.next_to_start() {
             started.push(id);
         }
         assert!(!started.contains(&100), "{started:?}");
@@ -325,12 +334,12 @@ mod tests {
         assert_eq!(q.window(0), 5);
         // +1/w per success: six successes take 5 to 6.099; twelve failures to 3.700.
         for round in 0..6 {
-            assert!(q.offer(round, 0));
+            assert!(q.offer(MessageId(round), 0));
             q.done(0, Some(true));
         }
         assert_eq!(q.window(0), 6);
         for round in 0..12 {
-            assert!(q.offer(round, 0));
+            assert!(q.offer(MessageId(round), 0));
             q.done(0, Some(false));
         }
         assert_eq!(q.window(0), 3);

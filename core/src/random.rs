@@ -100,6 +100,16 @@ pub fn mix(key: u64, salt: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Most hosts a scenario may have: host ids take 20 bits of an attempt's slot counter
+/// ([`AttemptRandom::unit`]). The loader caps `limits.hosts_max` here.
+pub const HOSTS_MAX: u64 = 1 << 20;
+
+#[inline]
+fn host_slot(h: u32) -> u64 {
+    assert!(u64::from(h) < HOSTS_MAX, "host id in its slot range");
+    u64::from(h)
+}
+
 /// SplitMix64's increment (2^64 / φ), the counter step of [`AttemptRandom`].
 const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 
@@ -125,15 +135,31 @@ impl AttemptRandom {
     }
 
     /// A uniform float in [0, 1) for `slot`.
+    ///
+    /// Slot layout inside an attempt's 2^32 counters: `Jitter` 0; `Pool(i)` 2^29 + i;
+    /// `Shuffle(i)` 2^30 + i; `HostDown(h)` 2^31 + h; `HostReject(h)` 3·2^30 + h;
+    /// `HostDownRetry(h, r)` 2^32 + r·2^20 + h, which lies in the next attempt's unused range
+    /// [2^20, 2^29). Disjoint as long as host ids stay below [`HOSTS_MAX`] and connect retries
+    /// below 2^9, which the loader enforces (`limits.hosts_max`, `policy.connect.retries`);
+    /// the assertions make a violation a loud bug instead of two correlated draws.
     #[inline]
     pub fn unit(&self, slot: Slot) -> f64 {
         let index: u64 = match slot {
             Slot::Jitter => 0,
-            Slot::Shuffle(i) => 1 << 30 | u64::from(i),
-            Slot::HostDown(h) => 2 << 30 | u64::from(h),
-            Slot::HostReject(h) => 3 << 30 | u64::from(h),
-            Slot::HostDownRetry(h, r) => 4 << 30 | u64::from(r) << 20 | u64::from(h & 0xF_FFFF),
-            Slot::Pool(i) => 5 << 30 | u64::from(i),
+            Slot::Pool(i) => {
+                assert!(u64::from(i) < 1 << 29, "pool stage index in its slot range");
+                1 << 29 | u64::from(i)
+            }
+            Slot::Shuffle(i) => {
+                assert!(u64::from(i) < HOSTS_MAX, "shuffle draw in its slot range");
+                1 << 30 | u64::from(i)
+            }
+            Slot::HostDown(h) => 2 << 30 | host_slot(h),
+            Slot::HostReject(h) => 3 << 30 | host_slot(h),
+            Slot::HostDownRetry(h, r) => {
+                assert!((1..1 << 9).contains(&r), "connect retry in its slot range");
+                4 << 30 | u64::from(r) << 20 | host_slot(h)
+            }
         };
         let mut z = self.base.wrapping_add(GAMMA.wrapping_mul(index));
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -190,6 +216,12 @@ mod tests {
             Slot::HostDown(3),
             Slot::HostReject(3),
             Slot::HostDown(40),
+            // Pool draws once sat at the next attempt's Shuffle(i) counters: each attempt's
+            // slots must be distinct from every other attempt's too.
+            Slot::Pool(0),
+            Slot::Pool(3),
+            Slot::HostDownRetry(3, 1),
+            Slot::HostDownRetry(3, 99),
         ];
         let mut forward = Vec::new();
         for &key in &keys {

@@ -22,7 +22,8 @@
 //!   from it is deferred as 451 4.3.5, as Postfix does.
 //!
 //! Timing: each exchange costs one round trip (2 × link latency). A full session:
-//! [`SESSION_ROUND_TRIPS`], plus the host's service time; a reused cached connection skips the
+//! [`SETUP_ROUND_TRIPS`] + 3 (MAIL/RCPT/DATA pipelined per RFC 2920, message + final dot,
+//! QUIT), plus the host's service time; a reused cached connection skips the
 //! [`SETUP_ROUND_TRIPS`] (and [`TLS_ROUND_TRIPS`]). A greylisting MX answers RCPT and the
 //! client quits (setup + 2). A cut-through relay opens its downstream session after the
 //! sender's RCPT (setup + 1) and answers the sender's DATA after it (+ 2).
@@ -32,38 +33,60 @@
 
 use crate::dns::Candidate;
 use crate::failure::HostHealth;
+use crate::happening::Hop;
 use crate::network::{Admission, ConnectionCache, Idle, Network, PoolState, Stage, Verdict};
 use crate::random::AttemptRandom;
 use crate::scenario::{ConnectSpec, DownAs, HostId, HostSpec, NextMx, Role};
 use crate::smtp::{codes, Reply};
 use crate::time::{SimDuration, SimTime};
 use crate::topology::Topology;
-use serde::Serialize;
 
 /// Round trips of a new connection before MAIL: connect + greeting, EHLO.
 pub const SETUP_ROUND_TRIPS: u64 = 2;
 
-/// Round trips of a complete SMTP session on a new connection: the setup, then MAIL/RCPT/DATA
-/// (pipelined, RFC 2920), message + final dot, QUIT.
-pub const SESSION_ROUND_TRIPS: u64 = SETUP_ROUND_TRIPS + 3;
-
 /// Extra round trips of STARTTLS on a new connection: STARTTLS, a TLS 1.3 handshake, EHLO.
 pub const TLS_ROUND_TRIPS: u64 = 3;
 
-/// One host contacted during an attempt, and what it answered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct Hop {
-    /// The host contacted.
-    pub host: u32,
-    /// When the connection was opened (ms since start).
-    pub at_ms: u64,
-    /// What the host answered to its client.
-    #[serde(serialize_with = "crate::trace::reply_text")]
-    pub reply: Reply,
-    /// The session the host served, greeting to end (ms), when one opened.
-    pub session: Option<[u64; 2]>,
-    /// The session reused a cached connection.
-    pub reused: bool,
+/// What a walk produces besides its reply: every host contacted, and the store-and-forward
+/// host that took the message, if one did. Kept apart from the walk's inputs so the attempt
+/// can read it after the walker (and its borrows) are gone.
+#[derive(Clone, Debug, Default)]
+pub struct WalkOutput {
+    /// Hosts contacted, in contact order.
+    pub hops: Vec<Hop>,
+    /// The store-and-forward host that accepted the message, if one did.
+    pub accepted_by: Option<HostId>,
+}
+
+impl WalkOutput {
+    /// Empties it for the next attempt (keeping the allocation).
+    pub fn clear(&mut self) {
+        self.hops.clear();
+        self.accepted_by = None;
+    }
+}
+
+/// What a host does with a session once it is open, dispatched in [`Walker::serve`].
+#[derive(Clone, Copy, Debug)]
+enum Session<'c> {
+    /// A final MX host answering `client`.
+    Mx { client: HostId },
+    /// A store-and-forward host takes the message into its own queue.
+    Store,
+    /// A cut-through relay forwards through `stages[next..]`, then to `candidates`.
+    Relay {
+        stages: &'c [Stage],
+        next: usize,
+        candidates: &'c [Candidate],
+        depth: u32,
+    },
+    /// A relay listed as an MX of preference `preference`: it forwards only to the candidates
+    /// preferred to itself (RFC 5321 §5.1 step 9).
+    RelayAsMx {
+        candidates: &'c [Candidate],
+        preference: u16,
+        depth: u32,
+    },
 }
 
 /// The routing rules of the attempt's sender.
@@ -110,12 +133,10 @@ pub struct Walker<'a> {
     pub recipient: u64,
     /// The sending host is one of the domain's MX hosts (no fallback relay then).
     pub local_is_mx: bool,
-    /// Hosts contacted, in contact order (output).
-    pub hops: &'a mut Vec<Hop>,
     /// The sender's connection cache, if it keeps one.
     pub conns: Option<&'a mut ConnectionCache>,
-    /// The store-and-forward relay that accepted the message, if one did (output).
-    pub accepted_by: Option<HostId>,
+    /// What the walk produces (hops, the accepting store-and-forward host).
+    pub out: &'a mut WalkOutput,
 }
 
 fn round_trips(latency: SimDuration, n: u64) -> SimDuration {
@@ -194,9 +215,13 @@ impl Walker<'_> {
                 let Some(latency) = self.topology.latency(from, fallback) else {
                     return (reply, end);
                 };
-                let (r, e, _) = self.contact(fallback, latency, end, 0, &mut |w, open| {
-                    w.relay_session(fallback, latency, open, &[], 0, candidates, 1)
-                });
+                let relay = Session::Relay {
+                    stages: &[],
+                    next: 0,
+                    candidates,
+                    depth: 1,
+                };
+                let (r, e, _) = self.contact(fallback, latency, end, 0, relay);
                 let r = if r.is_permanent() {
                     codes::CONFIGURATION_ERROR
                 } else if r.is_transient() {
@@ -252,18 +277,13 @@ impl Walker<'_> {
             let Some(latency) = self.topology.latency(from, relay) else {
                 continue;
             };
-            let (reply, end, level) =
-                self.contact(relay, latency, alt.now, depth, &mut |w, open| {
-                    w.relay_session(
-                        relay,
-                        latency,
-                        open,
-                        stages,
-                        index + 1,
-                        candidates,
-                        depth + 1,
-                    )
-                });
+            let session = Session::Relay {
+                stages,
+                next: index + 1,
+                candidates,
+                depth: depth + 1,
+            };
+            let (reply, end, level) = self.contact(relay, latency, alt.now, depth, session);
             if n > 1 {
                 self.pools
                     .outcome(index, member_index, !reply.is_transient());
@@ -288,27 +308,19 @@ impl Walker<'_> {
             let Some(latency) = self.topology.latency(from, mx) else {
                 continue;
             };
-            let (reply, end, level) = self.contact(mx, latency, alt.now, depth, &mut |w, open| {
-                if w.hosts[mx.0 as usize].queue_policy.is_some() {
-                    // A store-and-forward backup MX queues the mail for the better MX hosts.
-                    w.store_session(mx, latency, open)
-                } else if w.hosts[mx.0 as usize].role == Role::Relay {
-                    // A relay serving as an MX forwards to the hosts preferred to itself.
-                    let better: Vec<Candidate> = candidates
-                        .iter()
-                        .copied()
-                        .filter(|o| o.preference < c.preference)
-                        .collect();
-                    if better.is_empty() {
-                        // Nothing is preferred to the relay itself: the mail would loop.
-                        let rtts = round_trips(latency, open.setup + 3);
-                        return (codes::ROUTING_LOOP, open.start.after(rtts));
-                    }
-                    w.relay_session(mx, latency, open, &[], 0, &better, depth + 1)
-                } else {
-                    w.mx_session(from, mx, latency, open)
+            let session = if self.hosts[mx.index()].queue_policy.is_some() {
+                // A store-and-forward backup MX queues the mail for the better MX hosts.
+                Session::Store
+            } else if self.hosts[mx.index()].role == Role::Relay {
+                Session::RelayAsMx {
+                    candidates,
+                    preference: c.preference,
+                    depth,
                 }
-            });
+            } else {
+                Session::Mx { client: from }
+            };
+            let (reply, end, level) = self.contact(mx, latency, alt.now, depth, session);
             if let Some(done) = alt.settle(reply, end, level, self.rules.next_mx) {
                 return done;
             }
@@ -325,12 +337,12 @@ impl Walker<'_> {
         latency: SimDuration,
         t: SimTime,
         depth: u32,
-        session: &mut dyn FnMut(&mut Self, Open) -> (Reply, SimTime),
+        session: Session<'_>,
     ) -> (Reply, SimTime, Level) {
         let connect = self.rules.connect;
-        let h = host.0 as usize;
+        let h = host.index();
         let cached = match (&mut self.conns, depth) {
-            (Some(cache), 0) => cache.take(host.0, t),
+            (Some(cache), 0) => cache.take(host, t),
             _ => None,
         };
         // A cached connection is usable if the host is still up and a server takes the
@@ -350,7 +362,8 @@ impl Walker<'_> {
                         slot,
                         setup: 0,
                     };
-                    let (reply, end) = self.run_session(host, t, open, Some(conn), session);
+                    let (reply, end) =
+                        self.run_session(host, latency, t, open, Some(conn), session);
                     return (reply, end, Level::Session);
                 }
             }
@@ -400,7 +413,7 @@ impl Walker<'_> {
                     }
                     _ => None,
                 };
-                let (reply, end) = self.run_session(host, at, open, conn, session);
+                let (reply, end) = self.run_session(host, latency, at, open, conn, session);
                 return (reply, end, Level::Session);
             }
             self.push_hop(host, at, codes::NO_ANSWER);
@@ -418,14 +431,14 @@ impl Walker<'_> {
     }
 
     fn push_hop(&mut self, host: HostId, at: SimTime, reply: Reply) -> usize {
-        self.hops.push(Hop {
-            host: host.0,
+        self.out.hops.push(Hop {
+            host,
             at_ms: at.as_ms(),
             reply,
             session: None,
             reused: false,
         });
-        self.hops.len() - 1
+        self.out.hops.len() - 1
     }
 
     /// Runs `session` on a connection opened at `connected`, records its hop, releases the
@@ -433,28 +446,77 @@ impl Walker<'_> {
     fn run_session(
         &mut self,
         host: HostId,
+        latency: SimDuration,
         connected: SimTime,
         open: Open,
         conn: Option<Idle>,
-        session: &mut dyn FnMut(&mut Self, Open) -> (Reply, SimTime),
+        session: Session<'_>,
     ) -> (Reply, SimTime) {
         let index = self.push_hop(host, connected, codes::OK);
         let (slot, start, reused) = (open.slot, open.start, open.setup == 0);
-        let (reply, end) = session(self, open);
-        let hop = &mut self.hops[index];
+        let (reply, end) = self.serve(host, latency, open, session);
+        let hop = &mut self.out.hops[index];
         hop.reply = reply;
         hop.session = Some([start.as_ms(), end.as_ms()]);
         hop.reused = reused;
         if let Some(slot) = slot {
-            if let Some(load) = &mut self.net.loads[host.0 as usize] {
+            if let Some(load) = &mut self.net.loads[host.index()] {
                 load.occupy(slot, end);
             }
         }
         if let (Some(cache), Some(conn)) = (&mut self.conns, conn) {
-            cache.put(host.0, conn, end);
+            cache.put(host, conn, end);
         }
         self.net.session_opened(host, end);
         (reply, end)
+    }
+
+    /// Runs the session `session` on `host`, reached over a link of `latency`.
+    fn serve(
+        &mut self,
+        host: HostId,
+        latency: SimDuration,
+        open: Open,
+        session: Session<'_>,
+    ) -> (Reply, SimTime) {
+        match session {
+            Session::Mx { client } => self.mx_session(client, host, latency, open),
+            Session::Store => self.store_session(host, latency, open),
+            Session::Relay {
+                stages,
+                next,
+                candidates,
+                depth,
+            } => self.relay_session(host, latency, open, stages, next, candidates, depth),
+            Session::RelayAsMx {
+                candidates,
+                preference,
+                depth,
+            } => {
+                // Candidates are sorted by preference, so the better ones are a prefix.
+                let better = candidates
+                    .iter()
+                    .take_while(|o| o.preference < preference)
+                    .count();
+                debug_assert!(candidates[better..]
+                    .iter()
+                    .all(|o| o.preference >= preference));
+                if better == 0 {
+                    // Nothing is preferred to the relay itself: the mail would loop.
+                    let rtts = round_trips(latency, open.setup + 3);
+                    return (codes::ROUTING_LOOP, open.start.after(rtts));
+                }
+                self.relay_session(
+                    host,
+                    latency,
+                    open,
+                    &[],
+                    0,
+                    &candidates[..better],
+                    depth + 1,
+                )
+            }
+        }
     }
 
     /// The session at a final MX host.
@@ -465,7 +527,7 @@ impl Walker<'_> {
         latency: SimDuration,
         open: Open,
     ) -> (Reply, SimTime) {
-        let h = mx.0 as usize;
+        let h = mx.index();
         let full = |w: &Self| {
             let service = w.hosts[h]
                 .capacity
@@ -501,7 +563,7 @@ impl Walker<'_> {
         latency: SimDuration,
         open: Open,
     ) -> (Reply, SimTime) {
-        let h = relay.0 as usize;
+        let h = relay.index();
         let end = open.start.after(round_trips(latency, open.setup + 3));
         if let Some(reject) = self.health[h].rejects(&self.draws) {
             return (reject, end);
@@ -509,7 +571,7 @@ impl Walker<'_> {
         let service = self.hosts[h]
             .capacity
             .map_or(SimDuration::ZERO, |c| c.service_time);
-        self.accepted_by = Some(relay);
+        self.out.accepted_by = Some(relay);
         (codes::OK, end.after(service))
     }
 
@@ -525,7 +587,7 @@ impl Walker<'_> {
         candidates: &[Candidate],
         depth: u32,
     ) -> (Reply, SimTime) {
-        let h = relay.0 as usize;
+        let h = relay.index();
         if self.hosts[h].queue_policy.is_some() {
             return self.store_session(relay, latency, open);
         }

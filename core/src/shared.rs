@@ -25,7 +25,10 @@
 //! Invariant: this state depends only on attempts' outcomes, never on randomness of its own, so
 //! the environment stays common to the policies compared.
 
+use crate::happening::Hop;
+use crate::ids::HostId;
 use crate::policy::{Backoff, RetryState, Step};
+use crate::smtp::{codes, Reply};
 use crate::time::{SimDuration, SimTime};
 use std::collections::VecDeque;
 
@@ -212,9 +215,57 @@ impl SharedState {
         }
     }
 
+    /// The gate before an attempt at `t` (`retry`: not the message's first) whose first hops
+    /// would be `first_hops`: refused while every one of them is in its retry time (when
+    /// none is listed, the host gate is open), or when a destination or budget gate is shut.
+    /// On refusal, the gate and the earliest time it may open. This and
+    /// [`after_attempt`](Self::after_attempt) are the whole interface the attempt uses.
+    pub fn before_attempt(
+        &mut self,
+        first_hops: &[HostId],
+        destination: usize,
+        retry: bool,
+        t: SimTime,
+    ) -> Result<(), (Gate, SimTime)> {
+        let mut earliest: Option<SimTime> = None;
+        let mut ready = first_hops.is_empty();
+        for &h in first_hops {
+            match self.host_ready(h, t) {
+                Ok(()) => ready = true,
+                Err(at) => earliest = Some(earliest.map_or(at, |e| e.min(at))),
+            }
+        }
+        if !ready {
+            return Err((Gate::HostRetry, earliest.unwrap_or(t)));
+        }
+        self.admit(destination, retry, t)
+    }
+
+    /// Feeds an attempt's outcome back: each first-hop host's answer (`first_hops`, the hops
+    /// the sender itself contacted), then the destination's (`reply`, what the sender was
+    /// told). `backoff` computes a refused host's next try.
+    pub fn after_attempt(
+        &mut self,
+        first_hops: &[Hop],
+        destination: usize,
+        reply: Reply,
+        t: SimTime,
+        backoff: &Backoff,
+    ) {
+        for hop in first_hops {
+            self.host_outcome(hop.host, hop.reply == codes::NO_ANSWER, t, backoff);
+        }
+        self.destination_outcome(
+            destination,
+            reply == codes::NO_ANSWER,
+            reply.is_transient(),
+            t,
+        );
+    }
+
     /// Whether a host may be contacted at `t`, and if not, when it may.
-    pub fn host_ready(&self, host: u32, t: SimTime) -> Result<(), SimTime> {
-        match self.hosts[host as usize] {
+    pub fn host_ready(&self, host: HostId, t: SimTime) -> Result<(), SimTime> {
+        match self.hosts[host.index()] {
             Some(r) if self.spec.host_retry && r.next_try > t => Err(r.next_try),
             _ => Ok(()),
         }
@@ -222,7 +273,7 @@ impl SharedState {
 
     /// Checks the destination and budget gates for an attempt (`retry`: not the first) at `t`.
     /// On refusal returns the gate and the earliest time it may open.
-    pub fn admit(
+    fn admit(
         &mut self,
         destination: usize,
         retry: bool,
@@ -304,11 +355,11 @@ impl SharedState {
 
     /// Records a first-hop host's answer: `refused` (4.4.1, a host error in Exim's terms)
     /// or any answer (the host is reachable). `backoff` computes the host's next try.
-    pub fn host_outcome(&mut self, host: u32, refused: bool, t: SimTime, backoff: &Backoff) {
+    fn host_outcome(&mut self, host: HostId, refused: bool, t: SimTime, backoff: &Backoff) {
         if !self.spec.host_retry {
             return;
         }
-        let slot = &mut self.hosts[host as usize];
+        let slot = &mut self.hosts[host.index()];
         if !refused {
             *slot = None;
             return;
@@ -339,7 +390,7 @@ impl SharedState {
 
     /// Records an attempt's outcome at a destination: `connection_failure` (nothing answered:
     /// Postfix's negative feedback), `failed` (any transient failure: the breaker's failure).
-    pub fn destination_outcome(
+    fn destination_outcome(
         &mut self,
         destination: usize,
         connection_failure: bool,
@@ -503,10 +554,10 @@ mod tests {
         let backoff = Backoff::Fixed {
             interval: SimDuration::from_mins(15),
         };
-        s.host_outcome(1, true, mins(0), &backoff);
-        assert_eq!(s.host_ready(1, mins(5)), Err(mins(15)));
-        assert_eq!(s.host_ready(0, mins(5)), Ok(()));
-        s.host_outcome(1, false, mins(15), &backoff);
-        assert_eq!(s.host_ready(1, mins(15)), Ok(()));
+        s.host_outcome(HostId(1), true, mins(0), &backoff);
+        assert_eq!(s.host_ready(HostId(1), mins(5)), Err(mins(15)));
+        assert_eq!(s.host_ready(HostId(0), mins(5)), Ok(()));
+        s.host_outcome(HostId(1), false, mins(15), &backoff);
+        assert_eq!(s.host_ready(HostId(1), mins(15)), Ok(()));
     }
 }

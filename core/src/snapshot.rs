@@ -4,8 +4,15 @@
 //! Built on demand from the simulation's state; nothing here changes the run, so taking
 //! snapshots never changes a digest.
 
-use crate::failure::HostState;
+use crate::failure::{HostHealth, HostState};
+use crate::ids::MessageId;
+use crate::message::{MessageState, StateCounts};
+use crate::metrics::Metrics;
+use crate::recorder::InFlight;
+use crate::scenario::Scenario;
+use crate::time::SimTime;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// The state of a run at one instant.
 #[derive(Clone, Debug, Serialize)]
@@ -70,4 +77,84 @@ pub struct InFlightView {
     pub hop: String,
     /// The route walked so far, host ids in order.
     pub path: Vec<String>,
+}
+
+/// What a snapshot is drawn from: the parts of a running simulation it reads.
+pub struct SnapshotSource<'a> {
+    /// Now.
+    pub now: SimTime,
+    /// Events processed.
+    pub events: u64,
+    /// Why the run stopped, if it has.
+    pub stopped_by: Option<&'static str>,
+    /// The scenario.
+    pub scenario: &'a Scenario,
+    /// Host availability (queried at `now`; lazily generated timelines do not change).
+    pub health: &'a mut [HostHealth],
+    /// Contact counters.
+    pub metrics: &'a Metrics,
+    /// Messages per state.
+    pub counts: StateCounts,
+    /// Attempts under way (recorded runs only).
+    pub in_flight: &'a BTreeMap<MessageId, InFlight>,
+}
+
+impl SnapshotSource<'_> {
+    /// The picture.
+    pub fn take(self) -> Snapshot {
+        let now = self.now;
+        let scenario = self.scenario;
+        let hosts = scenario
+            .hosts
+            .iter()
+            .enumerate()
+            .zip(self.health.iter_mut())
+            .map(|((i, h), health)| HostView {
+                id: h.id.clone(),
+                role: h.role.name(),
+                state: health.state_at(now),
+                contacts: self.metrics.host_contacts(i),
+            })
+            .collect();
+        let count = |state| self.counts.of(state);
+        let queue = QueueView {
+            // A due message is between two steps of one event: it counts as deferred.
+            deferred: count(MessageState::Deferred) + count(MessageState::Due),
+            in_flight: count(MessageState::InFlight),
+            waiting: count(MessageState::Waiting),
+            delivered: count(MessageState::Delivered),
+            bounced: count(MessageState::Bounced),
+            expired: count(MessageState::Expired),
+        };
+        let name = |h: crate::ids::HostId| scenario.hosts[h.index()].id.clone();
+        let sender = name(scenario.policy.sender);
+        let in_flight = self
+            .in_flight
+            .iter()
+            .map(|(&message, f)| {
+                let reached: Vec<String> = f
+                    .hops
+                    .iter()
+                    .filter(|h| h.at_ms <= now.as_ms())
+                    .map(|h| name(h.host))
+                    .collect();
+                InFlightView {
+                    message: u64::from(message.0),
+                    attempt: f.n,
+                    started_ms: f.started.as_ms(),
+                    ends_ms: f.ends.as_ms(),
+                    hop: reached.last().cloned().unwrap_or_else(|| sender.clone()),
+                    path: reached,
+                }
+            })
+            .collect();
+        Snapshot {
+            t_ms: now.as_ms(),
+            events: self.events,
+            stopped_by: self.stopped_by,
+            hosts,
+            queue,
+            in_flight,
+        }
+    }
 }

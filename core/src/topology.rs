@@ -5,9 +5,20 @@
 //! nodes removed, so indices stay stable, as petgraph's docs advise); at most one link per
 //! ordered pair (validation refuses duplicates).
 
-use crate::scenario::{HostId, LinkSpec};
+use crate::ids::HostId;
 use crate::time::SimDuration;
 use petgraph::graph::{DiGraph, NodeIndex};
+
+/// A directed link.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LinkSpec {
+    /// Connecting host.
+    pub from: HostId,
+    /// Host connected to.
+    pub to: HostId,
+    /// One-way latency.
+    pub latency: SimDuration,
+}
 
 /// Hosts and links of one scenario.
 #[derive(Clone, Debug)]

@@ -7,11 +7,11 @@
 //!
 //! Digest definition (stable; changing it changes every golden digest): FNV-1a-style folding of
 //! 64-bit words — `h = (h ^ word) · 0x100000001b3` from `h = 0xcbf29ce484222325` — over each
-//! record's fields in the order [`Digest`]'s callers feed them (kind tag, time, message, then
-//! the kind's fields, hops as host, time, basic code, class, subject, detail), finished with
-//! a SplitMix64 avalanche and printed as 16 hex digits.
+//! happening's fields in the order the recorder feeds them (its tag table, in
+//! `recorder.rs`: kind tag, time, message, then the kind's fields, hops as host, time, basic
+//! code, class, subject, detail), finished with a SplitMix64 avalanche and printed as 16 hex
+//! digits. Records are built from the same happenings (`recorder::Recorder`).
 
-use crate::session::Hop;
 use crate::smtp::Reply;
 use serde::Serialize;
 
@@ -90,6 +90,15 @@ pub enum TraceKind {
         #[serde(skip_serializing_if = "Option::is_none")]
         from: Option<String>,
     },
+    /// Due, but the queue manager had no slot: the message waits in the active queue.
+    Waiting,
+    /// A "delayed" DSN was sent to the message's sender.
+    DelayWarning {
+        /// 1-based number of the warning within the queue holding the message.
+        n: u32,
+        /// The message's age in that queue, ms.
+        age_ms: u64,
+    },
     /// A store-and-forward relay accepted the message into its own queue.
     Relayed {
         /// The relay now holding it.
@@ -107,7 +116,7 @@ pub enum TraceKind {
         reply: Reply,
         /// When it will be retried.
         retry_at_ms: u64,
-        /// Which backoff rule chose the delay (`default` or the `on_code` pattern).
+        /// Which rule chose the delay (`RetryPolicy::rule_text`, or `gated: <reason>`).
         rule: String,
     },
     /// A permanent failure: the message is returned to its sender.
@@ -152,14 +161,4 @@ pub struct TraceRecord {
     /// What happened.
     #[serde(flatten)]
     pub kind: TraceKind,
-}
-
-/// Folds an attempt's hops into a digest.
-pub fn digest_hops(d: &mut Digest, hops: &[Hop]) {
-    d.word(hops.len() as u64);
-    for h in hops {
-        d.word(u64::from(h.host));
-        d.word(h.at_ms);
-        d.reply(h.reply);
-    }
 }

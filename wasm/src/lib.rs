@@ -51,15 +51,22 @@ impl Sim {
     }
 
     /// Runs the events at or before simulated time `t_ms`, at most `budget` of them; returns
-    /// how many ran. Call once per animation frame with the frame's target time.
+    /// how many ran. Call once per animation frame with the frame's target time. Throws if
+    /// `t_ms` is not a time (NaN, negative) or is before the simulation's clock.
     #[wasm_bindgen(js_name = advanceTo)]
-    pub fn advance_to(&mut self, t_ms: f64, budget: u32) -> u32 {
-        let t = SimTime(if t_ms.is_finite() && t_ms > 0.0 {
-            t_ms as u64
-        } else {
-            0
-        });
-        self.inner.run_until(t, u64::from(budget)) as u32
+    pub fn advance_to(&mut self, t_ms: f64, budget: u32) -> Result<u32, JsError> {
+        if !(t_ms.is_finite() && t_ms >= 0.0) {
+            return Err(JsError::new(&format!(
+                "advanceTo needs a simulated time in ms (a number >= 0), got {t_ms}"
+            )));
+        }
+        // f64 → u64 saturates; a frame time past u64::MAX ms simply means "run on".
+        let t = SimTime(t_ms as u64);
+        self.inner
+            .run_until(t, u64::from(budget))
+            // At most `budget` (a u32) events ran.
+            .map(|n| n as u32)
+            .map_err(|e| JsError::new(&e.to_string()))
     }
 
     /// Runs to the end in chunks of at most `budget` events; returns true once finished.

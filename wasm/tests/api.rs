@@ -48,8 +48,16 @@ fn stepping_respects_the_event_budget() {
     assert_eq!(sim.advance(100), 100);
     assert_eq!(sim.events(), 100.0);
     let t = sim.now_ms();
-    let ran = sim.advance_to(t + 60_000.0, 10_000);
+    let ran = sim
+        .advance_to(t + 60_000.0, 10_000)
+        .map_err(|_| "advanceTo")
+        .unwrap();
     assert!(ran > 0 && sim.now_ms() <= t + 60_000.0);
+    assert!(
+        sim.advance_to(t - 1.0, 10).is_err(),
+        "a time in the past is an error"
+    );
+    assert!(sim.advance_to(f64::NAN, 10).is_err(), "NaN is not a time");
     let mut chunks = 0;
     while !sim.run_to_end(5_000) {
         chunks += 1;

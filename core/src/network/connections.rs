@@ -13,6 +13,7 @@
 //!
 //! Invariant: idle connections per host never exceed `size` (checked in `put`).
 
+use crate::ids::HostId;
 use crate::time::{SimDuration, SimTime};
 use serde::Serialize;
 
@@ -144,8 +145,8 @@ impl ConnectionCache {
 
     /// Takes a reusable idle connection to `host` at `t`, retiring those past their limits.
     /// Connections whose session has not ended by `t` stay cached.
-    pub fn take(&mut self, host: u32, t: SimTime) -> Option<Idle> {
-        let mut list = std::mem::take(&mut self.idle[host as usize]);
+    pub fn take(&mut self, host: HostId, t: SimTime) -> Option<Idle> {
+        let mut list = std::mem::take(&mut self.idle[host.index()]);
         let before = list.len();
         list.retain(|c| c.idle_since > t || self.usable(c, t));
         let retired = (before - list.len()) as u64;
@@ -159,7 +160,7 @@ impl ConnectionCache {
         let taken = pick.map(|i| list.remove(i));
         self.idle_total -= retired + u64::from(taken.is_some());
         self.counters.retired += retired;
-        self.idle[host as usize] = list;
+        self.idle[host.index()] = list;
         taken
     }
 
@@ -175,20 +176,23 @@ impl ConnectionCache {
 
     /// Returns connection `c` to the cache after a session that ended at `end`, unless the
     /// host already has `size` idle connections or `c` reached its delivery limit.
-    pub fn put(&mut self, host: u32, c: Idle, end: SimTime) {
-        let list = &mut self.idle[host as usize];
+    pub fn put(&mut self, host: HostId, c: Idle, end: SimTime) {
+        let list = &mut self.idle[host.index()];
         let c = Idle {
             idle_since: end,
             deliveries: c.deliveries + 1,
             ..c
         };
         let spent = self.spec.max_deliveries != 0 && c.deliveries >= self.spec.max_deliveries;
-        if spent || list.len() as u32 >= self.spec.size {
+        if spent || list.len() as u64 >= u64::from(self.spec.size) {
             self.counters.retired += 1;
             return;
         }
         list.push(c);
-        debug_assert!(list.len() as u32 <= self.spec.size);
+        assert!(
+            list.len() as u64 <= u64::from(self.spec.size),
+            "idle connections to a host never exceed the cache size"
+        );
         self.idle_total += 1;
         self.counters.peak_idle = self.counters.peak_idle.max(self.idle_total);
     }
@@ -215,19 +219,19 @@ mod tests {
     #[test]
     fn postfix_reuses_within_two_idle_seconds_and_300_s_of_life() {
         let mut c = ConnectionCache::new(ConnectionSpec::POSTFIX, 1);
-        c.put(0, fresh(0), SimTime(1_000));
+        c.put(HostId(0), fresh(0), SimTime(1_000));
         // Not before its session ended; then within the 2 s idle limit.
-        assert!(c.take(0, SimTime(500)).is_none());
-        let conn = c.take(0, SimTime(2_900)).unwrap();
+        assert!(c.take(HostId(0), SimTime(500)).is_none());
+        let conn = c.take(HostId(0), SimTime(2_900)).unwrap();
         c.reused();
         assert_eq!(conn.deliveries, 1);
-        c.put(0, conn, SimTime(3_000));
+        c.put(HostId(0), conn, SimTime(3_000));
         // Idle for more than 2 s: retired.
-        assert!(c.take(0, SimTime(5_001)).is_none());
+        assert!(c.take(HostId(0), SimTime(5_001)).is_none());
         assert_eq!(c.counters.retired, 1);
         // Past the reuse time limit, even if recently used.
-        c.put(0, fresh(0), SimTime(299_500));
-        assert!(c.take(0, SimTime(300_001)).is_none());
+        c.put(HostId(0), fresh(0), SimTime(299_500));
+        assert!(c.take(HostId(0), SimTime(300_001)).is_none());
     }
 
     #[test]
@@ -239,12 +243,12 @@ mod tests {
         };
         let mut c = ConnectionCache::new(spec, 1);
         for _ in 0..5 {
-            c.put(0, fresh(0), SimTime(10));
+            c.put(HostId(0), fresh(0), SimTime(10));
         }
         assert_eq!(c.idle_count(0), 2);
-        let conn = c.take(0, SimTime(20)).unwrap();
+        let conn = c.take(HostId(0), SimTime(20)).unwrap();
         // Its second delivery reaches the limit: not cached again.
-        c.put(0, conn, SimTime(30));
+        c.put(HostId(0), conn, SimTime(30));
         assert_eq!(c.idle_count(0), 1);
     }
 }

@@ -18,7 +18,8 @@
 //! Invariant (checked by a property test over the trace): a cached answer is used only before
 //! `fetched + ttl`, or, when serve-stale is on, before `fetched + ttl + serve_stale`.
 
-use crate::scenario::{DomainSpec, HostId};
+use crate::dns::{DomainSpec, MxAnswer};
+use crate::ids::{DomainId, HostId};
 use crate::smtp::{codes, Reply};
 use crate::time::{SimDuration, SimTime};
 use serde::Serialize;
@@ -141,7 +142,7 @@ impl DnsCache {
     /// resolver stays silent (timeout) rather than answering SERVFAIL.
     pub fn lookup(
         &mut self,
-        d: usize,
+        d: DomainId,
         domain: &DomainSpec,
         t: SimTime,
         rtt: SimDuration,
@@ -149,7 +150,7 @@ impl DnsCache {
         mut resolver_up: impl FnMut(SimTime) -> bool,
     ) -> Result<Lookup, (Reply, Lookup)> {
         self.counters.lookups += 1;
-        let entry = self.entries[d];
+        let entry = self.entries[d.index()];
         let stale_ok = |e: &Entry, at: SimTime| {
             self.spec
                 .serve_stale
@@ -162,6 +163,12 @@ impl DnsCache {
             done_ms: done.as_ms(),
         };
         if let Some(e) = &entry {
+            // Invariant: only cacheable answers (caching on, TTL > 0) are ever stored, so a
+            // hit below is within its TTL and a stale answer within the serve-stale limit.
+            assert!(
+                self.spec.cache && e.ttl > SimDuration::ZERO,
+                "only cacheable answers are cached"
+            );
             if t < e.fetched.after(e.ttl) {
                 self.counters.cache_hits += 1;
                 return Ok(found(Source::Cache, e, t));
@@ -175,7 +182,7 @@ impl DnsCache {
         if resolver_up(t) {
             let done = t.after(rtt).after(rtt);
             let ttl = match domain.mx {
-                crate::scenario::MxAnswer::NxDomain => domain.ttl.min(self.spec.max_negative_ttl),
+                MxAnswer::NxDomain => domain.ttl.min(self.spec.max_negative_ttl),
                 _ => domain.ttl,
             };
             let e = Entry {
@@ -184,7 +191,7 @@ impl DnsCache {
                 recheck_after: done,
             };
             if self.spec.cache && ttl > SimDuration::ZERO {
-                self.entries[d] = Some(e);
+                self.entries[d.index()] = Some(e);
             }
             return Ok(found(Source::Resolver, &e, done));
         }
@@ -193,7 +200,7 @@ impl DnsCache {
         } else {
             t.after(rtt)
         };
-        if let Some(e) = &mut self.entries[d] {
+        if let Some(e) = &mut self.entries[d.index()] {
             let stale_at = if silent {
                 t.after(CLIENT_RESPONSE_TIMER)
             } else {
@@ -226,7 +233,7 @@ impl DnsCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{MxAnswer, MxRecord};
+    use crate::dns::MxRecord;
 
     fn domain(ttl_s: u64) -> DomainSpec {
         DomainSpec {
@@ -251,14 +258,16 @@ mod tests {
     fn hits_within_ttl_and_queries_after_it() {
         let mut c = cache(None);
         let d = domain(300);
-        let first = c.lookup(0, &d, SimTime(0), RTT, false, |_| true).unwrap();
+        let first = c
+            .lookup(DomainId(0), &d, SimTime(0), RTT, false, |_| true)
+            .unwrap();
         assert_eq!((first.source, first.done_ms), (Source::Resolver, 20));
         let hit = c
-            .lookup(0, &d, SimTime(300_019), RTT, false, |_| true)
+            .lookup(DomainId(0), &d, SimTime(300_019), RTT, false, |_| true)
             .unwrap();
         assert_eq!(hit.source, Source::Cache);
         let again = c
-            .lookup(0, &d, SimTime(300_020), RTT, false, |_| true)
+            .lookup(DomainId(0), &d, SimTime(300_020), RTT, false, |_| true)
             .unwrap();
         assert_eq!(again.source, Source::Resolver);
         assert_eq!((c.counters.queries, c.counters.cache_hits), (2, 1));
@@ -269,7 +278,9 @@ mod tests {
         let mut c = cache(None);
         let d = domain(0);
         for t in [0, 1, 2] {
-            let l = c.lookup(0, &d, SimTime(t), RTT, false, |_| true).unwrap();
+            let l = c
+                .lookup(DomainId(0), &d, SimTime(t), RTT, false, |_| true)
+                .unwrap();
             assert_eq!(l.source, Source::Resolver);
         }
     }
@@ -279,26 +290,26 @@ mod tests {
         let d = domain(60);
         let mut plain = cache(None);
         plain
-            .lookup(0, &d, SimTime(0), RTT, true, |_| true)
+            .lookup(DomainId(0), &d, SimTime(0), RTT, true, |_| true)
             .unwrap();
         let (reply, l) = plain
-            .lookup(0, &d, SimTime(120_000), RTT, true, |_| false)
+            .lookup(DomainId(0), &d, SimTime(120_000), RTT, true, |_| false)
             .unwrap_err();
         assert_eq!(reply, codes::ROUTING_SERVER_FAILURE);
         // A silent resolver costs the whole timeout.
         assert_eq!(l.done_ms, 125_000);
         let mut stale = cache(Some(86_400));
         stale
-            .lookup(0, &d, SimTime(0), RTT, true, |_| true)
+            .lookup(DomainId(0), &d, SimTime(0), RTT, true, |_| true)
             .unwrap();
         let l = stale
-            .lookup(0, &d, SimTime(120_000), RTT, true, |_| false)
+            .lookup(DomainId(0), &d, SimTime(120_000), RTT, true, |_| false)
             .unwrap();
         assert_eq!((l.source, l.done_ms), (Source::Stale, 121_800));
         // Within the 30 s recheck time, stale data is served without asking.
         let mut asked = false;
         let l = stale
-            .lookup(0, &d, SimTime(130_000), RTT, true, |_| {
+            .lookup(DomainId(0), &d, SimTime(130_000), RTT, true, |_| {
                 asked = true;
                 false
             })
@@ -307,7 +318,7 @@ mod tests {
         assert!(!asked);
         // Past the stale limit, the failure shows.
         assert!(stale
-            .lookup(0, &d, SimTime(90_000_000), RTT, true, |_| false)
+            .lookup(DomainId(0), &d, SimTime(90_000_000), RTT, true, |_| false)
             .is_err());
     }
 }

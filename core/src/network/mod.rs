@@ -18,7 +18,7 @@ pub use dns_cache::{DnsCache, DnsSpec, Lookup, Source};
 pub use greylist::{Greylist, GreylistSpec, Verdict};
 pub use pool::{Choose, PoolState, Stage};
 
-use crate::scenario::{HostId, Route, Scenario};
+use crate::ids::HostId;
 use crate::time::SimTime;
 
 /// Live state of the hosts' load-dependent behaviour.
@@ -33,43 +33,35 @@ pub struct Network {
 }
 
 impl Network {
-    /// The idle network of `scenario`.
-    pub fn new(scenario: &Scenario) -> Self {
-        let mut sessions: Vec<Option<Vec<SimTime>>> = vec![None; scenario.hosts.len()];
-        let relay_policies = scenario
-            .hosts
-            .iter()
-            .filter_map(|h| h.queue_policy.as_deref());
-        for policy in std::iter::once(&scenario.policy).chain(relay_policies) {
-            if let Route::Via(stages) = &policy.route {
-                for stage in stages.iter().filter(|s| s.choose == Choose::LeastLoaded) {
-                    for m in &stage.members {
-                        sessions[m.0 as usize] = Some(Vec::new());
-                    }
-                }
+    /// The idle network of hosts with the given capacities and greylists (in host order),
+    /// tracking the sessions under way to every member of a least-loaded pool among `stages`
+    /// (the stages of every MTA's route).
+    pub fn new<'a>(
+        hosts: impl Iterator<Item = (Option<CapacitySpec>, Option<GreylistSpec>)>,
+        stages: impl Iterator<Item = &'a Stage>,
+    ) -> Self {
+        let (loads, greylists): (Vec<_>, Vec<_>) = hosts
+            .map(|(c, g)| (c.map(HostLoad::new), g.map(Greylist::new)))
+            .unzip();
+        let mut sessions: Vec<Option<Vec<SimTime>>> = vec![None; loads.len()];
+        for stage in stages.filter(|s| s.choose == Choose::LeastLoaded) {
+            for m in &stage.members {
+                sessions[m.index()] = Some(Vec::new());
             }
         }
         Network {
-            loads: scenario
-                .hosts
-                .iter()
-                .map(|h| h.capacity.map(HostLoad::new))
-                .collect(),
-            greylists: scenario
-                .hosts
-                .iter()
-                .map(|h| h.greylist.map(Greylist::new))
-                .collect(),
+            loads,
+            greylists,
             sessions,
         }
     }
 
     /// The sender's sessions to `host` under way at `t` (tracked for least-loaded pools only).
-    pub fn sessions_under_way(&mut self, host: HostId, t: SimTime) -> u32 {
-        match &mut self.sessions[host.0 as usize] {
+    pub fn sessions_under_way(&mut self, host: HostId, t: SimTime) -> usize {
+        match &mut self.sessions[host.index()] {
             Some(ends) => {
                 ends.retain(|&e| e > t);
-                ends.len() as u32
+                ends.len()
             }
             None => 0,
         }
@@ -77,7 +69,7 @@ impl Network {
 
     /// Notes a session of the sender to `host` lasting until `end` (least-loaded pools).
     pub fn session_opened(&mut self, host: HostId, end: SimTime) {
-        if let Some(ends) = &mut self.sessions[host.0 as usize] {
+        if let Some(ends) = &mut self.sessions[host.index()] {
             ends.push(end);
         }
     }

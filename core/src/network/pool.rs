@@ -10,8 +10,8 @@
 //! as Envoy's least-request balancer sees it), success-rate (weighted by an exponentially
 //! weighted success rate, floored so a failed member is still probed and can recover).
 
+use crate::ids::HostId;
 use crate::random::{AttemptRandom, Slot};
-use crate::scenario::HostId;
 
 /// How a pool member is chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,7 +80,7 @@ impl PoolState {
         index: usize,
         stage: &Stage,
         draws: &AttemptRandom,
-        mut sessions: impl FnMut(HostId) -> u32,
+        mut sessions: impl FnMut(HostId) -> usize,
     ) -> usize {
         let n = stage.members.len();
         if n <= 1 {

@@ -115,7 +115,7 @@ pub struct RetryState {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
     /// Wait this long; `part` names the sub-rule used (Exim rule index), 0 otherwise.
-    Wait(SimDuration, u8),
+    Wait(SimDuration, usize),
     /// The family itself gives up (Exim rules timed out, a non-repeating list ran out).
     Exhausted,
 }

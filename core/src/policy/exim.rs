@@ -210,7 +210,7 @@ impl EximRules {
             }
         };
         let capped = wait.min(self.interval_max.as_ms() as f64);
-        Step::Wait(SimDuration::from_ms(capped.floor() as u64), index as u8)
+        Step::Wait(SimDuration::from_ms(capped.floor() as u64), index)
     }
 
     /// True if any rule is randomised (H).

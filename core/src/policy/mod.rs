@@ -127,6 +127,8 @@ pub enum RuleUsed {
     OnCode(usize),
     /// The server's own retry hint (`honor_hints`).
     Hint,
+    /// Shared retry state held the attempt back ([`RetryPolicy::decide_gated`]).
+    Gate,
 }
 
 /// Why a message was given up.
@@ -163,7 +165,7 @@ pub enum Decision {
         /// Which rule chose it.
         rule: RuleUsed,
         /// Sub-rule (Exim rule index).
-        part: u8,
+        part: usize,
     },
     /// Give up at `at` (now, or a later deadline / due time) with 4.4.7.
     Expire {
@@ -172,6 +174,15 @@ pub enum Decision {
         /// Why.
         reason: GiveUpReason,
     },
+}
+
+impl Decision {
+    /// When it takes effect: the retry time, or the expiry time.
+    pub fn at(&self) -> SimTime {
+        match *self {
+            Decision::Retry { at, .. } | Decision::Expire { at, .. } => at,
+        }
+    }
 }
 
 /// What a policy needs to know about a message that just failed.
@@ -230,9 +241,13 @@ impl RetryPolicy {
                 return now_expire(GiveUpReason::MaxAttempts);
             }
         }
-        let deadline = self.deadline(f.arrival);
-        if self.give_up == GiveUp::AfterAttempt && f.now >= deadline {
-            return now_expire(GiveUpReason::Lifetime);
+        if self.give_up == GiveUp::AfterAttempt {
+            if let Some(at) = self.lifetime_ends(f.arrival, f.now, f.now) {
+                return Decision::Expire {
+                    at,
+                    reason: GiveUpReason::Lifetime,
+                };
+            }
         }
         let (backoff, rule) = self.backoff_for(f.reply);
         let state = RetryState {
@@ -258,17 +273,16 @@ impl RetryPolicy {
         // The lifetime is checked first: whichever give-up comes earlier wins.
         let capped =
             matches!(self.max_attempts, Some((n, MaxAttemptsCheck::AtNextDue)) if f.attempts >= n);
-        match self.give_up {
-            GiveUp::Deadline if at >= deadline => Decision::Expire {
-                at: deadline.max(f.now),
+        match self.lifetime_ends(f.arrival, f.now, at) {
+            Some(end) => Decision::Expire {
+                at: end,
                 reason: GiveUpReason::Lifetime,
             },
-            GiveUp::Overshoot if at > deadline => now_expire(GiveUpReason::Lifetime),
-            _ if capped => Decision::Expire {
+            None if capped => Decision::Expire {
                 at,
                 reason: GiveUpReason::MaxAttempts,
             },
-            _ => Decision::Retry {
+            None => Decision::Retry {
                 at,
                 wait,
                 rule,
@@ -290,10 +304,61 @@ impl RetryPolicy {
         }
     }
 
-    /// Delay warnings a message gets if it is still undelivered at age `age` (those strictly
-    /// younger than `age` fired; a warning at exactly the delivery age does not).
-    pub fn warnings_before(&self, age: SimDuration) -> u64 {
-        self.delay_warnings.iter().filter(|w| **w < age).count() as u64
+    /// What follows an attempt that shared retry state held back at `now` until `until`
+    /// (a host's retry time, a dead destination, an open breaker, an exhausted budget): retry
+    /// at `until` (at least 1 ms later), unless the lifetime rule of [`GiveUp`] ends the
+    /// message first. No attempt was made, so backoff, attempt caps and hints do not apply;
+    /// the lifetime rule is the same [`lifetime_ends`](Self::lifetime_ends) that
+    /// [`decide`](Self::decide) applies.
+    pub fn decide_gated(&self, entered: SimTime, now: SimTime, until: SimTime) -> Decision {
+        let at = until.max(now.after(SimDuration::from_ms(1)));
+        match self.lifetime_ends(entered, now, at) {
+            Some(end) => Decision::Expire {
+                at: end,
+                reason: GiveUpReason::Lifetime,
+            },
+            None => Decision::Retry {
+                at,
+                wait: at.since(now),
+                rule: RuleUsed::Gate,
+                part: 0,
+            },
+        }
+    }
+
+    /// The give-up rule of the queue lifetime, in one place: for a message that entered its
+    /// queue at `entered`, failed (or was held back) at `now` and would next be tried at
+    /// `next`, the time it expires instead, if it does (`reference/mta-defaults.md` (a)).
+    fn lifetime_ends(&self, entered: SimTime, now: SimTime, next: SimTime) -> Option<SimTime> {
+        let deadline = self.deadline(entered);
+        match self.give_up {
+            GiveUp::Deadline => (next >= deadline).then_some(deadline.max(now)),
+            GiveUp::Overshoot => (next > deadline).then_some(now),
+            GiveUp::AfterAttempt => (now >= deadline).then_some(now),
+        }
+    }
+
+    /// The rule behind a decision, as traces and `mxsim schedule` print it: the backoff family
+    /// (`exponential`, `exim F,2h,15m`), `on_code "4.4.3"`, `server hint`, `gated`, or
+    /// `give up: <reason>`.
+    pub fn rule_text(&self, decision: &Decision) -> String {
+        match *decision {
+            Decision::Retry { rule, part, .. } => match rule {
+                RuleUsed::Default => match &self.default {
+                    Backoff::Exim(rules) => format!("exim {}", rules.rule_text(part)),
+                    b => b.family().to_string(),
+                },
+                RuleUsed::OnCode(i) => format!("on_code \"{}\"", self.on_code[i].pattern),
+                RuleUsed::Hint => "server hint".to_string(),
+                RuleUsed::Gate => "gated".to_string(),
+            },
+            Decision::Expire { reason, .. } => format!("give up: {}", reason.text()),
+        }
+    }
+
+    /// The age of the `n`-th delay warning (0-based), if the policy sends that many.
+    pub fn warning_age(&self, n: u32) -> Option<SimDuration> {
+        self.delay_warnings.get(n as usize).copied()
     }
 }
 

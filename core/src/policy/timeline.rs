@@ -6,7 +6,7 @@
 //! Jittered policies give one seeded sample, and the bounds of each offset from the extreme
 //! draws (u → 0 and u → 1).
 
-use super::{Decision, GiveUpReason, RetryPolicy, RuleUsed};
+use super::{Decision, GiveUpReason, RetryPolicy};
 use crate::random::{AttemptRandom, Purpose, Slot, Streams};
 use crate::smtp::Reply;
 use crate::time::{SimDuration, SimTime};
@@ -77,24 +77,10 @@ fn walk(policy: &RetryPolicy, reply: Reply, draw: Draw) -> Walk {
             u,
             hint: None,
         };
-        match policy.decide(&f) {
-            Decision::Retry {
-                at,
-                wait,
-                rule,
-                part,
-            } => {
-                let label = match rule {
-                    RuleUsed::Default => match &policy.default {
-                        super::Backoff::Exim(rules) => {
-                            format!("exim {}", rules.rule_text(part as usize))
-                        }
-                        b => b.family().to_string(),
-                    },
-                    RuleUsed::OnCode(i) => format!("on_code \"{}\"", policy.on_code[i].pattern),
-                    RuleUsed::Hint => "server hint".to_string(),
-                };
-                attempts.push((at.as_ms(), label));
+        let decision = policy.decide(&f);
+        match decision {
+            Decision::Retry { at, wait, .. } => {
+                attempts.push((at.as_ms(), policy.rule_text(&decision)));
                 previous = Some(wait);
                 now = at;
             }

@@ -20,13 +20,9 @@ use crate::time::{SimDuration, SimTime};
 
 pub use load::{load, load_with_seed};
 
-/// Dense index of a host in [`Scenario::hosts`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct HostId(pub u32);
-
-/// Dense index of a domain in [`Scenario::domains`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct DomainId(pub u32);
+pub use crate::dns::{DomainSpec, MxAnswer, MxRecord};
+pub use crate::ids::{DomainId, HostId};
+pub use crate::topology::LinkSpec;
 
 /// A complete, validated scenario.
 #[derive(Clone, Debug, PartialEq)]
@@ -133,51 +129,6 @@ pub enum DownAs {
     /// Nothing answers: the client waits its whole connect timeout (RFC 5321 §4.5.3.2 is why a
     /// silent host costs a sender real time).
     Silent,
-}
-
-/// A directed link.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LinkSpec {
-    /// Connecting host.
-    pub from: HostId,
-    /// Host connected to.
-    pub to: HostId,
-    /// One-way latency.
-    pub latency: SimDuration,
-}
-
-/// One MX record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MxRecord {
-    /// Lower is preferred (RFC 5321 §5.1).
-    pub preference: u16,
-    /// Exchange host.
-    pub host: HostId,
-}
-
-/// What DNS says about a domain's mail routing.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum MxAnswer {
-    /// MX records.
-    Records(Vec<MxRecord>),
-    /// No MX records: the implicit MX is the domain itself (RFC 5321 §5.1), which must be a
-    /// host to be reachable.
-    Implicit(Option<HostId>),
-    /// RFC 7505 null MX: the domain accepts no mail.
-    NullMx,
-    /// The domain does not exist.
-    NxDomain,
-}
-
-/// A recipient domain.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DomainSpec {
-    /// Domain name.
-    pub name: String,
-    /// Its MX answer.
-    pub mx: MxAnswer,
-    /// TTL of the answer (used by DNS caching).
-    pub ttl: SimDuration,
 }
 
 /// When messages arrive.

@@ -1,0 +1,229 @@
+//! The report schema: what a run produced, as plain serde data (`mxsim run --json`, the wasm
+//! API, `[expect]` bounds).
+//!
+//! One type shared by the CLI and wasm, so the two cannot drift. Field names are a stable
+//! interface: add fields, never rename them. Nothing here knows how the numbers were counted
+//! ([`metrics`](crate::metrics) builds a report from the run's counters), so the schema can be
+//! read by `expect`, the statistics and the browser without depending on the simulation.
+
+use crate::network::connections::ConnectionCounters;
+use crate::network::dns_cache::DnsCounters;
+use crate::qmgr::QueueCounters;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Nearest-rank percentile: the smallest value with at least p% of values at or below it.
+pub fn percentile(sorted: &[u64], p: u64) -> Option<u64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p * sorted.len() as u64).div_ceil(100).max(1);
+    Some(sorted[(rank - 1) as usize])
+}
+
+/// The complete result of a run (`mxsim run --json`).
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// Scenario name.
+    pub scenario: String,
+    /// Seed used.
+    pub seed: u64,
+    /// Trace digest: equal digests mean identical runs.
+    pub digest: String,
+    /// `queue_empty`, `duration` or `events_max`.
+    pub stopped_by: &'static str,
+    /// Simulated time at the end, ms.
+    pub end_ms: u64,
+    /// Events processed.
+    pub events: u64,
+    /// Message outcomes; they add up to `generated`.
+    pub outcomes: Outcomes,
+    /// Bounces by enhanced code.
+    pub bounced_by_code: BTreeMap<String, u64>,
+    /// Expiries by the last failure seen.
+    pub expired_by_last_code: BTreeMap<String, u64>,
+    /// Delivery delay of delivered messages, ms (null when none was delivered).
+    pub delay_ms: Delays,
+    /// Attempt counts.
+    pub attempts: Attempts,
+    /// Most messages queued at once.
+    pub queued_peak: u64,
+    /// "Delayed" DSNs sent (policy `delay_warnings` ages passed while undelivered).
+    pub delay_warnings: u64,
+    /// Attempts not made because shared retry state refused them, by reason.
+    pub gated: BTreeMap<String, u64>,
+    /// Per-host counters, in scenario order.
+    pub hosts: Vec<HostReport>,
+    /// What the network mechanisms did (capacity, greylisting, DNS, connections, queues).
+    pub network: NetworkReport,
+    /// Queue lengths over time, and what the queue manager did.
+    pub queue: QueueReport,
+}
+
+/// One point of the queue-length series.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct QueueSample {
+    /// Time, ms.
+    pub t_ms: u64,
+    /// Messages in the queue (not yet delivered, bounced or expired).
+    pub queued: u64,
+    /// Attempts under way.
+    pub in_flight: u64,
+    /// Due messages waiting for room in the active queue or a concurrency slot.
+    pub waiting: u64,
+}
+
+/// Queue lengths over time (R15).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct QueueReport {
+    /// Sampling interval, ms.
+    pub series_every_ms: u64,
+    /// Samples from t = 0, every `series_every_ms`, up to the last event.
+    pub series: Vec<QueueSample>,
+    /// Active-queue counters, when the policy limits the queue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manager: Option<QueueCounters>,
+}
+
+/// Network-wide counters: the numbers that show each mechanism at work.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct NetworkReport {
+    /// Connections refused for load (421 4.3.2 or the host's over-capacity reply).
+    pub over_capacity: u64,
+    /// Connections whose client gave up waiting for the greeting (4.4.2), yet served later.
+    pub abandoned_sessions: u64,
+    /// Greylisting deferrals (451 4.7.1).
+    pub greylist_deferrals: u64,
+    /// Triplets that passed the greylist after a deferral.
+    pub greylist_passes: u64,
+    /// Hand-offs to store-and-forward relays (each relay that accepted a message).
+    pub relayed: u64,
+    /// The sender's DNS, when it uses a resolver.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<DnsReport>,
+    /// The sender's connection cache, when it keeps one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connections: Option<ConnectionReport>,
+}
+
+/// What the sender's connection cache did.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnectionReport {
+    /// Connections opened, sessions that reused one, connections retired, peak idle.
+    #[serde(flatten)]
+    pub counters: ConnectionCounters,
+    /// reused / (opened + reused): the share of sessions that skipped connection setup.
+    pub reuse_ratio: Option<f64>,
+}
+
+/// What the sender's DNS cache did.
+#[derive(Clone, Debug, Serialize)]
+pub struct DnsReport {
+    /// Lookups, cache hits, queries, stale answers and failures.
+    #[serde(flatten)]
+    pub counters: DnsCounters,
+    /// cache_hits / lookups.
+    pub hit_ratio: Option<f64>,
+}
+
+/// Load counters of a host with a capacity.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoadReport {
+    /// Connections refused for load.
+    pub refused: u64,
+    /// Connections abandoned by their clients while waiting in the backlog.
+    pub abandoned: u64,
+    /// Most connections waiting in the backlog at once.
+    pub peak_backlog: u64,
+}
+
+/// Greylist counters of an MX.
+#[derive(Clone, Debug, Serialize)]
+pub struct GreylistReport {
+    /// Deferrals.
+    pub deferred: u64,
+    /// Triplets passed after a deferral.
+    pub passed: u64,
+}
+
+/// Outcome counts.
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcomes {
+    /// Messages that arrived.
+    pub generated: u64,
+    /// Accepted by a final MX.
+    pub delivered: u64,
+    /// Permanently failed.
+    pub bounced: u64,
+    /// Gave up at the queue lifetime.
+    pub expired: u64,
+    /// Still in the queue when the run stopped.
+    pub queued: u64,
+}
+
+/// Delay statistics, ms.
+#[derive(Clone, Debug, Serialize)]
+pub struct Delays {
+    /// Median.
+    pub p50: Option<u64>,
+    /// 90th percentile.
+    pub p90: Option<u64>,
+    /// 95th percentile.
+    pub p95: Option<u64>,
+    /// 99th percentile.
+    pub p99: Option<u64>,
+    /// Maximum.
+    pub max: Option<u64>,
+    /// Mean.
+    pub mean: Option<f64>,
+}
+
+/// Attempt statistics.
+#[derive(Clone, Debug, Serialize)]
+pub struct Attempts {
+    /// All attempts.
+    pub total: u64,
+    /// Attempts per generated message.
+    pub per_message: Option<f64>,
+    /// Attempts per delivered message (counting only delivered messages' attempts).
+    pub per_delivered: Option<f64>,
+}
+
+/// Per-host counters.
+#[derive(Clone, Debug, Serialize)]
+pub struct HostReport {
+    /// Host id.
+    pub id: String,
+    /// Role.
+    pub role: &'static str,
+    /// Times it was contacted.
+    pub contacts: u64,
+    /// Times it accepted (or relayed) the message.
+    pub accepted: u64,
+    /// Failures it answered, by reply.
+    pub failures: BTreeMap<String, u64>,
+    /// Its share of the contacts made to hosts of its role (e.g. a relay's share of a pool).
+    pub share: Option<f64>,
+    /// Load counters, for hosts with a capacity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load: Option<LoadReport>,
+    /// Greylist counters, for greylisting MX hosts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub greylist: Option<GreylistReport>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<u64> = (1..=100).collect();
+        assert_eq!(percentile(&v, 50), Some(50));
+        assert_eq!(percentile(&v, 95), Some(95));
+        assert_eq!(percentile(&v, 100), Some(100));
+        assert_eq!(percentile(&[7], 99), Some(7));
+        assert_eq!(percentile(&[], 50), None);
+        assert_eq!(percentile(&[1, 2, 3], 50), Some(2));
+    }
+}

@@ -143,7 +143,7 @@ pub fn attempt(
             hops.len().min(1)
         };
         shared.after_attempt(
-            &hops[..first],
+            hops[..first].iter().map(|h| (h.host, h.reply)),
             destination,
             reply,
             t,

@@ -14,6 +14,8 @@
 //! snapshots) are O(1) and conservation can be checked against the metrics at any time.
 
 use crate::ids::{DomainId, MessageId, MtaId};
+use crate::policy::{Failure, RetryPolicy};
+use crate::random::{AttemptRandom, Slot};
 use crate::smtp::{codes, Reply};
 use crate::time::{SimDuration, SimTime};
 
@@ -120,6 +122,28 @@ pub struct Message {
     pub state: MessageState,
     /// Addressed to a mailbox that does not exist (→ 550 5.1.1 at the final MX).
     pub unknown_recipient: bool,
+}
+
+impl Message {
+    /// What its MTA's policy needs to decide after its attempt failed with `reply` at `now`:
+    /// the failure, its age in the queue, the previous wait and hint, and, for a jittered
+    /// policy, the attempt's jitter draw.
+    pub fn failure(&self, reply: Reply, now: SimTime, policy: &RetryPolicy) -> Failure {
+        let u = if policy.is_jittered() {
+            AttemptRandom::new(self.key, self.attempts - 1).unit(Slot::Jitter)
+        } else {
+            0.0
+        };
+        Failure {
+            reply,
+            arrival: self.entered,
+            now,
+            attempts: self.attempts,
+            previous: (self.last_wait.as_ms() > 0).then_some(self.last_wait),
+            u,
+            hint: (self.pending.hint.as_ms() > 0).then_some(self.pending.hint),
+        }
+    }
 }
 
 /// Every message of a run, indexed by [`MessageId`], and the count in each state.
@@ -281,15 +305,39 @@ impl Messages {
         );
     }
 
-    /// Its MTA sent one more delay warning.
-    pub fn warn(&mut self, id: MessageId) {
+    /// When message `id`'s next delay warning is due under its MTA's `policy` (at the
+    /// earliest `now`), if the policy sends one more.
+    pub fn next_warning(
+        &self,
+        id: MessageId,
+        policy: &RetryPolicy,
+        now: SimTime,
+    ) -> Option<SimTime> {
+        let m = self.get(id);
+        let age = policy.warning_age(m.warned)?;
+        Some(m.entered.after(age).max(now))
+    }
+
+    /// Sends message `id`'s next delay warning if it is due at `t` under `policy`: the
+    /// message is still queued and its next warning's age is reached in the queue holding
+    /// it. Returns the warning's number (1-based) and age. A warning event left over from an
+    /// earlier queue, or one already served, finds nothing due.
+    pub fn warn_if_due(
+        &mut self,
+        id: MessageId,
+        policy: &RetryPolicy,
+        t: SimTime,
+    ) -> Option<(u32, SimDuration)> {
         let m = &mut self.all[id.index()];
-        assert!(
-            !m.state.is_terminal(),
-            "warning for finished message {}",
-            id.0
-        );
+        if m.state.is_terminal() {
+            return None;
+        }
+        let age = policy.warning_age(m.warned)?;
+        if m.entered.after(age) > t {
+            return None;
+        }
         m.warned += 1;
+        Some((m.warned, age))
     }
 
     /// Messages not yet terminal, for report-time sums.

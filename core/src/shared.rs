@@ -25,7 +25,6 @@
 //! Invariant: this state depends only on attempts' outcomes, never on randomness of its own, so
 //! the environment stays common to the policies compared.
 
-use crate::happening::Hop;
 use crate::ids::HostId;
 use crate::policy::{Backoff, RetryState, Step};
 use crate::smtp::{codes, Reply};
@@ -241,19 +240,19 @@ impl SharedState {
         self.admit(destination, retry, t)
     }
 
-    /// Feeds an attempt's outcome back: each first-hop host's answer (`first_hops`, the hops
-    /// the sender itself contacted), then the destination's (`reply`, what the sender was
-    /// told). `backoff` computes a refused host's next try.
+    /// Feeds an attempt's outcome back: each first-hop host's answer (`first_hops`, the hosts
+    /// the sender itself contacted, with what each answered), then the destination's
+    /// (`reply`, what the sender was told). `backoff` computes a refused host's next try.
     pub fn after_attempt(
         &mut self,
-        first_hops: &[Hop],
+        first_hops: impl Iterator<Item = (HostId, Reply)>,
         destination: usize,
         reply: Reply,
         t: SimTime,
         backoff: &Backoff,
     ) {
-        for hop in first_hops {
-            self.host_outcome(hop.host, hop.reply == codes::NO_ANSWER, t, backoff);
+        for (host, answer) in first_hops {
+            self.host_outcome(host, answer == codes::NO_ANSWER, t, backoff);
         }
         self.destination_outcome(
             destination,

@@ -1,0 +1,311 @@
+//! The simulation: one scenario + seed, driven event by event. This module only orchestrates:
+//! it pops events, moves messages through their lifecycle ([`message`](crate::message)),
+//! asks for attempts ([`attempt`](crate::attempt)) and decisions ([`policy`](crate::policy)),
+//! and reports every happening to the [`Recorder`].
+//!
+//! Events form a closed enum ([`Event`]) so every trigger is visible. A message's life:
+//! `Arrival` → offered to its MTA's queue (attempted now, or waiting for a slot) → attempt
+//! (decided when it starts) → `AttemptEnd` → delivered | bounced | relayed into a
+//! store-and-forward relay's queue | deferred (→ `AttemptStart` later, or `Expire`).
+//!
+//! Invariants, asserted: every transition starts from the state it expects (message module);
+//! no attempt at or after the queue-lifetime deadline of the MTA holding it; outcomes add up
+//! (counted by the message store and by the metrics, compared when the report is built); the
+//! clock never goes backwards (engine). Same scenario + seed ⇒ same happenings and digest.
+
+mod lifecycle;
+
+use crate::arrivals::ArrivalSource;
+use crate::attempt::Scratch;
+use crate::dns::MxTable;
+use crate::engine::EventQueue;
+use crate::failure::HostHealth;
+use crate::ids::{HostId, MessageId, MtaId};
+use crate::message::Messages;
+use crate::metrics::{QueueSeries, ReportInputs, RunInfo};
+use crate::mta::Mta;
+use crate::network::Network;
+use crate::random::{Purpose, SeqStream, Streams};
+use crate::recorder::Recorder;
+use crate::report::Report;
+use crate::scenario::Scenario;
+use crate::snapshot::{Snapshot, SnapshotSource};
+use crate::time::SimTime;
+use crate::topology::Topology;
+use crate::trace::TraceRecord;
+
+/// A scheduled happening. NOTE(perf): 8 bytes, one per pending event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The next message arrives (arrivals are generated one at a time).
+    Arrival,
+    /// A deferred message's retry is due.
+    AttemptStart(MessageId),
+    /// An attempt's outcome reaches the MTA that made it.
+    AttemptEnd(MessageId),
+    /// The message's queue lifetime is over.
+    Expire(MessageId),
+    /// The queue lifetime of a message waiting for a queue slot is over (ignored if it is no
+    /// longer waiting by then).
+    WaitLimit(MessageId),
+    /// The message's next delay warning may be due (ignored if it was sent already).
+    DelayWarning(MessageId),
+}
+
+/// Why a run stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// No event left: every message is terminal and arrivals are over.
+    QueueEmpty,
+    /// The scenario's `duration` was reached.
+    Duration,
+    /// `limits.events_max` was reached.
+    EventsMax,
+}
+
+impl Stop {
+    /// Name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stop::QueueEmpty => "queue_empty",
+            Stop::Duration => "duration",
+            Stop::EventsMax => "events_max",
+        }
+    }
+}
+
+/// `run_until` was asked for a time before the simulation's clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InThePast {
+    /// The time asked for.
+    pub asked: SimTime,
+    /// The clock.
+    pub now: SimTime,
+}
+
+impl std::fmt::Display for InThePast {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cannot run until {} ms: the simulation is already at {} ms",
+            self.asked.as_ms(),
+            self.now.as_ms()
+        )
+    }
+}
+
+/// A running simulation.
+pub struct Simulation {
+    scenario: Scenario,
+    topology: Topology,
+    health: Vec<HostHealth>,
+    mx_tables: Vec<MxTable>,
+    net: Network,
+    /// The sender ([`MtaId::SENDER`]) and every store-and-forward relay.
+    mtas: Vec<Mta>,
+    /// The MTA of each host that is one.
+    mta_of_host: Vec<Option<MtaId>>,
+    queue: EventQueue<Event>,
+    messages: Messages,
+    arrivals: ArrivalSource,
+    message_keys: SeqStream,
+    recorder: Recorder,
+    scratch: Scratch,
+    series: QueueSeries,
+    end: Option<SimTime>,
+    stopped: Option<Stop>,
+}
+
+impl Simulation {
+    /// Prepares a run of `scenario` with its own seed. Nothing happens until it is stepped.
+    pub fn new(scenario: Scenario) -> Self {
+        let streams = Streams::new(scenario.seed);
+        let health = scenario
+            .hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| HostHealth::new(streams, i as u32, &h.availability, h.reject))
+            .collect();
+        let mtas = Mta::all(&scenario);
+        let mut mta_of_host = vec![None; scenario.hosts.len()];
+        for (i, mta) in mtas.iter().enumerate().skip(1) {
+            mta_of_host[mta.host.index()] = Some(MtaId::from_index(i));
+        }
+        let net = Network::new(
+            scenario.hosts.iter().map(|h| (h.capacity, h.greylist)),
+            mtas.iter().flat_map(|m| m.stages.iter()),
+        );
+        let expected = scenario.workload.expected_messages();
+        let mut sim = Simulation {
+            topology: Topology::new(scenario.hosts.len(), &scenario.links),
+            health,
+            mx_tables: scenario
+                .domains
+                .iter()
+                .map(|d| MxTable::new(&d.mx))
+                .collect(),
+            net,
+            mtas,
+            mta_of_host,
+            queue: EventQueue::new(),
+            messages: Messages::with_expected(expected),
+            arrivals: ArrivalSource::new(streams, scenario.limits.messages_max),
+            message_keys: streams.sequential(Purpose::MessageKeys, 0),
+            recorder: Recorder::new(scenario.hosts.len()),
+            scratch: Scratch::default(),
+            series: QueueSeries::new(scenario.series_every),
+            end: scenario.duration.map(|d| SimTime::ZERO.after(d)),
+            stopped: None,
+            scenario,
+        };
+        if let Some(first) = sim.arrivals.next_time(&sim.scenario.workload) {
+            sim.queue.schedule_at(first, Event::Arrival);
+        }
+        sim
+    }
+
+    /// Keeps every trace record in memory (for `--trace` and the browser). Call before running.
+    pub fn record_trace(&mut self) {
+        self.recorder.record_trace();
+    }
+
+    /// Trace records kept so far (empty unless [`record_trace`](Self::record_trace) was called).
+    pub fn trace(&self) -> &[TraceRecord] {
+        self.recorder.trace()
+    }
+
+    /// Trace records from index `cursor` on (for pages that animate new events each frame).
+    pub fn trace_since(&self, cursor: usize) -> &[TraceRecord] {
+        self.trace().get(cursor..).unwrap_or(&[])
+    }
+
+    /// A picture of the run now, for drawing. In-flight attempts are listed only when the
+    /// trace is recorded.
+    pub fn snapshot(&mut self) -> Snapshot {
+        SnapshotSource {
+            now: self.queue.now(),
+            events: self.queue.popped(),
+            stopped_by: self.stopped.map(Stop::name),
+            scenario: &self.scenario,
+            health: &mut self.health,
+            metrics: self.recorder.metrics(),
+            counts: self.messages.counts(),
+            in_flight: self.recorder.in_flight(),
+        }
+        .take()
+    }
+
+    /// The scenario being run.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// Current simulated time.
+    pub fn now(&self) -> SimTime {
+        self.queue.now()
+    }
+
+    /// Events processed so far.
+    pub fn events(&self) -> u64 {
+        self.queue.popped()
+    }
+
+    /// Why the run stopped, once it has.
+    pub fn stopped(&self) -> Option<Stop> {
+        self.stopped
+    }
+
+    /// Down windows of host `host` up to `until`, from the same generator the run uses.
+    pub fn down_windows(&mut self, host: HostId, until: SimTime) -> Vec<(SimTime, SimTime)> {
+        self.health[host.index()].down_windows(until)
+    }
+
+    /// Processes one event. Returns `false` once the run has stopped.
+    pub fn step(&mut self) -> bool {
+        if self.stopped.is_some() {
+            return false;
+        }
+        if self.queue.popped() >= self.scenario.limits.events_max {
+            self.stopped = Some(Stop::EventsMax);
+            return false;
+        }
+        match (self.queue.peek_time(), self.end) {
+            (None, _) => {
+                self.stopped = Some(Stop::QueueEmpty);
+                return false;
+            }
+            (Some(t), Some(end)) if t > end => {
+                self.stopped = Some(Stop::Duration);
+                return false;
+            }
+            _ => {}
+        }
+        let (t, event) = self.queue.pop().expect("peeked an event");
+        self.series.sample_until(t, self.messages.counts());
+        match event {
+            Event::Arrival => self.on_arrival(t),
+            Event::AttemptStart(id) => {
+                self.messages.due(id);
+                self.offer(id, t);
+            }
+            Event::AttemptEnd(id) => self.on_attempt_end(id, t),
+            Event::Expire(id) => self.expire(id, t),
+            Event::WaitLimit(id) => self.on_wait_limit(id, t),
+            Event::DelayWarning(id) => self.on_delay_warning(id, t),
+        }
+        true
+    }
+
+    /// Runs until the run stops (queue empty, duration, or event limit).
+    pub fn run(&mut self) {
+        while self.step() {}
+    }
+
+    /// Runs at most `budget` events (for animation frames); returns how many ran.
+    pub fn run_events(&mut self, budget: u64) -> u64 {
+        let mut n = 0;
+        while n < budget && self.step() {
+            n += 1;
+        }
+        n
+    }
+
+    /// Runs events at or before `t`, at most `budget` of them (for animation frames); returns
+    /// how many ran, or an error if `t` is before the clock (the caller's frame time is wrong).
+    pub fn run_until(&mut self, t: SimTime, budget: u64) -> Result<u64, InThePast> {
+        let now = self.queue.now();
+        if t < now {
+            return Err(InThePast { asked: t, now });
+        }
+        let mut n = 0;
+        while n < budget && self.queue.peek_time().is_some_and(|next| next <= t) && self.step() {
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// The trace digest so far (cheaper than building the whole report).
+    pub fn digest(&self) -> String {
+        self.recorder.digest()
+    }
+
+    /// The report of the run so far.
+    pub fn report(&self) -> Report {
+        let sender = &self.mtas[MtaId::SENDER.index()];
+        self.recorder.metrics().report(ReportInputs {
+            scenario: &self.scenario,
+            run: RunInfo {
+                digest: self.recorder.digest(),
+                stopped_by: self.stopped.map_or("running", Stop::name),
+                end_ms: self.queue.now().as_ms(),
+                events: self.queue.popped(),
+            },
+            queued_counted: self.messages.queued().count() as u64,
+            net: &self.net,
+            dns: sender.dns.as_ref(),
+            conns: sender.conns.as_ref(),
+            qmgr: sender.qmgr.as_ref(),
+            series: self.series.samples(),
+        })
+    }
+}

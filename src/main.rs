@@ -59,9 +59,6 @@ enum Command {
     Schedule {
         /// A preset name (postfix, exim, kumomta, ...) or a scenario file (its policy).
         policy: String,
-        /// Every attempt fails (the only mode; accepted for clarity).
-        #[arg(long)]
-        fail_all: bool,
         /// The failure each attempt gets, to see `on_code` rules apply.
         #[arg(long, default_value = "4.4.1")]
         code: String,
@@ -163,7 +160,6 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         } => bench(&scenario, runs.max(1), json),
         Command::Schedule {
             policy,
-            fail_all: _,
             code,
             seed,
             json,
@@ -208,13 +204,9 @@ fn load_with_preset(
     let mut scenario = load(path, seed)?;
     if let Some(name) = preset {
         let Some(p) = mxsim_core::policy::preset(name) else {
-            let names: Vec<&str> = mxsim_core::policy::presets()
-                .iter()
-                .map(|p| p.name)
-                .collect();
             return Err(Failure::Input(format!(
-                "error: unknown preset \"{name}\"\n  help: presets: {}",
-                names.join(", ")
+                "error: unknown preset \"{name}\"\n  help: {}",
+                mxsim_core::policy::unknown_preset_help(name)
             )));
         };
         scenario.policy.retry = p.policy;
@@ -267,13 +259,9 @@ fn schedule(policy: &str, code: &str, seed: Option<u64>, json: bool) -> Result<(
             load(Path::new(policy), None)?.policy.retry,
         ),
         None => {
-            let names: Vec<&str> = mxsim_core::policy::presets()
-                .iter()
-                .map(|p| p.name)
-                .collect();
             return Err(Failure::Input(format!(
-                "error: \"{policy}\" is neither a preset nor a scenario file\n  help: presets: {}",
-                names.join(", ")
+                "error: \"{policy}\" is neither a preset nor a scenario file\n  help: {}",
+                mxsim_core::policy::unknown_preset_help(policy)
             )));
         }
     };
@@ -394,6 +382,7 @@ fn check(
         } else {
             emit(&render::verdicts(
                 &path.display().to_string(),
+                preset,
                 &scenario,
                 &report,
                 &verdicts,

@@ -262,15 +262,7 @@ pub fn explanation(e: &Explanation) -> String {
     };
     let _ = writeln!(s, "  usage     {usage}");
     let _ = writeln!(s, "  defined   {}", e.defined_in);
-    let _ = writeln!(
-        s,
-        "  sender    {}",
-        if e.transient {
-            "keeps the message queued and retries"
-        } else {
-            "bounces the message (no retry)"
-        }
-    );
+    let _ = writeln!(s, "  sender    {}", e.sender);
     if !e.neighbours.is_empty() {
         let _ = writeln!(s, "\nHow it differs from its neighbours");
         for n in &e.neighbours {
@@ -309,7 +301,13 @@ fn signed(v: f64, duration: bool) -> String {
 }
 
 /// The lines of `mxsim check` for one scenario.
-pub fn verdicts(file: &str, scenario: &Scenario, r: &Report, verdicts: &[Verdict]) -> String {
+pub fn verdicts(
+    file: &str,
+    preset: Option<&str>,
+    scenario: &Scenario,
+    r: &Report,
+    verdicts: &[Verdict],
+) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -341,7 +339,8 @@ pub fn verdicts(file: &str, scenario: &Scenario, r: &Report, verdicts: &[Verdict
         );
     }
     if verdicts.iter().any(|v| !v.pass) {
-        let _ = writeln!(s, "  reproduce: mxsim run {file} --seed {}", r.seed);
+        let preset = preset.map_or(String::new(), |p| format!(" --preset {p}"));
+        let _ = writeln!(s, "  reproduce: mxsim run {file} --seed {}{preset}", r.seed);
     }
     s
 }

@@ -205,7 +205,40 @@ fn check_passes_shipped_scenarios_and_fails_a_tightened_bound() {
         "{out}"
     );
     assert!(out.contains("reproduce: mxsim run"), "{out}");
+    // The reproduce line carries the preset the check ran with.
+    let o = mxsim(&["check", file.to_str().unwrap(), "--preset", "exim"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.contains(" --preset exim\n"), "{out}");
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn issue_9_small_defects_stay_fixed() {
+    // 4.4.7 is the sender's own give-up, not a reply it retries.
+    let text = stdout(&mxsim(&["explain", "4.4.7"]));
+    assert!(text.contains("sender    has given up"), "{text}");
+    assert!(!text.contains("retries"), "{text}");
+    // An unknown preset suggests the near name, on the CLI as in scenario files.
+    let o = mxsim(&["run", "scenarios/backup-mx.toml", "--preset", "postfx"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("did you mean `postfix`?"),
+        "{}",
+        stderr(&o)
+    );
+    let o = mxsim(&["schedule", "eximm"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("did you mean `exim`?"),
+        "{}",
+        stderr(&o)
+    );
+    // `schedule --fail-all` was accepted and ignored; it is no longer an option.
+    assert_eq!(
+        mxsim(&["schedule", "exim", "--fail-all"]).status.code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -264,7 +297,7 @@ fn schedule_prints_the_postfix_and_exim_timelines() {
     );
     assert!(text.contains("gives up at 5d13m20s"), "{text}");
 
-    let j = json(&["schedule", "exim", "--fail-all", "--json"]);
+    let j = json(&["schedule", "exim", "--json"]);
     let offsets: Vec<u64> = j["attempts"]
         .as_array()
         .unwrap()

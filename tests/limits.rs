@@ -158,6 +158,7 @@ queue_lifetime = "100d"
 fn limits_past_what_ids_can_hold_are_refused_with_the_field_named() {
     let base = r#"
 name = "x"
+seed = 1
 [workload]
 arrivals = { at = ["0s"] }
 [[hosts]]

@@ -215,3 +215,77 @@ fn relay_policies_are_checked_under_their_host_path() {
         );
     }
 }
+
+#[test]
+fn issue_9_on_code_patterns_that_can_never_fire_are_refused() {
+    for (pattern, why) in [
+        ("5.1.1", "a permanent failure bounces"),
+        ("55x", "a permanent failure bounces"),
+        (
+            "4.4.99",
+            "no registered enhanced status code matches 4.4.99",
+        ),
+        ("4.9.*", "no registered enhanced status code matches 4.9.*"),
+    ] {
+        let text = format!(
+            "{}\n[policy.on_code]\n\"{pattern}\" = {{ fixed = \"1h\" }}\n",
+            MINIMAL_FOR_ON_CODE
+        );
+        let err = mxsim_core::scenario::load(&text, "p.toml")
+            .expect_err(pattern)
+            .to_string();
+        assert!(
+            err.contains(&format!("on_code pattern \"{pattern}\" can never fire")),
+            "{err}"
+        );
+        assert!(err.contains(why), "{err}");
+    }
+    // Registered transient patterns still load.
+    for pattern in ["4.4.3", "4.7.*", "4.*.*", "421", "45x"] {
+        let text = format!(
+            "{}\n[policy.on_code]\n\"{pattern}\" = {{ fixed = \"1h\" }}\n",
+            MINIMAL_FOR_ON_CODE
+        );
+        assert!(
+            mxsim_core::scenario::load(&text, "p.toml").is_ok(),
+            "{pattern}"
+        );
+    }
+}
+
+#[test]
+fn issue_9_weights_are_bounded_and_nan_is_refused() {
+    let text = MINIMAL_FOR_ON_CODE.replace(
+        "[workload]\narrivals = { at = [\"0s\"] }",
+        "[workload]\narrivals = { at = [\"0s\"] }\ndomains = [{ name = \"example\", weight = 1e300 }]",
+    );
+    let err = mxsim_core::scenario::load(&text, "w.toml")
+        .expect_err("huge")
+        .to_string();
+    assert!(
+        err.contains("weight must be between 0 and 1000000000, got"),
+        "{err}"
+    );
+    assert!(!err.contains("179769"), "{err}");
+    let text = text.replace("1e300", "nan");
+    assert!(mxsim_core::scenario::load(&text, "w.toml").is_err());
+}
+
+const MINIMAL_FOR_ON_CODE: &str = r#"
+name = "x"
+seed = 1
+[workload]
+arrivals = { at = ["0s"] }
+[[hosts]]
+id = "out"
+role = "sender"
+[[hosts]]
+id = "mx"
+role = "mx"
+[[links]]
+from = "out"
+to = "mx"
+[[domains]]
+name = "example"
+mx = [{ preference = 10, host = "mx" }]
+"#;

@@ -342,6 +342,8 @@ pub struct Explanation {
     pub usage: Usage,
     /// Whether a sender retries (class 4) or bounces (class 5).
     pub transient: bool,
+    /// What a sender does on receiving it: retries, bounces, or (4.4.7/5.4.7) has given up.
+    pub sender: &'static str,
     /// Where the code is defined.
     pub defined_in: &'static str,
     /// Codes easily confused with this one, and how they differ.
@@ -419,11 +421,23 @@ pub fn explain(text: &str) -> Result<Explanation, String> {
         basic: info.basic,
         usage: info.usage,
         transient: code.is_transient(),
+        sender: sender_action(code),
         defined_in: info.defined_in,
         neighbours,
         advice: advice(code),
         notes: notes(code),
     })
+}
+
+/// What a sender does on a reply with `code` (RFC 5321 §4.2.1: the class decides), except
+/// X.4.7, which is the sender's own give-up rather than a reply to act on (RFC 3463 §3.5).
+fn sender_action(code: EnhancedCode) -> &'static str {
+    match (code.class, code.subject, code.detail) {
+        (_, 4, 7) => "has given up: the queue lifetime ran out and the message is returned with a failure DSN",
+        (2, _, _) => "is done: the message was accepted",
+        (4, _, _) => "keeps the message queued and retries",
+        _ => "bounces the message (no retry)",
+    }
 }
 
 /// What a sender should do, per code; the routing family follows the brief (R1, R9, R16).

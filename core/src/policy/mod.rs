@@ -23,7 +23,7 @@ pub mod timeline;
 
 pub use backoff::{Backoff, Jitter, RetryState, Step};
 pub use exim::EximRules;
-pub use presets::{preset, presets, Preset};
+pub use presets::{preset, presets, unknown_preset_help, Preset};
 
 use crate::smtp::Reply;
 use crate::time::{SimDuration, SimTime};
@@ -386,6 +386,37 @@ pub enum CodePattern {
 }
 
 impl CodePattern {
+    /// Whether a reply the model emits can ever match the pattern and be retried: a rule on a
+    /// permanent class (5.x.x, 5yz) never applies, because permanent failures bounce
+    /// (RFC 5321 §4.2.1), and the model only emits registered enhanced codes (RFC 3463 and
+    /// the IANA registry, `smtp::lookup`), so an unregistered subject or detail never
+    /// matches. `Err` says why, for the loader's diagnostic.
+    pub fn can_fire(&self) -> Result<(), String> {
+        let permanent = "a permanent failure bounces at once and is never retried, so this rule would never apply";
+        match *self {
+            CodePattern::Enhanced { class: 5, .. } | CodePattern::Basic { first: 5, .. } => {
+                Err(permanent.to_string())
+            }
+            CodePattern::Enhanced {
+                subject: Some(subject),
+                detail,
+                ..
+            } => {
+                let registered = crate::smtp::REGISTRY
+                    .iter()
+                    .any(|c| c.subject == subject && detail.is_none_or(|d| c.detail == d));
+                if registered {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "no registered enhanced status code matches {self} (RFC 3463, IANA), and mxsim only emits registered ones, so this rule would never apply"
+                    ))
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Parses `"4.4.3"`, `"4.7.*"`, `"4.*.*"`, `"421"`, `"45x"` or `"4xx"`.
     pub fn parse(text: &str) -> Result<CodePattern, String> {
         let bad = |why: &str| format!("invalid code pattern \"{text}\": {why}");

@@ -293,3 +293,15 @@ pub fn presets() -> Vec<Preset> {
 pub fn preset(name: &str) -> Option<Preset> {
     presets().into_iter().find(|p| p.name == name)
 }
+
+/// The help for an unknown preset name: the near name if there is one, then every preset
+/// (the scenario loader and the CLI both print it).
+pub fn unknown_preset_help(name: &str) -> String {
+    let all = presets();
+    let names: Vec<&str> = all.iter().map(|p| p.name).collect();
+    let list = names.join(", ");
+    match crate::diagnostic::suggest(name, names.iter().copied()) {
+        Some(near) => format!("did you mean `{near}`? presets: {list}"),
+        None => format!("presets: {list}"),
+    }
+}

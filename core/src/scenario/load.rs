@@ -225,6 +225,10 @@ pub(super) fn unknown_name_help<'a>(
     }
 }
 
+/// Largest domain weight: weights are relative, and a bound keeps their sum finite (the
+/// sampler needs a finite total) and the error message readable.
+const WEIGHT_MAX: f64 = 1e9;
+
 fn read_hosts(r: &mut Reader, top: &Fields<'_>, limits: &Limits) -> Vec<HostSpec> {
     let Some(node) = top.get("hosts") else {
         r.missing(
@@ -814,7 +818,7 @@ fn read_workload(
                     continue;
                 };
                 let weight = df.get("weight").map_or(Some(1.0), |w| {
-                    r.number_in(w, &df.path_of("weight"), 0.0, f64::MAX, "weight")
+                    r.number_in(w, &df.path_of("weight"), 0.0, WEIGHT_MAX, "weight")
                 });
                 let id = match df.get("name") {
                     Some(nn) => r.string(nn, &df.path_of("name")).and_then(|name| {
@@ -1168,7 +1172,18 @@ fn read_retry_policy(r: &mut Reader, f: &Fields<'_>) -> Option<RetryPolicy> {
             for e in entries {
                 let path = format!("policy.on_code.\"{}\"", e.key);
                 let pattern = match CodePattern::parse(&e.key) {
-                    Ok(p) => Some(p),
+                    Ok(p) => match p.can_fire() {
+                        Ok(()) => Some(p),
+                        Err(why) => {
+                            r.error(
+                                &path,
+                                e.key_span.clone().or(n.span.clone()),
+                                format!("on_code pattern \"{}\" can never fire: {why}", e.key),
+                                Some("retry rules apply to transient failures: 4.x.x codes such as \"4.4.3\" or \"4.7.*\", or 4yz basic codes such as \"421\"".into()),
+                            );
+                            None
+                        }
+                    },
                     Err(msg) => {
                         r.error(&path, e.key_span.clone().or(n.span.clone()), msg, Some("patterns look like \"4.4.3\", \"4.7.*\", \"4.*.*\", \"421\" or \"45x\"".into()));
                         None

@@ -176,7 +176,8 @@ impl Reader {
         what: &str,
     ) -> Option<f64> {
         let x = self.number(node, path)?;
-        if x < lo || x > hi {
+        // NaN compares false with everything, so it is refused explicitly.
+        if x.is_nan() || x < lo || x > hi {
             self.error(
                 path,
                 node.span.clone(),

@@ -35,6 +35,15 @@ pub enum Concurrency {
     },
 }
 
+impl Concurrency {
+    /// Postfix's feedback window: `initial_destination_concurrency` 5, growing to
+    /// `default_destination_concurrency_limit` 20 (`reference/mta-defaults.md` (a)).
+    pub const POSTFIX: Concurrency = Concurrency::Feedback {
+        initial: 5,
+        limit: 20,
+    };
+}
+
 /// Queue settings (`[policy] queue`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct QueueSpec {
@@ -51,10 +60,7 @@ impl Default for QueueSpec {
     fn default() -> Self {
         QueueSpec {
             active_limit: 20_000,
-            concurrency: Concurrency::Feedback {
-                initial: 5,
-                limit: 20,
-            },
+            concurrency: Concurrency::POSTFIX,
             fair: true,
         }
     }

@@ -195,7 +195,7 @@ pub struct SharedState {
 impl SharedState {
     /// State for `hosts` hosts and `destinations` destinations.
     pub fn new(spec: SharedSpec, hosts: usize, destinations: usize) -> Self {
-        let initial = spec.dead_destination.map_or(5.0, |d| f64::from(d.initial));
+        let initial = f64::from(spec.dead_destination.unwrap_or_default().initial);
         SharedState {
             spec,
             hosts: vec![None; hosts],
@@ -289,7 +289,9 @@ impl SharedState {
             d.window = self
                 .spec
                 .dead_destination
-                .map_or(5.0, |s| f64::from(s.initial));
+                .unwrap_or_default()
+                .initial
+                .into();
         }
         if let Some(spec) = self.spec.circuit_breaker {
             match d.breaker {

@@ -82,9 +82,13 @@ pub struct HostLoad {
 impl HostLoad {
     /// An idle host with `spec`.
     pub fn new(spec: CapacitySpec) -> Self {
+        assert!(
+            spec.sessions > 0,
+            "the loader refuses a capacity of 0 sessions"
+        );
         HostLoad {
             spec,
-            free: (0..spec.sessions.max(1))
+            free: (0..spec.sessions)
                 .map(|i| Reverse((SimTime::ZERO, i)))
                 .collect(),
             waiting: BinaryHeap::new(),
@@ -121,6 +125,10 @@ impl HostLoad {
         }
         self.free.pop();
         self.waiting.push(Reverse(free));
+        assert!(
+            self.waiting.len() as u64 <= u64::from(self.spec.backlog),
+            "the backlog never exceeds its size"
+        );
         self.peak_backlog = self.peak_backlog.max(self.waiting.len() as u64);
         if free.since(at) > greeting_timeout {
             self.abandoned += 1;
@@ -148,7 +156,13 @@ impl HostLoad {
 
     /// Puts server `slot` back, busy until `until` (the end of the session it admitted).
     pub fn occupy(&mut self, slot: u32, until: SimTime) {
+        assert!(slot < self.spec.sessions, "a server of this host");
         self.free.push(Reverse((until, slot)));
+        // Invariant: sessions under way ≤ capacity, i.e. no server is put back twice.
+        assert!(
+            self.free.len() as u64 <= u64::from(self.spec.sessions),
+            "server {slot} put back twice"
+        );
     }
 }
 

@@ -122,12 +122,12 @@ fn placeholder_policy() -> Policy {
             interval: SimDuration::from_mins(5),
         }),
         route: Route::Direct,
-        mx_address_limit: 5,
+        mx_address_limit: Policy::MX_ADDRESS_LIMIT_DEFAULT,
         shared: SharedSpec::default(),
-        next_mx: NextMx::AnySoft { session_limit: 2 },
+        next_mx: NextMx::POSTFIX,
         fallback_relay: None,
         connect: ConnectSpec::default(),
-        hop_limit: 50,
+        hop_limit: Policy::HOP_LIMIT_DEFAULT,
         dns: None,
         connections: None,
         queue: None,
@@ -1046,7 +1046,9 @@ fn read_policy(
     let retry = read_retry_policy(r, &f);
     let mx_address_limit = f
         .get("mx_address_limit")
-        .map_or(Some(5), |n| r.unsigned(n, "policy.mx_address_limit", 1_000))
+        .map_or(Some(u64::from(Policy::MX_ADDRESS_LIMIT_DEFAULT)), |n| {
+            r.unsigned(n, "policy.mx_address_limit", 1_000)
+        })
         .map(|v| v.max(1) as u32);
     if let Some(Kind::Int(0)) = f.get("mx_address_limit").map(|n| &n.kind) {
         r.error(
@@ -1071,7 +1073,9 @@ fn read_policy(
     };
     let hop_limit = f
         .get("hop_limit")
-        .map_or(Some(50), |n| count(r, n, "policy.hop_limit"));
+        .map_or(Some(Policy::HOP_LIMIT_DEFAULT), |n| {
+            count(r, n, "policy.hop_limit")
+        });
     let fallback_relay = match f.get("fallback_relay") {
         None => Some(None),
         Some(n) => read_stage(r, n, "policy.fallback_relay", hosts, &names).and_then(|stage| {

@@ -308,7 +308,7 @@ pub(super) fn read_stage(
 /// `next_mx = "any-soft" | "connection-only"` with `mx_session_limit`.
 pub(super) fn read_next_mx(r: &mut Reader, f: &Fields<'_>) -> Option<NextMx> {
     let session_limit = match f.get("mx_session_limit") {
-        None => Some(2),
+        None => Some(NextMx::SESSION_LIMIT_DEFAULT),
         Some(n) => match r.unsigned(n, "policy.mx_session_limit", 1_000) {
             Some(0) => {
                 r.error(
@@ -603,17 +603,21 @@ pub(super) fn read_queue(r: &mut Reader, node: &Node) -> Option<Option<QueueSpec
                 Kind::Int(_) => r
                     .unsigned(c, &p, 1_000_000)
                     .map(|v| Concurrency::Fixed(v.max(1) as u32)),
-                Kind::Str(s) if s == "postfix" => Some(Concurrency::Feedback {
-                    initial: 5,
-                    limit: 20,
-                }),
+                Kind::Str(s) if s == "postfix" => Some(Concurrency::POSTFIX),
                 Kind::Table(_) => r.table(c, &p, &["initial", "limit"]).and_then(|t| {
                     let get = |r: &mut Reader, key: &str, default: u64| match t.get(key) {
                         None => Some(default),
                         Some(n) => r.unsigned(n, &t.path_of(key), 1_000_000).map(|v| v.max(1)),
                     };
-                    let initial = get(r, "initial", 5)?;
-                    let limit = get(r, "limit", 20)?;
+                    let Concurrency::Feedback {
+                        initial: initial_default,
+                        limit: limit_default,
+                    } = Concurrency::POSTFIX
+                    else {
+                        unreachable!("Postfix's window is a feedback window")
+                    };
+                    let initial = get(r, "initial", u64::from(initial_default))?;
+                    let limit = get(r, "limit", u64::from(limit_default))?;
                     if initial > limit {
                         r.error(
                             &p,

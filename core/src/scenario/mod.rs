@@ -196,6 +196,15 @@ pub enum NextMx {
     ConnectionOnly,
 }
 
+impl NextMx {
+    /// Postfix's `smtp_mx_session_limit`, the default `mx_session_limit`.
+    pub const SESSION_LIMIT_DEFAULT: u32 = 2;
+    /// Postfix's rule, mxsim's default: any soft failure, at most 2 sessions.
+    pub const POSTFIX: NextMx = NextMx::AnySoft {
+        session_limit: NextMx::SESSION_LIMIT_DEFAULT,
+    };
+}
+
 /// How the sender opens connections inside one attempt.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ConnectSpec {
@@ -221,6 +230,13 @@ impl Default for ConnectSpec {
             greeting_timeout: SimDuration::from_mins(5),
         }
     }
+}
+
+impl Policy {
+    /// Default `mx_address_limit`: Postfix `smtp_mx_address_limit` = 5.
+    pub const MX_ADDRESS_LIMIT_DEFAULT: u32 = 5;
+    /// Default `hop_limit`: Postfix `hopcount_limit` = 50.
+    pub const HOP_LIMIT_DEFAULT: u32 = 50;
 }
 
 /// The policy under test.

@@ -2,7 +2,7 @@
 //!
 //! Scenario text + seed → [`Simulation`] → trace, metrics and [`Report`]. The crate is pure: no
 //! I/O, no clock, no threads, no global state, so it runs the same natively and in wasm32.
-//! Entry points: [`scenario::load`] (text → validated [`Scenario`] or every problem at once),
+//! Entry points: [`scenario::load()`] (text → validated [`Scenario`] or every problem at once),
 //! [`Simulation::new`] / [`Simulation::run`] / [`Simulation::report`], [`smtp::explain`], and
 //! [`check`] for `[expect]` bounds.
 

@@ -3,7 +3,7 @@
 //!
 //! One type shared by the CLI and wasm, so the two cannot drift. Field names are a stable
 //! interface: add fields, never rename them. Nothing here knows how the numbers were counted
-//! ([`metrics`](crate::metrics) builds a report from the run's counters), so the schema can be
+//! (`metrics` builds a report from the run's counters), so the schema can be
 //! read by `expect`, the statistics and the browser without depending on the simulation.
 
 use crate::network::connections::ConnectionCounters;

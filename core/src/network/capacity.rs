@@ -41,6 +41,20 @@ pub struct CapacitySpec {
     pub abandoned_cost: f64,
 }
 
+impl Default for CapacitySpec {
+    /// A host that declares `capacity` without every field: 100 sessions, 1 s of service per
+    /// message, no backlog, refusing with 421 4.3.2 (docs/scenario.md, `[[hosts]]`).
+    fn default() -> Self {
+        CapacitySpec {
+            sessions: 100,
+            service_time: SimDuration::from_secs(1),
+            backlog: 0,
+            reply: crate::smtp::codes::TOO_MANY_CONNECTIONS,
+            abandoned_cost: 1.0,
+        }
+    }
+}
+
 /// What the host does with a new connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Admission {

@@ -27,6 +27,19 @@ pub struct GreylistSpec {
     pub reply: Reply,
 }
 
+impl Default for GreylistSpec {
+    /// postgrey's delay (300 s) and retry window (2 days), the 36-day pass record of Harris's
+    /// relaydelay, and its 451 4.7.1 reply (`smtp-facts.md` §6).
+    fn default() -> Self {
+        GreylistSpec {
+            delay: SimDuration::from_mins(5),
+            window: SimDuration::from_days(2),
+            lifetime: SimDuration::from_days(36),
+            reply: crate::smtp::codes::GREYLISTED,
+        }
+    }
+}
+
 /// A triplet: client host, sender (one envelope sender per run), recipient.
 pub type Triplet = (u32, u32, u64);
 

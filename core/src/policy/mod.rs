@@ -308,7 +308,7 @@ impl RetryPolicy {
     /// (a host's retry time, a dead destination, an open breaker, an exhausted budget): retry
     /// at `until` (at least 1 ms later), unless the lifetime rule of [`GiveUp`] ends the
     /// message first. No attempt was made, so backoff, attempt caps and hints do not apply;
-    /// the lifetime rule is the same [`lifetime_ends`](Self::lifetime_ends) that
+    /// the lifetime rule is the same `lifetime_ends` that
     /// [`decide`](Self::decide) applies.
     pub fn decide_gated(&self, entered: SimTime, now: SimTime, until: SimTime) -> Decision {
         let at = until.max(now.after(SimDuration::from_ms(1)));

@@ -1,15 +1,14 @@
 //! Scenario files: the validated, typed description of one simulation.
 //!
 //! A scenario is text (TOML, or JSON with the same schema) → a format-neutral tree with spans
-//! ([`tree`]) → this typed model, checked field by field ([`load`]). Every problem is reported
+//! ([`tree`]) → this typed model, checked field by field ([`load()`]). Every problem is reported
 //! at once as a [`Diagnostic`](crate::diagnostic::Diagnostic); nothing here panics on user input.
 //! Host, domain and link references are resolved to dense ids here, so the simulation never
 //! looks names up.
 //!
-//! The schema, with defaults, is documented in `docs/scenario.md` and mirrored by [`load`].
+//! The schema, with defaults, is documented in `docs/scenario.md` and mirrored by the `load` module.
 
 pub mod load;
-mod load_network;
 pub mod reader;
 pub mod tree;
 

@@ -369,3 +369,80 @@ fn number_text(k: &Kind) -> String {
         _ => String::new(),
     }
 }
+
+/// The help line for a name that matches nothing: the near name ("did you mean `relay-a`?")
+/// or, failing that, up to 8 declared names of the kind `what`.
+pub fn unknown_name_help<'a>(
+    wrong: &str,
+    names: impl IntoIterator<Item = &'a str> + Clone,
+    what: &str,
+) -> String {
+    match suggest(wrong, names.clone()) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => {
+            let all: Vec<&str> = names.into_iter().take(8).collect();
+            if all.is_empty() {
+                format!("no {what} is declared")
+            } else {
+                format!("declared {what}s: {}", all.join(", "))
+            }
+        }
+    }
+}
+
+/// Reads optional field `key` of `t` with `read` into `slot`; a bad value (already reported)
+/// clears `ok` and leaves `slot` as it was.
+pub fn override_field<T>(
+    r: &mut Reader,
+    t: &Fields<'_>,
+    key: &str,
+    slot: &mut T,
+    ok: &mut bool,
+    read: impl FnOnce(&mut Reader, &Node, &str) -> Option<T>,
+) {
+    if let Some(v) = t.get(key) {
+        match read(r, v, &t.path_of(key)) {
+            Some(x) => *slot = x,
+            None => *ok = false,
+        }
+    }
+}
+
+/// A mechanism switch: `true` (its defaults), `false` (off), or a table of parameters read by
+/// `read` over the defaults. `None` when the value is wrong (reported).
+pub fn mechanism<T: Default>(
+    r: &mut Reader,
+    n: &Node,
+    path: &str,
+    read: impl FnOnce(&mut Reader, &Node, &mut T) -> bool,
+) -> Option<Option<T>> {
+    match &n.kind {
+        Kind::Bool(on) => Some(on.then(T::default)),
+        Kind::Table(_) => {
+            let mut spec = T::default();
+            read(r, n, &mut spec).then_some(Some(spec))
+        }
+        _ => {
+            r.type_error(n, path, "true, false or a table of parameters");
+            None
+        }
+    }
+}
+
+/// A positive count up to 1 000 000 (limits such as `hop_limit`); 0 is refused rather than
+/// silently read as 1.
+pub fn count(r: &mut Reader, n: &Node, path: &str) -> Option<u32> {
+    match r.unsigned(n, path, 1_000_000)? {
+        0 => {
+            r.error(
+                path,
+                n.span.clone(),
+                "must be at least 1, got 0".into(),
+                None,
+            );
+            None
+        }
+        // At most 1 000 000, so it fits.
+        v => Some(v as u32),
+    }
+}

@@ -1,7 +1,7 @@
 //! The simulation: one scenario + seed, driven event by event. This module only orchestrates:
-//! it pops events, moves messages through their lifecycle ([`message`](crate::message)),
-//! asks for attempts ([`attempt`](crate::attempt)) and decisions ([`policy`](crate::policy)),
-//! and reports every happening to the [`Recorder`].
+//! it pops events, moves messages through their lifecycle (`message`),
+//! asks for attempts (`attempt`) and decisions ([`policy`](crate::policy)),
+//! and reports every happening to the `Recorder`.
 //!
 //! Events form a closed enum ([`Event`]) so every trigger is visible. A message's life:
 //! `Arrival` → offered to its MTA's queue (attempted now, or waiting for a slot) → attempt

@@ -1,0 +1,158 @@
+//! `[[domains]]`: MX answers (records, null MX, NXDOMAIN, implicit MX) and TTLs.
+//! Part of the loader (one file per section of docs/scenario.md); see [`super`].
+
+use super::*;
+
+pub(super) fn read_domains(
+    r: &mut Reader,
+    top: &Fields<'_>,
+    hosts: &[HostSpec],
+) -> Vec<DomainSpec> {
+    let Some(node) = top.get("domains") else {
+        r.missing(
+            top,
+            "domains",
+            "declare recipient domains with [[domains]] tables",
+        );
+        return Vec::new();
+    };
+    let Some(items) = r.array(node, "domains") else {
+        return Vec::new();
+    };
+    let names: Vec<&str> = hosts.iter().map(|h| h.id.as_str()).collect();
+    let mut domains: Vec<DomainSpec> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("domains[{i}]");
+        let Some(f) = r.table(item, &path, &["name", "mx", "ttl", "nxdomain"]) else {
+            continue;
+        };
+        let name = match f.get("name") {
+            Some(n) => r.name(n, &f.path_of("name")),
+            None => {
+                r.missing(&f, "name", "the domain name, e.g. name = \"example.net\"");
+                None
+            }
+        };
+        if let (Some(name), Some(n)) = (&name, f.get("name")) {
+            if domains.iter().any(|d| &d.name == name) {
+                r.error(
+                    &f.path_of("name"),
+                    n.span.clone(),
+                    format!("duplicate domain \"{name}\""),
+                    None,
+                );
+            }
+        }
+        let ttl = f.get("ttl").map_or(Some(SimDuration::from_hours(1)), |n| {
+            r.duration(n, &f.path_of("ttl"))
+        });
+        let nxdomain = f
+            .get("nxdomain")
+            .and_then(|n| r.boolean(n, &f.path_of("nxdomain")))
+            .unwrap_or(false);
+        let mx = match (f.get("mx"), nxdomain) {
+            (Some(n), true) => {
+                r.error(
+                    &f.path_of("mx"),
+                    n.span.clone(),
+                    "a domain with nxdomain = true cannot have MX records".into(),
+                    Some("remove `mx` or `nxdomain`".into()),
+                );
+                None
+            }
+            (None, true) => Some(MxAnswer::NxDomain),
+            (None, false) => Some(MxAnswer::Implicit(
+                name.as_deref()
+                    .and_then(|d| names.iter().position(|h| *h == d))
+                    .map(|i| HostId(i as u32)),
+            )),
+            (Some(n), false) => read_mx(r, n, &f.path_of("mx"), hosts, &names),
+        };
+        if let (Some(name), Some(mx), Some(ttl)) = (name, mx, ttl) {
+            domains.push(DomainSpec { name, mx, ttl });
+        }
+    }
+    domains
+}
+
+pub(super) fn read_mx(
+    r: &mut Reader,
+    node: &Node,
+    path: &str,
+    hosts: &[HostSpec],
+    names: &[&str],
+) -> Option<MxAnswer> {
+    if let Kind::Str(s) = &node.kind {
+        if s == "null" {
+            return Some(MxAnswer::NullMx);
+        }
+        r.error(
+            path,
+            node.span.clone(),
+            format!("unknown MX form \"{s}\""),
+            Some(
+                "write a list of { preference, host } records, or \"null\" for an RFC 7505 null MX"
+                    .into(),
+            ),
+        );
+        return None;
+    }
+    let items = r.array(node, path)?;
+    if items.is_empty() {
+        r.error(path, node.span.clone(), "empty MX list".into(), Some("omit `mx` for an implicit MX (the domain's own host), or write mx = \"null\" for a domain that takes no mail".into()));
+        return None;
+    }
+    let mut records = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let rpath = format!("{path}[{i}]");
+        let Some(f) = r.table(item, &rpath, &["preference", "host"]) else {
+            continue;
+        };
+        let preference = match f.get("preference") {
+            Some(n) => r.unsigned(n, &f.path_of("preference"), 65_535),
+            None => {
+                r.missing(&f, "preference", "lower is preferred, e.g. preference = 10");
+                None
+            }
+        };
+        let host = match f.get("host") {
+            Some(n) => {
+                let hpath = f.path_of("host");
+                r.string(n, &hpath)
+                    .and_then(|h| match names.iter().position(|x| *x == h) {
+                        Some(i) if hosts[i].role == Role::Sender => {
+                            r.error(
+                                &hpath,
+                                n.span.clone(),
+                                format!("MX host \"{h}\" is a sender"),
+                                Some("an MX record names an mx (or relay) host".into()),
+                            );
+                            None
+                        }
+                        Some(i) => Some(HostId(i as u32)),
+                        None => {
+                            let help = unknown_name_help(h, names.iter().copied(), "host");
+                            r.error(
+                                &hpath,
+                                n.span.clone(),
+                                format!("unknown host \"{h}\""),
+                                Some(help),
+                            );
+                            None
+                        }
+                    })
+            }
+            None => {
+                r.missing(&f, "host", "the exchange host's id");
+                None
+            }
+        };
+        if let (Some(p), Some(h)) = (preference, host) {
+            records.push(MxRecord {
+                preference: p as u16,
+                host: h,
+            });
+        }
+    }
+    Some(MxAnswer::Records(records))
+}

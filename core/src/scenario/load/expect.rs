@@ -1,0 +1,137 @@
+//! `[expect]`: bounds on report metrics and their verdicts.
+//! Part of the loader (one file per section of docs/scenario.md); see [`super`].
+
+use super::*;
+
+pub(super) fn read_expect(r: &mut Reader, top: &Fields<'_>, hosts: &[&str]) -> Vec<Expectation> {
+    let Some(node) = top.get("expect") else {
+        return Vec::new();
+    };
+    let mut allowed: Vec<&str> = Metric::NAMES.to_vec();
+    allowed.push("bounced_with");
+    allowed.push("host_share");
+    let Some(f) = r.table(node, "expect", &allowed) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for name in Metric::NAMES {
+        if let Some(n) = f.get(name) {
+            let metric = Metric::from_name(name).expect("NAMES are all known");
+            if let Some((min, max)) = read_bound(r, n, &f.path_of(name), metric.is_duration()) {
+                out.push(Expectation {
+                    name: name.to_string(),
+                    metric,
+                    min,
+                    max,
+                });
+            }
+        }
+    }
+    if let Some(n) = f.get("bounced_with") {
+        if let Kind::Table(entries) = &n.kind {
+            for e in entries {
+                let path = format!("expect.bounced_with.\"{}\"", e.key);
+                match EnhancedCode::parse(&e.key) {
+                    Ok(code) => {
+                        if let Some((min, max)) = read_bound(r, &e.value, &path, false) {
+                            out.push(Expectation {
+                                name: format!("bounced_with.\"{code}\""),
+                                metric: Metric::BouncedWith(code.to_string()),
+                                min,
+                                max,
+                            });
+                        }
+                    }
+                    Err(msg) => r.error(&path, e.key_span.clone(), msg, None),
+                }
+            }
+        } else {
+            r.type_error(n, "expect.bounced_with", "a table of code = { min, max }");
+        }
+    }
+    if let Some(n) = f.get("host_share") {
+        if let Kind::Table(entries) = &n.kind {
+            for e in entries {
+                let path = format!("expect.host_share.\"{}\"", e.key);
+                if !hosts.contains(&e.key.as_str()) {
+                    let help = unknown_name_help(&e.key, hosts.iter().copied(), "host");
+                    r.error(
+                        &path,
+                        e.key_span.clone(),
+                        format!("unknown host \"{}\"", e.key),
+                        Some(help),
+                    );
+                } else if let Some((min, max)) = read_bound(r, &e.value, &path, false) {
+                    out.push(Expectation {
+                        name: format!("host_share.\"{}\"", e.key),
+                        metric: Metric::HostShare(e.key.clone()),
+                        min,
+                        max,
+                    });
+                }
+            }
+        } else {
+            r.type_error(n, "expect.host_share", "a table of host = { min, max }");
+        }
+    }
+    out
+}
+
+pub(super) fn read_bound(
+    r: &mut Reader,
+    node: &Node,
+    path: &str,
+    duration: bool,
+) -> Option<(Option<f64>, Option<f64>)> {
+    let f = r.table(node, path, &["min", "max"])?;
+    let mut get = |key: &str| -> Option<Option<f64>> {
+        let n = f.get(key)?;
+        let p = f.path_of(key);
+        Some(if duration {
+            match &n.kind {
+                Kind::Str(s) => match parse_duration(s) {
+                    Ok(d) => Some(d.as_ms() as f64),
+                    Err(e) => {
+                        r.error(
+                            &p,
+                            n.span.clone(),
+                            e.message,
+                            Some("delay bounds are durations such as \"6h\"".into()),
+                        );
+                        None
+                    }
+                },
+                _ => {
+                    r.type_error(n, &p, "a duration such as \"6h\"");
+                    None
+                }
+            }
+        } else {
+            r.number(n, &p)
+        })
+    };
+    let min = get("min");
+    let max = get("max");
+    if min.is_none() && max.is_none() && f.get("min").is_none() && f.get("max").is_none() {
+        r.error(
+            path,
+            node.span.clone(),
+            "a bound needs `min`, `max` or both".into(),
+            None,
+        );
+        return None;
+    }
+    let (min, max) = (min.flatten(), max.flatten());
+    if let (Some(lo), Some(hi)) = (min, max) {
+        if lo > hi {
+            r.error(
+                path,
+                node.span.clone(),
+                format!("min ({lo}) is above max ({hi})"),
+                None,
+            );
+            return None;
+        }
+    }
+    Some((min, max))
+}

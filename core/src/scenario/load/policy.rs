@@ -1,0 +1,342 @@
+//! `[policy]` and each store-and-forward relay's `policy`: the fields of a queue's policy, the next-MX rule and connect settings.
+//! Part of the loader (one file per section of docs/scenario.md); see [`super`].
+
+use super::*;
+
+/// `[policy]` of the sender, or (with `relay`) the `policy` table of a store-and-forward relay,
+/// whose queue sends from the relay itself.
+pub(super) fn read_policy(
+    r: &mut Reader,
+    node: Option<&Node>,
+    hosts: &[HostSpec],
+    links: &[LinkSpec],
+    relay: Option<HostId>,
+) -> Option<Policy> {
+    let names: Vec<&str> = hosts.iter().map(|h| h.id.as_str()).collect();
+    let empty = Node {
+        kind: Kind::Table(Vec::new()),
+        span: None,
+    };
+    let node = node.unwrap_or(&empty);
+    let f = r.table(
+        node,
+        "policy",
+        &[
+            "sender",
+            "preset",
+            "retry",
+            "on_code",
+            "queue_lifetime",
+            "give_up",
+            "max_attempts",
+            "max_attempts_check",
+            "queue_scan",
+            "delay_warnings",
+            "honor_hints",
+            "route",
+            "mx_address_limit",
+            "shared",
+            "next_mx",
+            "mx_session_limit",
+            "fallback_relay",
+            "connect",
+            "hop_limit",
+            "dns",
+            "connections",
+            "queue",
+        ],
+    )?;
+    let sender = match (f.get("sender"), relay) {
+        (Some(n), Some(_)) => {
+            r.error(
+                "policy.sender",
+                n.span.clone(),
+                "a relay's queue sends from the relay itself".into(),
+                Some("remove `sender` from the relay's policy".into()),
+            );
+            None
+        }
+        (None, Some(relay)) => Some(relay),
+        (Some(n), None) => r.string(n, "policy.sender").and_then(|name| {
+            match names.iter().position(|h| *h == name) {
+                Some(i) if hosts[i].role == Role::Sender => Some(HostId(i as u32)),
+                Some(_) => {
+                    r.error(
+                        "policy.sender",
+                        n.span.clone(),
+                        format!("host \"{name}\" is not a sender"),
+                        Some("name a host with role = \"sender\"".into()),
+                    );
+                    None
+                }
+                None => {
+                    let help = unknown_name_help(name, names.iter().copied(), "host");
+                    r.error(
+                        "policy.sender",
+                        n.span.clone(),
+                        format!("unknown host \"{name}\""),
+                        Some(help),
+                    );
+                    None
+                }
+            }
+        }),
+        (None, None) => {
+            let senders: Vec<usize> = (0..hosts.len())
+                .filter(|&i| hosts[i].role == Role::Sender)
+                .collect();
+            if senders.len() > 1 {
+                r.error(
+                    "policy.sender",
+                    f.span.clone(),
+                    "several sender hosts and no policy.sender".into(),
+                    Some("name the host that sends the workload: sender = \"...\"".into()),
+                );
+            }
+            senders.first().map(|&i| HostId(i as u32))
+        }
+    };
+    let retry = read_retry_policy(r, &f);
+    let mx_address_limit = f
+        .get("mx_address_limit")
+        .map_or(Some(u64::from(Policy::MX_ADDRESS_LIMIT_DEFAULT)), |n| {
+            r.unsigned(n, "policy.mx_address_limit", 1_000)
+        })
+        .map(|v| v.max(1) as u32);
+    if let Some(Kind::Int(0)) = f.get("mx_address_limit").map(|n| &n.kind) {
+        r.error(
+            "policy.mx_address_limit",
+            f.get("mx_address_limit").and_then(|n| n.span.clone()),
+            "must be at least 1".into(),
+            Some("RFC 5321 §5.1 says a client should try at least two addresses".into()),
+        );
+    }
+    let route = match f.get("route") {
+        None => Some(Route::Direct),
+        Some(n) => read_route(r, n, hosts, &names, links, sender),
+    };
+    let shared = match f.get("shared") {
+        None => Some(SharedSpec::default()),
+        Some(n) => read_shared(r, n),
+    };
+    let next_mx = read_next_mx(r, &f);
+    let connect = match f.get("connect") {
+        None => Some(ConnectSpec::default()),
+        Some(n) => read_connect(r, n),
+    };
+    let hop_limit = f
+        .get("hop_limit")
+        .map_or(Some(Policy::HOP_LIMIT_DEFAULT), |n| {
+            count(r, n, "policy.hop_limit")
+        });
+    let fallback_relay = match f.get("fallback_relay") {
+        None => Some(None),
+        Some(n) => read_stage(r, n, "policy.fallback_relay", hosts, &names).and_then(|stage| {
+            if let [relay] = stage.members[..] {
+                Some(Some(relay))
+            } else {
+                r.error(
+                    "policy.fallback_relay",
+                    n.span.clone(),
+                    "the fallback relay is one relay".into(),
+                    Some("name a single host with role = \"relay\"".into()),
+                );
+                None
+            }
+        }),
+    };
+    if let (Some(Some(relay)), Some(s)) = (fallback_relay, sender) {
+        if !links.iter().any(|l| l.from == s && l.to == relay) {
+            r.error(
+                "policy.fallback_relay",
+                f.get("fallback_relay").and_then(|n| n.span.clone()),
+                format!(
+                    "no link from \"{}\" to \"{}\"",
+                    names[s.0 as usize], names[relay.0 as usize]
+                ),
+                Some(format!(
+                    "add [[links]] from = \"{}\" to = \"{}\"",
+                    names[s.0 as usize], names[relay.0 as usize]
+                )),
+            );
+        }
+    }
+    let dns = match f.get("dns") {
+        None => Some(None),
+        Some(n) => read_dns(r, n, hosts, &names, links, sender).map(Some),
+    };
+    let connections = match f.get("connections") {
+        None => Some(None),
+        Some(n) => read_connections(r, n).map(Some),
+    };
+    let queue = match f.get("queue") {
+        None => Some(None),
+        Some(n) => read_queue(r, n),
+    };
+    Some(Policy {
+        queue: queue?,
+        connections: connections?,
+        dns: dns?,
+        sender: sender?,
+        retry: retry?,
+        route: route?,
+        mx_address_limit: mx_address_limit?,
+        shared: shared?,
+        next_mx: next_mx?,
+        fallback_relay: fallback_relay?,
+        connect: connect?,
+        hop_limit: hop_limit?,
+    })
+}
+
+/// A stand-in for a store-and-forward relay's policy until [`read_relay_policies`] reads it.
+pub(super) fn placeholder_policy() -> Policy {
+    Policy {
+        sender: HostId(0),
+        retry: RetryPolicy::simple(Backoff::Fixed {
+            interval: SimDuration::from_mins(5),
+        }),
+        route: Route::Direct,
+        mx_address_limit: Policy::MX_ADDRESS_LIMIT_DEFAULT,
+        shared: SharedSpec::default(),
+        next_mx: NextMx::POSTFIX,
+        fallback_relay: None,
+        connect: ConnectSpec::default(),
+        hop_limit: Policy::HOP_LIMIT_DEFAULT,
+        dns: None,
+        connections: None,
+        queue: None,
+    }
+}
+
+/// Reads the `policy` of every store-and-forward relay with the sender's reader, so a relay's
+/// queue has exactly the sender's features; problems are reported under `hosts[i].policy`.
+pub(super) fn read_relay_policies(
+    r: &mut Reader,
+    top: &Fields<'_>,
+    hosts: &mut [HostSpec],
+    links: &[LinkSpec],
+) {
+    let Some(Kind::Array(items)) = top.get("hosts").map(|n| &n.kind) else {
+        return;
+    };
+    let mut read = Vec::new();
+    for (i, host) in hosts.iter().enumerate() {
+        if host.queue_policy.is_none() {
+            continue;
+        }
+        // Hosts are kept in file order except ones dropped for a missing id; find the item.
+        let Some((index, item)) = items.iter().enumerate().find(|(_, item)| {
+            matches!(&item.kind, Kind::Table(e) if e.iter().any(|e| e.key == "id" && matches!(&e.value.kind, Kind::Str(s) if *s == host.id)))
+        }) else {
+            continue;
+        };
+        let node = match &item.kind {
+            Kind::Table(entries) => entries.iter().find(|e| e.key == "policy").map(|e| &e.value),
+            _ => None,
+        };
+        let before = r.diagnostics.len();
+        let policy = read_policy(r, node, hosts, links, Some(HostId(i as u32)));
+        for d in &mut r.diagnostics[before..] {
+            d.path = format!("hosts[{index}].{}", d.path);
+        }
+        if let Some(p) = policy {
+            read.push((i, p));
+        }
+    }
+    for (i, p) in read {
+        hosts[i].queue_policy = Some(Box::new(p));
+    }
+}
+
+/// `next_mx = "any-soft" | "connection-only"` with `mx_session_limit`.
+pub(super) fn read_next_mx(r: &mut Reader, f: &Fields<'_>) -> Option<NextMx> {
+    let session_limit = match f.get("mx_session_limit") {
+        None => Some(NextMx::SESSION_LIMIT_DEFAULT),
+        Some(n) => match r.unsigned(n, "policy.mx_session_limit", 1_000) {
+            Some(0) => {
+                r.error(
+                    "policy.mx_session_limit",
+                    n.span.clone(),
+                    "must be at least 1".into(),
+                    Some("Postfix's smtp_mx_session_limit is 2".into()),
+                );
+                None
+            }
+            v => v.map(|v| v as u32),
+        },
+    };
+    match f.get("next_mx") {
+        None => Some(NextMx::AnySoft {
+            session_limit: session_limit?,
+        }),
+        Some(n) => match r.string(n, "policy.next_mx")? {
+            "any-soft" => Some(NextMx::AnySoft {
+                session_limit: session_limit?,
+            }),
+            "connection-only" => {
+                if let Some(s) = f.get("mx_session_limit") {
+                    r.error(
+                        "policy.mx_session_limit",
+                        s.span.clone(),
+                        "applies to next_mx = \"any-soft\" only".into(),
+                        Some(
+                            "with connection-only, a session's 4xx already ends the attempt".into(),
+                        ),
+                    );
+                    return None;
+                }
+                Some(NextMx::ConnectionOnly)
+            }
+            other => {
+                let help = unknown_name_help(other, ["any-soft", "connection-only"], "rule");
+                r.error(
+                    "policy.next_mx",
+                    n.span.clone(),
+                    format!("unknown next-MX rule \"{other}\""),
+                    Some(help),
+                );
+                None
+            }
+        },
+    }
+}
+
+/// `connect = { retries, backoff, factor, timeout, greeting_timeout }`.
+pub(super) fn read_connect(r: &mut Reader, node: &Node) -> Option<ConnectSpec> {
+    let path = "policy.connect";
+    let f = r.table(
+        node,
+        path,
+        &[
+            "retries",
+            "backoff",
+            "factor",
+            "timeout",
+            "greeting_timeout",
+        ],
+    )?;
+    let mut c = ConnectSpec::default();
+    let mut ok = true;
+    override_field(r, &f, "retries", &mut c.retries, &mut ok, |r, n, p| {
+        r.unsigned(n, p, 100).map(|v| v as u32)
+    });
+    override_field(r, &f, "backoff", &mut c.backoff, &mut ok, |r, n, p| {
+        r.duration(n, p)
+    });
+    override_field(r, &f, "factor", &mut c.factor, &mut ok, |r, n, p| {
+        r.number_in(n, p, 1.0, 100.0, "factor")
+    });
+    override_field(r, &f, "timeout", &mut c.timeout, &mut ok, |r, n, p| {
+        r.positive_duration(n, p)
+    });
+    override_field(
+        r,
+        &f,
+        "greeting_timeout",
+        &mut c.greeting_timeout,
+        &mut ok,
+        |r, n, p| r.positive_duration(n, p),
+    );
+    ok.then_some(c)
+}

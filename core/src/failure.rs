@@ -16,6 +16,7 @@
 //! is generated lazily from the host's own stream, in order, so how often or when it is queried
 //! never changes it.
 
+use crate::ids::HostId;
 use crate::random::{AttemptRandom, Purpose, SeqStream, Slot, Streams};
 use crate::smtp::Reply;
 use crate::time::SimTime;
@@ -150,7 +151,7 @@ impl HostHealth {
     /// The failure state of host `host` for one run.
     pub fn new(
         streams: Streams,
-        host: u32,
+        host: HostId,
         availability: &Availability,
         reject: Option<RejectSpec>,
     ) -> Self {
@@ -162,14 +163,14 @@ impl HostHealth {
                 mean_down_ms,
             } => HealthState::Markov(Box::new(MarkovTimeline::new(
                 streams,
-                u64::from(host),
+                u64::from(host.0),
                 *mean_up_ms,
                 *mean_down_ms,
             ))),
             Availability::Schedule { down } => HealthState::Schedule(down.clone()),
         };
         HostHealth {
-            host,
+            host: host.0,
             state,
             reject,
         }
@@ -305,7 +306,12 @@ mod tests {
             down,
             vec![(SimTime(10), SimTime(30)), (SimTime(50), SimTime(60))]
         );
-        let mut h = HostHealth::new(Streams::new(1), 0, &Availability::Schedule { down }, None);
+        let mut h = HostHealth::new(
+            Streams::new(1),
+            HostId(0),
+            &Availability::Schedule { down },
+            None,
+        );
         let draws = AttemptRandom::new(1, 0);
         let up: Vec<bool> = [0, 10, 29, 30, 49, 50, 60]
             .iter()

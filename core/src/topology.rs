@@ -31,7 +31,7 @@ impl Topology {
     pub fn new(host_count: usize, links: &[LinkSpec]) -> Self {
         let mut graph = DiGraph::with_capacity(host_count, links.len());
         for i in 0..host_count {
-            let idx = graph.add_node(HostId(i as u32));
+            let idx = graph.add_node(HostId::from_index(i));
             debug_assert_eq!(idx.index(), i);
         }
         for l in links {

@@ -93,7 +93,7 @@ impl PoolState {
                 (turn % n as u64) as usize
             }
             Choose::Random => {
-                ((draws.unit(Slot::Pool(index as u32)) * n as f64) as usize).min(n - 1)
+                ((draws.unit(Slot::Pool(stage_slot(index))) * n as f64) as usize).min(n - 1)
             }
             Choose::LeastLoaded => {
                 // Ties go round-robin, so an idle pool still spreads its load.
@@ -107,7 +107,7 @@ impl PoolState {
             Choose::SuccessRate => {
                 let weights = &self.success[index];
                 let total: f64 = weights.iter().map(|w| w.max(SUCCESS_FLOOR)).sum();
-                let mut u = draws.unit(Slot::Pool(index as u32)) * total;
+                let mut u = draws.unit(Slot::Pool(stage_slot(index))) * total;
                 for (i, w) in weights.iter().enumerate() {
                     u -= w.max(SUCCESS_FLOOR);
                     if u < 0.0 {
@@ -125,6 +125,12 @@ impl PoolState {
             *w += EWMA_ALPHA * (f64::from(u8::from(ok)) - *w);
         }
     }
+}
+
+/// The draw slot of stage `index`; an index past `u32` saturates and is then refused by the
+/// slot's own range assertion (routes are far shorter: each stage is a declared host).
+fn stage_slot(index: usize) -> u32 {
+    u32::try_from(index).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

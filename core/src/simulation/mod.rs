@@ -124,7 +124,9 @@ impl Simulation {
             .hosts
             .iter()
             .enumerate()
-            .map(|(i, h)| HostHealth::new(streams, i as u32, &h.availability, h.reject))
+            .map(|(i, h)| {
+                HostHealth::new(streams, HostId::from_index(i), &h.availability, h.reject)
+            })
             .collect();
         let mtas = Mta::all(&scenario);
         let mut mta_of_host = vec![None; scenario.hosts.len()];

@@ -66,7 +66,7 @@ pub(super) fn read_domains(
                     .and_then(|d| names.iter().position(|h| *h == d))
                     .map(|i| HostId(i as u32)),
             )),
-            (Some(n), false) => read_mx(r, n, &f.path_of("mx"), hosts, &names),
+            (Some(n), false) => read_mx(r, n, &f.path_of("mx"), hosts),
         };
         if let (Some(name), Some(mx), Some(ttl)) = (name, mx, ttl) {
             domains.push(DomainSpec { name, mx, ttl });
@@ -80,7 +80,6 @@ pub(super) fn read_mx(
     node: &Node,
     path: &str,
     hosts: &[HostSpec],
-    names: &[&str],
 ) -> Option<MxAnswer> {
     if let Kind::Str(s) = &node.kind {
         if s == "null" {
@@ -119,28 +118,7 @@ pub(super) fn read_mx(
             Some(n) => {
                 let hpath = f.path_of("host");
                 r.string(n, &hpath)
-                    .and_then(|h| match names.iter().position(|x| *x == h) {
-                        Some(i) if hosts[i].role == Role::Sender => {
-                            r.error(
-                                &hpath,
-                                n.span.clone(),
-                                format!("MX host \"{h}\" is a sender"),
-                                Some("an MX record names an mx (or relay) host".into()),
-                            );
-                            None
-                        }
-                        Some(i) => Some(HostId(i as u32)),
-                        None => {
-                            let help = unknown_name_help(h, names.iter().copied(), "host");
-                            r.error(
-                                &hpath,
-                                n.span.clone(),
-                                format!("unknown host \"{h}\""),
-                                Some(help),
-                            );
-                            None
-                        }
-                    })
+                    .and_then(|h| resolve_host(r, h, n.span.clone(), &hpath, hosts, Want::Exchange))
             }
             None => {
                 r.missing(&f, "host", "the exchange host's id");

@@ -3,7 +3,11 @@
 
 use super::*;
 
-pub(super) fn read_expect(r: &mut Reader, top: &Fields<'_>, hosts: &[&str]) -> Vec<Expectation> {
+pub(super) fn read_expect(
+    r: &mut Reader,
+    top: &Fields<'_>,
+    hosts: &[HostSpec],
+) -> Vec<Expectation> {
     let Some(node) = top.get("expect") else {
         return Vec::new();
     };
@@ -53,14 +57,8 @@ pub(super) fn read_expect(r: &mut Reader, top: &Fields<'_>, hosts: &[&str]) -> V
         if let Kind::Table(entries) = &n.kind {
             for e in entries {
                 let path = format!("expect.host_share.\"{}\"", e.key);
-                if !hosts.contains(&e.key.as_str()) {
-                    let help = unknown_name_help(&e.key, hosts.iter().copied(), "host");
-                    r.error(
-                        &path,
-                        e.key_span.clone(),
-                        format!("unknown host \"{}\"", e.key),
-                        Some(help),
-                    );
+                if resolve_host(r, &e.key, e.key_span.clone(), &path, hosts, Want::Any).is_none() {
+                    // Reported.
                 } else if let Some((min, max)) = read_bound(r, &e.value, &path, false) {
                     out.push(Expectation {
                         name: format!("host_share.\"{}\"", e.key),

@@ -3,7 +3,7 @@
 
 use super::*;
 
-pub(super) fn read_links(r: &mut Reader, top: &Fields<'_>, names: &[&str]) -> Vec<LinkSpec> {
+pub(super) fn read_links(r: &mut Reader, top: &Fields<'_>, hosts: &[HostSpec]) -> Vec<LinkSpec> {
     let Some(node) = top.get("links") else {
         return Vec::new();
     };
@@ -22,19 +22,7 @@ pub(super) fn read_links(r: &mut Reader, top: &Fields<'_>, names: &[&str]) -> Ve
                 return None;
             };
             let name = r.string(n, &f.path_of(key))?;
-            match names.iter().position(|h| *h == name) {
-                Some(i) => Some(HostId(i as u32)),
-                None => {
-                    let help = unknown_name_help(name, names.iter().copied(), "host");
-                    r.error(
-                        &f.path_of(key),
-                        n.span.clone(),
-                        format!("unknown host \"{name}\""),
-                        Some(help),
-                    );
-                    None
-                }
-            }
+            resolve_host(r, name, n.span.clone(), &f.path_of(key), hosts, Want::Any)
         };
         let from = end("from");
         let to = end("to");
@@ -57,7 +45,8 @@ pub(super) fn read_links(r: &mut Reader, top: &Fields<'_>, names: &[&str]) -> Ve
                 item.span.clone(),
                 format!(
                     "duplicate link from \"{}\" to \"{}\"",
-                    names[from.0 as usize], names[to.0 as usize]
+                    hosts[from.index()].id,
+                    hosts[to.index()].id
                 ),
                 Some("declare each directed link once".into()),
             );

@@ -157,44 +157,24 @@ pub(super) fn read_dns(
     };
     let rpath = f.path_of("resolver");
     let name = r.string(rnode, &rpath)?;
-    let resolver = match names.iter().position(|h| *h == name) {
-        Some(i) if hosts[i].role == Role::Resolver => HostId(i as u32),
-        Some(_) => {
-            r.error(
-                &rpath,
-                rnode.span.clone(),
-                format!("host \"{name}\" is not a resolver"),
-                Some("name a host with role = \"resolver\"".into()),
-            );
-            return None;
-        }
-        None => {
-            let all = hosts
-                .iter()
-                .filter(|h| h.role == Role::Resolver)
-                .map(|h| h.id.as_str());
-            let help = unknown_name_help(name, all, "resolver");
-            r.error(
-                &rpath,
-                rnode.span.clone(),
-                format!("unknown host \"{name}\""),
-                Some(help),
-            );
-            return None;
-        }
+    let want = Want::Role {
+        role: Role::Resolver,
+        help: "name a host with role = \"resolver\"",
+        suggest_role: true,
     };
+    let resolver = resolve_host(r, name, rnode.span.clone(), &rpath, hosts, want)?;
     if let Some(s) = sender {
-        if !links.iter().any(|l| l.from == s && l.to == resolver) {
-            r.error(
-                &rpath,
-                rnode.span.clone(),
-                format!("no link from \"{}\" to \"{name}\"", names[s.0 as usize]),
-                Some(format!(
-                    "add [[links]] from = \"{}\" to = \"{name}\" (its latency is the query's)",
-                    names[s.0 as usize]
-                )),
-            );
-        }
+        let why = " (its latency is the query's)";
+        check_link(
+            r,
+            links,
+            names,
+            s,
+            resolver,
+            &rpath,
+            rnode.span.clone(),
+            why,
+        );
     }
     let mut spec = DnsSpec::new(resolver);
     let mut ok = true;

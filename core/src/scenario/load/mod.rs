@@ -16,14 +16,15 @@ mod hosts;
 mod limits;
 mod links;
 mod mechanisms;
+mod names;
 mod policy;
 mod retry;
 mod route;
 mod workload;
 
 use self::{
-    domains::*, expect::*, failure::*, hosts::*, limits::*, links::*, mechanisms::*, policy::*,
-    retry::*, route::*, workload::*,
+    domains::*, expect::*, failure::*, hosts::*, limits::*, links::*, mechanisms::*, names::*,
+    policy::*, retry::*, route::*, workload::*,
 };
 use super::reader::{count, join, mechanism, override_field, unknown_name_help, Fields, Reader};
 use super::tree::{self, Format, Kind, Node};
@@ -108,12 +109,11 @@ fn read_scenario(r: &mut Reader, root: &Node) -> Option<Scenario> {
         .and_then(|n| r.positive_duration(n, "duration"));
     let limits = read_limits(r, &top);
     let hosts = read_hosts(r, &top, &limits);
-    let names: Vec<&str> = hosts.iter().map(|h| h.id.as_str()).collect();
-    let links = read_links(r, &top, &names);
+    let links = read_links(r, &top, &hosts);
     let domains = read_domains(r, &top, &hosts);
     let workload = read_workload(r, &top, &domains, &limits);
     let policy = read_policy(r, top.get("policy"), &hosts, &links, None);
-    let expect = read_expect(r, &top, &names);
+    let expect = read_expect(r, &top, &hosts);
     let mut hosts = hosts;
     read_relay_policies(r, &top, &mut hosts, &links);
     let series_every = top

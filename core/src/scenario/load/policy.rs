@@ -58,28 +58,12 @@ pub(super) fn read_policy(
         }
         (None, Some(relay)) => Some(relay),
         (Some(n), None) => r.string(n, "policy.sender").and_then(|name| {
-            match names.iter().position(|h| *h == name) {
-                Some(i) if hosts[i].role == Role::Sender => Some(HostId(i as u32)),
-                Some(_) => {
-                    r.error(
-                        "policy.sender",
-                        n.span.clone(),
-                        format!("host \"{name}\" is not a sender"),
-                        Some("name a host with role = \"sender\"".into()),
-                    );
-                    None
-                }
-                None => {
-                    let help = unknown_name_help(name, names.iter().copied(), "host");
-                    r.error(
-                        "policy.sender",
-                        n.span.clone(),
-                        format!("unknown host \"{name}\""),
-                        Some(help),
-                    );
-                    None
-                }
-            }
+            let want = Want::Role {
+                role: Role::Sender,
+                help: "name a host with role = \"sender\"",
+                suggest_role: false,
+            };
+            resolve_host(r, name, n.span.clone(), "policy.sender", hosts, want)
         }),
         (None, None) => {
             let senders: Vec<usize> = (0..hosts.len())
@@ -146,20 +130,17 @@ pub(super) fn read_policy(
         }),
     };
     if let (Some(Some(relay)), Some(s)) = (fallback_relay, sender) {
-        if !links.iter().any(|l| l.from == s && l.to == relay) {
-            r.error(
-                "policy.fallback_relay",
-                f.get("fallback_relay").and_then(|n| n.span.clone()),
-                format!(
-                    "no link from \"{}\" to \"{}\"",
-                    names[s.0 as usize], names[relay.0 as usize]
-                ),
-                Some(format!(
-                    "add [[links]] from = \"{}\" to = \"{}\"",
-                    names[s.0 as usize], names[relay.0 as usize]
-                )),
-            );
-        }
+        let span = f.get("fallback_relay").and_then(|n| n.span.clone());
+        check_link(
+            r,
+            links,
+            &names,
+            s,
+            relay,
+            "policy.fallback_relay",
+            span,
+            "",
+        );
     }
     let dns = match f.get("dns") {
         None => Some(None),

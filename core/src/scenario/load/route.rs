@@ -43,20 +43,8 @@ pub(super) fn read_route(
     for (i, stage) in chain.iter().enumerate() {
         for &p in &prev {
             for &hop in &stage.members {
-                if !links.iter().any(|l| l.from == p && l.to == hop) {
-                    r.error(
-                        &format!("policy.route.via[{i}]"),
-                        items[i].span.clone(),
-                        format!(
-                            "no link from \"{}\" to \"{}\"",
-                            names[p.0 as usize], names[hop.0 as usize]
-                        ),
-                        Some(format!(
-                            "add [[links]] from = \"{}\" to = \"{}\"",
-                            names[p.0 as usize], names[hop.0 as usize]
-                        )),
-                    );
-                }
+                let path = format!("policy.route.via[{i}]");
+                check_link(r, links, names, p, hop, &path, items[i].span.clone(), "");
             }
         }
         prev = stage.members.clone();
@@ -74,32 +62,12 @@ pub(super) fn read_stage(
 ) -> Option<Stage> {
     let relay = |r: &mut Reader, node: &Node, path: &str| -> Option<HostId> {
         let name = r.string(node, path)?;
-        match names.iter().position(|h| *h == name) {
-            Some(h) if hosts[h].role == Role::Relay => Some(HostId(h as u32)),
-            Some(_) => {
-                r.error(
-                    path,
-                    node.span.clone(),
-                    format!("host \"{name}\" is not a relay"),
-                    Some("routes list hosts with role = \"relay\"".into()),
-                );
-                None
-            }
-            None => {
-                let relays = hosts
-                    .iter()
-                    .filter(|h| h.role == Role::Relay)
-                    .map(|h| h.id.as_str());
-                let help = unknown_name_help(name, relays, "relay");
-                r.error(
-                    path,
-                    node.span.clone(),
-                    format!("unknown host \"{name}\""),
-                    Some(help),
-                );
-                None
-            }
-        }
+        let want = Want::Role {
+            role: Role::Relay,
+            help: "routes list hosts with role = \"relay\"",
+            suggest_role: true,
+        };
+        resolve_host(r, name, node.span.clone(), path, hosts, want)
     };
     if let Kind::Str(_) = item.kind {
         return relay(r, item, path).map(|h| Stage {

@@ -13,6 +13,9 @@ use std::ops::Range;
 pub struct Reader {
     /// Problems found so far.
     pub diagnostics: Vec<Diagnostic>,
+    /// Prefix of every path reported (`hosts[3].` while a relay's own `policy` is read, so
+    /// the same policy reader serves the sender and each relay without rewriting paths).
+    scope: String,
 }
 
 /// The fields of one table, checked against the names it may hold.
@@ -54,9 +57,42 @@ impl Reader {
         message: String,
         help: Option<String>,
     ) {
-        let mut d = Diagnostic::new(path, span, message);
+        let mut d = if self.scope.is_empty() {
+            Diagnostic::new(path, span, message)
+        } else {
+            Diagnostic::new(format!("{}{path}", self.scope), span, message)
+        };
         d.help = help;
         self.diagnostics.push(d);
+    }
+
+    /// Reports keyword `got` (at `span` of field `path`) as none of `choices`:
+    /// `unknown <label> "got"`, with the near choice or, failing that, the choices, each a
+    /// `what` (`kind` is `(label, what)`, e.g. `("relay mode", "mode")`).
+    pub fn unknown_keyword<'c>(
+        &mut self,
+        path: &str,
+        span: Option<Range<usize>>,
+        got: &str,
+        kind: (&str, &str),
+        choices: impl IntoIterator<Item = &'c str> + Clone,
+    ) {
+        let help = unknown_name_help(got, choices, kind.1);
+        self.error(
+            path,
+            span,
+            format!("unknown {} \"{got}\"", kind.0),
+            Some(help),
+        );
+    }
+
+    /// Runs `read` with every reported path prefixed by `scope` (e.g. `hosts[3].`).
+    pub fn scoped<T>(&mut self, scope: &str, read: impl FnOnce(&mut Self) -> T) -> T {
+        let inner = format!("{}{scope}", self.scope);
+        let outer = std::mem::replace(&mut self.scope, inner);
+        let out = read(self);
+        self.scope = outer;
+        out
     }
 
     /// Reads `node` as a table whose keys must be among `allowed`; unknown keys are reported

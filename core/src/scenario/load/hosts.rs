@@ -76,13 +76,12 @@ pub(super) fn read_hosts(r: &mut Reader, top: &Fields<'_>, limits: &Limits) -> V
                 Some("mx") => Some(Role::Mx),
                 Some("resolver") => Some(Role::Resolver),
                 Some(other) => {
-                    let help =
-                        unknown_name_help(other, ["sender", "relay", "mx", "resolver"], "role");
-                    r.error(
+                    r.unknown_keyword(
                         &f.path_of("role"),
                         n.span.clone(),
-                        format!("unknown role \"{other}\""),
-                        Some(help),
+                        other,
+                        ("role", "role"),
+                        ["sender", "relay", "mx", "resolver"],
                     );
                     None
                 }
@@ -110,14 +109,13 @@ pub(super) fn read_hosts(r: &mut Reader, top: &Fields<'_>, limits: &Limits) -> V
                 Some("cut-through") => {}
                 Some("store-and-forward") => store_and_forward = true,
                 Some(other) => {
-                    let help =
-                        unknown_name_help(other, ["cut-through", "store-and-forward"], "mode");
-                    r.error(
+                    r.unknown_keyword(
                         &path,
                         n.span.clone(),
-                        format!("unknown relay mode \"{other}\""),
-                        Some(help),
-                    )
+                        other,
+                        ("relay mode", "mode"),
+                        ["cut-through", "store-and-forward"],
+                    );
                 }
                 None => {}
             }
@@ -186,12 +184,12 @@ pub(super) fn read_down_as(r: &mut Reader, node: &Node, path: &str) -> Option<Do
         "refused" => Some(DownAs::Refused),
         "silent" => Some(DownAs::Silent),
         other => {
-            let help = unknown_name_help(other, ["refused", "silent"], "behaviour");
-            r.error(
+            r.unknown_keyword(
                 path,
                 node.span.clone(),
-                format!("unknown down behaviour \"{other}\""),
-                Some(help),
+                other,
+                ("down behaviour", "behaviour"),
+                ["refused", "silent"],
             );
             None
         }

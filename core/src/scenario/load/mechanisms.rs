@@ -230,12 +230,12 @@ pub(super) fn read_connections(r: &mut Reader, node: &Node) -> Option<Connection
     let preset = |r: &mut Reader, n: &Node, p: &str| -> Option<ConnectionSpec> {
         let name = r.string(n, p)?;
         ConnectionSpec::preset(name).or_else(|| {
-            let help = unknown_name_help(name, ConnectionSpec::PRESETS, "preset");
-            r.error(
+            r.unknown_keyword(
                 p,
                 n.span.clone(),
-                format!("unknown connection preset \"{name}\""),
-                Some(help),
+                name,
+                ("connection preset", "preset"),
+                ConnectionSpec::PRESETS,
             );
             None
         })

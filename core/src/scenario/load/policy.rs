@@ -216,11 +216,10 @@ pub(super) fn read_relay_policies(
             Kind::Table(entries) => entries.iter().find(|e| e.key == "policy").map(|e| &e.value),
             _ => None,
         };
-        let before = r.diagnostics.len();
-        let policy = read_policy(r, node, hosts, links, Some(HostId(i as u32)));
-        for d in &mut r.diagnostics[before..] {
-            d.path = format!("hosts[{index}].{}", d.path);
-        }
+        let relay = Some(HostId::from_index(i));
+        let policy = r.scoped(&format!("hosts[{index}]."), |r| {
+            read_policy(r, node, hosts, links, relay)
+        });
         if let Some(p) = policy {
             read.push((i, p));
         }
@@ -270,12 +269,12 @@ pub(super) fn read_next_mx(r: &mut Reader, f: &Fields<'_>) -> Option<NextMx> {
                 Some(NextMx::ConnectionOnly)
             }
             other => {
-                let help = unknown_name_help(other, ["any-soft", "connection-only"], "rule");
-                r.error(
+                r.unknown_keyword(
                     "policy.next_mx",
                     n.span.clone(),
-                    format!("unknown next-MX rule \"{other}\""),
-                    Some(help),
+                    other,
+                    ("next-MX rule", "rule"),
+                    ["any-soft", "connection-only"],
                 );
                 None
             }

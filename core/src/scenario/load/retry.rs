@@ -19,12 +19,12 @@ pub(super) fn read_retry_policy(r: &mut Reader, f: &Fields<'_>) -> Option<RetryP
             match preset(name) {
                 Some(p) => p.policy,
                 None => {
-                    let help = unknown_name_help(name, preset_names.iter().copied(), "preset");
-                    r.error(
+                    r.unknown_keyword(
                         "policy.preset",
                         n.span.clone(),
-                        format!("unknown preset \"{name}\""),
-                        Some(help),
+                        name,
+                        ("preset", "preset"),
+                        preset_names.iter().copied(),
                     );
                     return None;
                 }
@@ -91,12 +91,12 @@ pub(super) fn read_retry_policy(r: &mut Reader, f: &Fields<'_>) -> Option<RetryP
         {
             Some((_, Some(g))) => policy.give_up = g,
             Some((s, None)) => {
-                let help = unknown_name_help(s, GiveUp::NAMES, "give-up mode");
-                r.error(
+                r.unknown_keyword(
                     "policy.give_up",
                     n.span.clone(),
-                    format!("unknown give-up mode \"{s}\""),
-                    Some(help),
+                    s,
+                    ("give-up mode", "give-up mode"),
+                    GiveUp::NAMES,
                 );
                 ok = false;
             }
@@ -111,12 +111,12 @@ pub(super) fn read_retry_policy(r: &mut Reader, f: &Fields<'_>) -> Option<RetryP
             Some("failure") => MaxAttemptsCheck::AtFailure,
             Some("next-due") => MaxAttemptsCheck::AtNextDue,
             Some(other) => {
-                let help = unknown_name_help(other, ["failure", "next-due"], "check");
-                r.error(
+                r.unknown_keyword(
                     "policy.max_attempts_check",
                     n.span.clone(),
-                    format!("unknown check \"{other}\""),
-                    Some(help),
+                    other,
+                    ("check", "check"),
+                    ["failure", "next-due"],
                 );
                 ok = false;
                 MaxAttemptsCheck::AtFailure
@@ -254,12 +254,12 @@ pub(super) fn read_backoff(r: &mut Reader, node: &Node, path: &str) -> Option<Ba
                 None => Some(Jitter::None),
                 Some(n) => r.string(n, &f.path_of("jitter")).and_then(|s| {
                     Jitter::from_name(s).or_else(|| {
-                        let help = unknown_name_help(s, Jitter::NAMES, "jitter");
-                        r.error(
+                        r.unknown_keyword(
                             &f.path_of("jitter"),
                             n.span.clone(),
-                            format!("unknown jitter \"{s}\""),
-                            Some(help),
+                            s,
+                            ("jitter", "jitter"),
+                            Jitter::NAMES,
                         );
                         None
                     })

@@ -84,12 +84,12 @@ pub(super) fn read_stage(
                 .and_then(|name| match Choose::from_name(name) {
                     Some(c) => Some(c),
                     None => {
-                        let help = unknown_name_help(name, Choose::NAMES, "strategy");
-                        r.error(
+                        r.unknown_keyword(
                             &p,
                             n.span.clone(),
-                            format!("unknown pool strategy \"{name}\""),
-                            Some(help),
+                            name,
+                            ("pool strategy", "strategy"),
+                            Choose::NAMES,
                         );
                         None
                     }

@@ -70,12 +70,12 @@ pub(super) fn read_workload(
                         match names.iter().position(|d| *d == name) {
                             Some(i) => Some(DomainId(i as u32)),
                             None => {
-                                let help = unknown_name_help(name, names.iter().copied(), "domain");
-                                r.error(
+                                r.unknown_keyword(
                                     &df.path_of("name"),
                                     nn.span.clone(),
-                                    format!("unknown domain \"{name}\""),
-                                    Some(help),
+                                    name,
+                                    ("domain", "domain"),
+                                    names.iter().copied(),
                                 );
                                 None
                             }

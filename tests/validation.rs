@@ -289,3 +289,19 @@ to = "mx"
 name = "example"
 mx = [{ preference = 10, host = "mx" }]
 "#;
+
+#[test]
+fn issue_9_zero_counts_are_refused_not_read_as_one() {
+    for field in [
+        "hop_limit = 0",
+        "queue = { concurrency = 0 }",
+        "queue = { active_limit = 0 }",
+        "queue = { concurrency = { initial = 0 } }",
+    ] {
+        let text = format!("{MINIMAL_FOR_ON_CODE}\n[policy]\n{field}\n");
+        let err = mxsim_core::scenario::load(&text, "z.toml")
+            .expect_err(field)
+            .to_string();
+        assert!(err.contains("must be at least 1, got 0"), "{field}: {err}");
+    }
+}

@@ -103,6 +103,7 @@ impl Recorder {
     }
 
     /// The digest's definition: per happening, its tag, the time, the message, then its fields.
+    #[inline]
     fn fold(&mut self, t: SimTime, id: MessageId, h: &Happening<'_>) {
         let d = &mut self.digest;
         let head = |d: &mut Digest, tag: u64| {
@@ -169,6 +170,7 @@ impl Recorder {
         }
     }
 
+    #[inline]
     fn count(&mut self, h: &Happening<'_>) {
         let m = &mut self.metrics;
         match *h {

@@ -468,7 +468,12 @@ pub fn mechanism<T: Default>(
 /// A positive count up to 1 000 000 (limits such as `hop_limit`); 0 is refused rather than
 /// silently read as 1.
 pub fn count(r: &mut Reader, n: &Node, path: &str) -> Option<u32> {
-    match r.unsigned(n, path, 1_000_000)? {
+    positive(r, n, path, 1_000_000)
+}
+
+/// A positive integer up to `max` (≤ `u32::MAX`); 0 is refused rather than read as 1.
+pub fn positive(r: &mut Reader, n: &Node, path: &str, max: u32) -> Option<u32> {
+    match r.unsigned(n, path, u64::from(max))? {
         0 => {
             r.error(
                 path,
@@ -478,7 +483,7 @@ pub fn count(r: &mut Reader, n: &Node, path: &str) -> Option<u32> {
             );
             None
         }
-        // At most 1 000 000, so it fits.
+        // At most `max`, so it fits.
         v => Some(v as u32),
     }
 }

@@ -304,7 +304,7 @@ pub(super) fn read_queue(r: &mut Reader, node: &Node) -> Option<Option<QueueSpec
             "active_limit",
             &mut q.active_limit,
             &mut ok,
-            |r, n, p| r.unsigned(n, p, 100_000_000).map(|v| v.max(1) as u32),
+            |r, n, p| positive(r, n, p, 100_000_000),
         );
         override_field(r, &f, "fair", &mut q.fair, &mut ok, |r, n, p| {
             r.boolean(n, p)
@@ -312,14 +312,12 @@ pub(super) fn read_queue(r: &mut Reader, node: &Node) -> Option<Option<QueueSpec
         if let Some(c) = f.get("concurrency") {
             let p = f.path_of("concurrency");
             let read = match &c.kind {
-                Kind::Int(_) => r
-                    .unsigned(c, &p, 1_000_000)
-                    .map(|v| Concurrency::Fixed(v.max(1) as u32)),
+                Kind::Int(_) => count(r, c, &p).map(Concurrency::Fixed),
                 Kind::Str(s) if s == "postfix" => Some(Concurrency::POSTFIX),
                 Kind::Table(_) => r.table(c, &p, &["initial", "limit"]).and_then(|t| {
                     let get = |r: &mut Reader, key: &str, default: u64| match t.get(key) {
                         None => Some(default),
-                        Some(n) => r.unsigned(n, &t.path_of(key), 1_000_000).map(|v| v.max(1)),
+                        Some(n) => count(r, n, &t.path_of(key)).map(u64::from),
                     };
                     let Concurrency::Feedback {
                         initial: initial_default,

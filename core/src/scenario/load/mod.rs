@@ -26,7 +26,9 @@ use self::{
     domains::*, expect::*, failure::*, hosts::*, limits::*, links::*, mechanisms::*, names::*,
     policy::*, retry::*, route::*, workload::*,
 };
-use super::reader::{count, join, mechanism, override_field, unknown_name_help, Fields, Reader};
+use super::reader::{
+    count, join, mechanism, override_field, positive, unknown_name_help, Fields, Reader,
+};
 use super::tree::{self, Format, Kind, Node};
 use super::*;
 use crate::diagnostic::Diagnostics;

@@ -12,7 +12,7 @@
 use crate::dns::{Candidate, MxTable};
 use crate::failure::HostHealth;
 use crate::happening::{DnsUse, Hop};
-use crate::ids::HostId;
+use crate::ids::{DestinationId, HostId};
 use crate::message::Message;
 use crate::mta::Mta;
 use crate::network::{Network, Source};
@@ -80,7 +80,7 @@ pub fn attempt(
     mta: &mut Mta,
     scratch: &mut Scratch,
     m: &Message,
-    destination: usize,
+    destination: DestinationId,
     t: SimTime,
 ) -> Start {
     let draws = AttemptRandom::new(m.key, m.attempts);

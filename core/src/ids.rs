@@ -31,6 +31,12 @@ impl MtaId {
     pub const SENDER: MtaId = MtaId(0);
 }
 
+/// Dense index of a destination, the key of concurrency windows and shared retry state: the
+/// first relay of an MTA's route (ids below the host count are host ids), or a recipient
+/// domain for direct delivery (the host count plus its domain id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DestinationId(pub u32);
+
 /// Implements `index()` (for `Vec` access) and `from_index` (checked) for an id type.
 macro_rules! dense_index {
     ($($id:ident),*) => {$(
@@ -51,7 +57,7 @@ macro_rules! dense_index {
     )*};
 }
 
-dense_index!(HostId, DomainId, MessageId, MtaId);
+dense_index!(HostId, DomainId, MessageId, MtaId, DestinationId);
 
 #[cfg(test)]
 mod tests {

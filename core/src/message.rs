@@ -92,6 +92,24 @@ pub struct Pending {
     pub accepted_by: Option<MtaId>,
 }
 
+impl Pending {
+    /// Before any attempt: nothing pending, no hint, no relay.
+    pub const NONE: Pending = Pending {
+        reply: codes::OK,
+        hint: SimDuration::ZERO,
+        accepted_by: None,
+    };
+
+    /// The result `reply`, with no hint and no relay.
+    #[cfg(test)]
+    pub fn reply(reply: Reply) -> Pending {
+        Pending {
+            reply,
+            ..Pending::NONE
+        }
+    }
+}
+
 /// Per-message state. NOTE(perf): one exists per message, so it is kept flat (88 bytes).
 #[derive(Clone, Copy, Debug)]
 pub struct Message {
@@ -192,11 +210,7 @@ impl Messages {
             arrival: t,
             entered: t,
             last_wait: SimDuration::ZERO,
-            pending: Pending {
-                reply: codes::OK,
-                hint: SimDuration::ZERO,
-                accepted_by: None,
-            },
+            pending: Pending::NONE,
             domain,
             attempts: 0,
             attempts_total: 0,
@@ -277,11 +291,7 @@ impl Messages {
         m.attempts = 0;
         m.warned = 0;
         m.last_wait = SimDuration::ZERO;
-        m.pending = Pending {
-            reply: codes::OK,
-            hint: SimDuration::ZERO,
-            accepted_by: None,
-        };
+        m.pending = Pending::NONE;
         m.key = key;
         m.entered = t;
     }
@@ -360,14 +370,7 @@ mod tests {
     fn counts_follow_transitions() {
         let mut ms = Messages::with_expected(1.0);
         let id = ms.arrive(1, SimTime(5), DomainId(0), false);
-        ms.begin_attempt(
-            id,
-            Pending {
-                reply: codes::NO_ANSWER,
-                hint: SimDuration::ZERO,
-                accepted_by: None,
-            },
-        );
+        ms.begin_attempt(id, Pending::reply(codes::NO_ANSWER));
         ms.defer(id, Some(SimDuration::from_secs(60)));
         assert_eq!(ms.counts().of(MessageState::Deferred), 1);
         ms.expire(id);
@@ -381,14 +384,7 @@ mod tests {
     fn a_finished_message_cannot_finish_again() {
         let mut ms = Messages::with_expected(1.0);
         let id = ms.arrive(1, SimTime(0), DomainId(0), false);
-        ms.begin_attempt(
-            id,
-            Pending {
-                reply: codes::OK,
-                hint: SimDuration::ZERO,
-                accepted_by: None,
-            },
-        );
+        ms.begin_attempt(id, Pending::reply(codes::OK));
         ms.deliver(id);
         ms.bounce(id);
     }
@@ -400,9 +396,8 @@ mod tests {
         ms.begin_attempt(
             id,
             Pending {
-                reply: codes::OK,
-                hint: SimDuration::ZERO,
                 accepted_by: Some(MtaId(3)),
+                ..Pending::NONE
             },
         );
         ms.hand_off(id, MtaId(3), SimTime(60 * 86_400_000), 9);

@@ -7,7 +7,7 @@
 //! would. Its mechanisms are built from the policy's values alone; only [`Mta::all`] reads
 //! the scenario, to find the MTAs.
 
-use crate::ids::{DomainId, HostId};
+use crate::ids::{DestinationId, DomainId, HostId};
 use crate::network::{ConnectionCache, DnsCache, PoolState, Stage};
 use crate::qmgr::QueueManager;
 use crate::scenario::{Policy, Route, Scenario};
@@ -85,10 +85,10 @@ impl Mta {
 
     /// The destination of a message to `domain`, for concurrency and shared state: the
     /// route's first relay, or the domain (ids after the hosts).
-    pub fn destination(&self, domain: DomainId, hosts: usize) -> usize {
-        match self.stages.first() {
+    pub fn destination(&self, domain: DomainId, hosts: usize) -> DestinationId {
+        DestinationId::from_index(match self.stages.first() {
             Some(stage) => stage.members[0].index(),
             None => hosts + domain.index(),
-        }
+        })
     }
 }

@@ -18,7 +18,7 @@
 //! Invariants (tested): attempts under way per destination never exceed its window, and the
 //! active queue never exceeds its limit.
 
-use crate::ids::MessageId;
+use crate::ids::{DestinationId, MessageId};
 use std::collections::VecDeque;
 
 /// Per-destination concurrency.
@@ -96,7 +96,7 @@ pub struct QueueManager {
     active: u32,
     waiting: u64,
     /// Arrival order of waiting messages across destinations (unfair mode): (dest, id).
-    fifo: VecDeque<(usize, MessageId)>,
+    fifo: VecDeque<(DestinationId, MessageId)>,
     turn: usize,
     /// What happened so far.
     pub counters: QueueCounters,
@@ -128,13 +128,17 @@ impl QueueManager {
 
     /// Attempts under way to `dest`.
     #[cfg(test)]
-    fn in_flight(&self, dest: usize) -> u32 {
-        self.dests[dest].in_flight
+    fn in_flight(&self, dest: DestinationId) -> u32 {
+        self.dests[dest.index()].in_flight
     }
 
     /// The current concurrency window of `dest`, whole attempts.
-    pub fn window(&self, dest: usize) -> u32 {
-        let w = self.dests[dest].window;
+    pub fn window(&self, dest: DestinationId) -> u32 {
+        self.window_at(dest.index())
+    }
+
+    fn window_at(&self, i: usize) -> u32 {
+        let w = self.dests[i].window;
         // The window moves in [1, limit] (a u32), so the conversion is exact up to the floor.
         debug_assert!(w >= 1.0 && w <= f64::from(u32::MAX));
         (w as u32).max(1)
@@ -156,15 +160,15 @@ impl QueueManager {
 
     /// Message `id` for `dest` is due. Returns true if its attempt may start now; otherwise
     /// it waits and will come out of [`next_to_start`](Self::next_to_start).
-    pub fn offer(&mut self, id: MessageId, dest: usize) -> bool {
+    pub fn offer(&mut self, id: MessageId, dest: DestinationId) -> bool {
         let cap = self.share_cap();
-        let d = &self.dests[dest];
+        let d = &self.dests[dest.index()];
         let room = self.active < self.spec.active_limit
             && d.active < cap
             && d.waiting.is_empty()
             && (self.spec.fair || self.fifo.is_empty());
         if !room {
-            self.dests[dest].waiting.push_back(id);
+            self.dests[dest.index()].waiting.push_back(id);
             if !self.spec.fair {
                 self.fifo.push_back((dest, id));
             }
@@ -180,7 +184,7 @@ impl QueueManager {
         );
         self.counters.active_peak = self.counters.active_peak.max(u64::from(self.active));
         let window = self.window(dest);
-        let d = &mut self.dests[dest];
+        let d = &mut self.dests[dest.index()];
         d.active += 1;
         if d.in_flight < window && d.ready.is_empty() {
             d.in_flight += 1;
@@ -194,9 +198,9 @@ impl QueueManager {
 
     /// The attempt (or the gated non-attempt) of an active message for `dest` is over; it
     /// leaves the active queue. `outcome` is `Some(success)` after an attempt, for feedback.
-    pub fn done(&mut self, dest: usize, outcome: Option<bool>) {
+    pub fn done(&mut self, dest: DestinationId, outcome: Option<bool>) {
         let spec = self.spec;
-        let d = &mut self.dests[dest];
+        let d = &mut self.dests[dest.index()];
         d.in_flight -= 1;
         d.active -= 1;
         self.active -= 1;
@@ -212,8 +216,8 @@ impl QueueManager {
 
     /// Takes waiting message `id` of `dest` out of the queue (its lifetime ended while it
     /// waited). Returns whether it was there.
-    pub fn withdraw(&mut self, id: MessageId, dest: usize) -> bool {
-        let d = &mut self.dests[dest];
+    pub fn withdraw(&mut self, id: MessageId, dest: DestinationId) -> bool {
+        let d = &mut self.dests[dest.index()];
         if let Some(i) = d.ready.iter().position(|&x| x == id) {
             d.ready.remove(i);
             d.active -= 1;
@@ -234,17 +238,17 @@ impl QueueManager {
     /// The next message whose attempt may start now, with its destination, if any: first a
     /// ready message of a destination under its window, then a waiting one admitted to the
     /// active queue (round-robin between destinations when fair, else first come).
-    pub fn next_to_start(&mut self) -> Option<(MessageId, usize)> {
+    pub fn next_to_start(&mut self) -> Option<(MessageId, DestinationId)> {
         let n = self.dests.len();
         for k in 0..n {
             let i = (self.turn + k) % n;
-            let window = self.window(i);
+            let window = self.window_at(i);
             let d = &mut self.dests[i];
             if d.in_flight < window {
                 if let Some(id) = d.ready.pop_front() {
                     d.in_flight += 1;
                     self.turn = (i + 1) % n;
-                    return Some((id, i));
+                    return Some((id, DestinationId::from_index(i)));
                 }
             }
         }
@@ -255,7 +259,7 @@ impl QueueManager {
                     .map(|k| (self.turn + k) % n)
                     .find(|&i| !self.dests[i].waiting.is_empty() && self.dests[i].active < cap)
             } else {
-                self.fifo.front().map(|&(dest, _)| dest)
+                self.fifo.front().map(|&(dest, _)| dest.index())
             }?;
             self.turn = (pick + 1) % n;
             if !self.spec.fair {
@@ -268,12 +272,12 @@ impl QueueManager {
             self.waiting -= 1;
             self.active += 1;
             self.counters.active_peak = self.counters.active_peak.max(u64::from(self.active));
-            let window = self.window(pick);
+            let window = self.window_at(pick);
             let d = &mut self.dests[pick];
             d.active += 1;
             if d.in_flight < window {
                 d.in_flight += 1;
-                return Some((id, pick));
+                return Some((id, DestinationId::from_index(pick)));
             }
             d.ready.push_back(id);
         }
@@ -299,13 +303,13 @@ mod tests {
     #[test]
     fn concurrency_window_holds_attempts_back_until_one_ends() {
         let mut q = fixed(100, 2, true);
-        assert!(q.offer(MessageId(0), 0));
-        assert!(q.offer(MessageId(1), 0));
-        assert!(!q.offer(MessageId(2), 0));
+        assert!(q.offer(MessageId(0), DestinationId(0)));
+        assert!(q.offer(MessageId(1), DestinationId(0)));
+        assert!(!q.offer(MessageId(2), DestinationId(0)));
         assert_eq!(q.next_to_start(), None);
-        q.done(0, Some(true));
-        assert_eq!(q.next_to_start(), Some((MessageId(2), 0)));
-        assert_eq!(q.in_flight(0), 2);
+        q.done(DestinationId(0), Some(true));
+        assert_eq!(q.next_to_start(), Some((MessageId(2), DestinationId(0))));
+        assert_eq!(q.in_flight(DestinationId(0)), 2);
     }
 
     #[test]
@@ -316,9 +320,9 @@ mod tests {
         let mut late = Vec::new();
         for q in [&mut fair, &mut fifo] {
             for id in 0..10 {
-                q.offer(MessageId(id), 0);
+                q.offer(MessageId(id), DestinationId(0));
             }
-            late.push(q.offer(MessageId(100), 1));
+            late.push(q.offer(MessageId(100), DestinationId(1)));
         }
         // Fair: destination 0 holds at most half the active queue, so 100 starts at once.
         assert_eq!(fair.dests[0].active, 2);
@@ -326,7 +330,7 @@ mod tests {
         // First come, first served: destination 0 holds all 4 places, and when one frees the
         // next of its own messages takes it; 100 waits behind 6 others.
         assert_eq!(fifo.dests[0].active, 4);
-        fifo.done(0, Some(true));
+        fifo.done(DestinationId(0), Some(true));
         let mut started = Vec::new();
         while let Some((MessageId(id), _)) = fifo.next_to_start() {
             started.push(id);
@@ -337,17 +341,17 @@ mod tests {
     #[test]
     fn postfix_feedback_grows_on_success_and_shrinks_on_failure() {
         let mut q = QueueManager::new(QueueSpec::default(), 1);
-        assert_eq!(q.window(0), 5);
+        assert_eq!(q.window(DestinationId(0)), 5);
         // +1/w per success: six successes take 5 to 6.099; twelve failures to 3.700.
         for round in 0..6 {
-            assert!(q.offer(MessageId(round), 0));
-            q.done(0, Some(true));
+            assert!(q.offer(MessageId(round), DestinationId(0)));
+            q.done(DestinationId(0), Some(true));
         }
-        assert_eq!(q.window(0), 6);
+        assert_eq!(q.window(DestinationId(0)), 6);
         for round in 0..12 {
-            assert!(q.offer(MessageId(round), 0));
-            q.done(0, Some(false));
+            assert!(q.offer(MessageId(round), DestinationId(0)));
+            q.done(DestinationId(0), Some(false));
         }
-        assert_eq!(q.window(0), 3);
+        assert_eq!(q.window(DestinationId(0)), 3);
     }
 }

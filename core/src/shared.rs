@@ -25,7 +25,7 @@
 //! Invariant: this state depends only on attempts' outcomes, never on randomness of its own, so
 //! the environment stays common to the policies compared.
 
-use crate::ids::HostId;
+use crate::ids::{DestinationId, HostId};
 use crate::policy::{Backoff, RetryState, Step};
 use crate::smtp::{codes, Reply};
 use crate::time::{SimDuration, SimTime};
@@ -222,7 +222,7 @@ impl SharedState {
     pub fn before_attempt(
         &mut self,
         first_hops: &[HostId],
-        destination: usize,
+        destination: DestinationId,
         retry: bool,
         t: SimTime,
     ) -> Result<(), (Gate, SimTime)> {
@@ -246,7 +246,7 @@ impl SharedState {
     pub fn after_attempt(
         &mut self,
         first_hops: impl Iterator<Item = (HostId, Reply)>,
-        destination: usize,
+        destination: DestinationId,
         reply: Reply,
         t: SimTime,
         backoff: &Backoff,
@@ -274,11 +274,11 @@ impl SharedState {
     /// On refusal returns the gate and the earliest time it may open.
     fn admit(
         &mut self,
-        destination: usize,
+        destination: DestinationId,
         retry: bool,
         t: SimTime,
     ) -> Result<(), (Gate, SimTime)> {
-        let d = &mut self.destinations[destination];
+        let d = &mut self.destinations[destination.index()];
         if let Some(until) = d.suspended_until {
             if t < until {
                 return Err((Gate::DeadDestination, until));
@@ -340,7 +340,7 @@ impl SharedState {
         // Every gate passed: only now take a half-open probe and record the attempt in the
         // budget, so a refusal never leaves state half-changed.
         if let BreakerState::HalfOpen { permitted, .. } =
-            &mut self.destinations[destination].breaker
+            &mut self.destinations[destination.index()].breaker
         {
             *permitted -= 1;
         }
@@ -393,12 +393,12 @@ impl SharedState {
     /// Postfix's negative feedback), `failed` (any transient failure: the breaker's failure).
     fn destination_outcome(
         &mut self,
-        destination: usize,
+        destination: DestinationId,
         connection_failure: bool,
         failed: bool,
         t: SimTime,
     ) {
-        let d = &mut self.destinations[destination];
+        let d = &mut self.destinations[destination.index()];
         if let Some(spec) = self.spec.dead_destination {
             if connection_failure {
                 d.fail_cohorts += 1.0 / d.window;
@@ -468,17 +468,17 @@ mod tests {
         };
         let mut s = SharedState::new(spec, 1, 1);
         for i in 0..3 {
-            assert!(s.admit(0, true, mins(i)).is_ok());
-            s.destination_outcome(0, true, true, mins(i));
+            assert!(s.admit(DestinationId(0), true, mins(i)).is_ok());
+            s.destination_outcome(DestinationId(0), true, true, mins(i));
         }
-        assert!(s.admit(0, true, mins(3)).is_ok());
-        s.destination_outcome(0, true, true, mins(3));
+        assert!(s.admit(DestinationId(0), true, mins(3)).is_ok());
+        s.destination_outcome(DestinationId(0), true, true, mins(3));
         assert_eq!(
-            s.admit(0, true, mins(4)),
+            s.admit(DestinationId(0), true, mins(4)),
             Err((Gate::DeadDestination, mins(8)))
         );
         assert!(
-            s.admit(0, true, mins(8)).is_ok(),
+            s.admit(DestinationId(0), true, mins(8)).is_ok(),
             "re-enabled after minimal_backoff_time"
         );
     }
@@ -497,23 +497,32 @@ mod tests {
         };
         let mut s = SharedState::new(spec, 1, 1);
         for (i, failed) in [false, true, false, true].into_iter().enumerate() {
-            assert!(s.admit(0, false, mins(i as u64)).is_ok());
-            s.destination_outcome(0, failed, failed, mins(i as u64));
+            assert!(s.admit(DestinationId(0), false, mins(i as u64)).is_ok());
+            s.destination_outcome(DestinationId(0), failed, failed, mins(i as u64));
         }
         assert_eq!(
-            s.admit(0, false, mins(5)),
+            s.admit(DestinationId(0), false, mins(5)),
             Err((Gate::CircuitOpen, mins(13)))
         );
-        assert!(s.admit(0, false, mins(13)).is_ok(), "first probe");
-        assert!(s.admit(0, false, mins(13)).is_ok(), "second probe");
         assert!(
-            matches!(s.admit(0, false, mins(13)), Err((Gate::CircuitOpen, _))),
+            s.admit(DestinationId(0), false, mins(13)).is_ok(),
+            "first probe"
+        );
+        assert!(
+            s.admit(DestinationId(0), false, mins(13)).is_ok(),
+            "second probe"
+        );
+        assert!(
+            matches!(
+                s.admit(DestinationId(0), false, mins(13)),
+                Err((Gate::CircuitOpen, _))
+            ),
             "no third probe"
         );
-        s.destination_outcome(0, false, false, mins(14));
-        s.destination_outcome(0, false, false, mins(14));
+        s.destination_outcome(DestinationId(0), false, false, mins(14));
+        s.destination_outcome(DestinationId(0), false, false, mins(14));
         assert!(
-            s.admit(0, false, mins(15)).is_ok(),
+            s.admit(DestinationId(0), false, mins(15)).is_ok(),
             "closed after good probes"
         );
     }
@@ -530,17 +539,20 @@ mod tests {
         };
         let mut s = SharedState::new(spec, 1, 1);
         for i in 0..10 {
-            assert!(s.admit(0, false, SimTime(i)).is_ok());
+            assert!(s.admit(DestinationId(0), false, SimTime(i)).is_ok());
         }
-        assert!(s.admit(0, true, SimTime(20)).is_ok());
-        assert!(s.admit(0, true, SimTime(21)).is_ok());
+        assert!(s.admit(DestinationId(0), true, SimTime(20)).is_ok());
+        assert!(s.admit(DestinationId(0), true, SimTime(21)).is_ok());
         assert!(
-            matches!(s.admit(0, true, SimTime(22)), Err((Gate::RetryBudget, _))),
+            matches!(
+                s.admit(DestinationId(0), true, SimTime(22)),
+                Err((Gate::RetryBudget, _))
+            ),
             "20% of 10 first attempts = 2 retries"
         );
         // After the window, the first attempts have expired too: no budget without traffic.
         assert!(matches!(
-            s.admit(0, true, mins(11)),
+            s.admit(DestinationId(0), true, mins(11)),
             Err((Gate::RetryBudget, _))
         ));
     }

@@ -8,7 +8,7 @@ use super::{Event, Simulation};
 use crate::attempt::{self, Start, World};
 use crate::engine::EventQueue;
 use crate::happening::{AttemptHappening, Happening};
-use crate::ids::{MessageId, MtaId};
+use crate::ids::{DestinationId, MessageId, MtaId};
 use crate::message::{MessageState, Pending};
 use crate::policy::Decision;
 use crate::random::mix;
@@ -43,7 +43,7 @@ impl Simulation {
 
     /// The destination of message `id` for concurrency and shared state: its MTA's first
     /// relay, or its domain.
-    fn destination(&self, id: MessageId) -> usize {
+    fn destination(&self, id: MessageId) -> DestinationId {
         let m = self.messages.get(id);
         self.mtas[m.mta.index()].destination(m.domain, self.scenario.hosts.len())
     }

@@ -3,17 +3,32 @@
 
 use super::*;
 
-pub(super) fn read_hosts(r: &mut Reader, top: &Fields<'_>, limits: &Limits) -> Vec<HostSpec> {
+/// A store-and-forward relay's own queue, to be read once links are known
+/// ([`read_relay_policies`]): its host, its `[[hosts]]` item index and its `policy` table.
+pub(super) struct RelayQueue<'a> {
+    pub host: HostId,
+    pub item: usize,
+    pub policy: Option<&'a Node>,
+}
+
+/// Reads `[[hosts]]`; the store-and-forward relays' policies are returned unread, because a
+/// policy names hosts and links that are not all known yet.
+pub(super) fn read_hosts<'a>(
+    r: &mut Reader,
+    top: &Fields<'a>,
+    limits: &Limits,
+) -> (Vec<HostSpec>, Vec<RelayQueue<'a>>) {
+    let mut queues = Vec::new();
     let Some(node) = top.get("hosts") else {
         r.missing(
             top,
             "hosts",
             "declare at least a sender and an mx with [[hosts]] tables",
         );
-        return Vec::new();
+        return (Vec::new(), queues);
     };
     let Some(items) = r.array(node, "hosts") else {
-        return Vec::new();
+        return (Vec::new(), queues);
     };
     if items.len() as u64 > limits.hosts_max {
         r.error(
@@ -153,6 +168,13 @@ pub(super) fn read_hosts(r: &mut Reader, top: &Fields<'_>, limits: &Limits) -> V
             // A host with a bad role is kept (as an mx; the role is already reported) so that
             // references to it do not cascade into "unknown host" errors.
             let role = role.unwrap_or(Role::Mx);
+            if store_and_forward {
+                queues.push(RelayQueue {
+                    host: HostId::from_index(hosts.len()),
+                    item: i,
+                    policy: f.get("policy"),
+                });
+            }
             hosts.push(HostSpec {
                 id,
                 role,
@@ -163,7 +185,7 @@ pub(super) fn read_hosts(r: &mut Reader, top: &Fields<'_>, limits: &Limits) -> V
                 capacity,
                 greylist,
                 // Filled in by `read_relay_policies` once links are known.
-                queue_policy: store_and_forward.then(|| Box::new(placeholder_policy())),
+                queue_policy: None,
             });
         }
     }
@@ -175,7 +197,7 @@ pub(super) fn read_hosts(r: &mut Reader, top: &Fields<'_>, limits: &Limits) -> V
             Some("the workload is sent by a sender host: add one with role = \"sender\"".into()),
         );
     }
-    hosts
+    (hosts, queues)
 }
 
 /// `down = "refused" | "silent"`.

@@ -110,14 +110,14 @@ fn read_scenario(r: &mut Reader, root: &Node) -> Option<Scenario> {
         .get("duration")
         .and_then(|n| r.positive_duration(n, "duration"));
     let limits = read_limits(r, &top);
-    let hosts = read_hosts(r, &top, &limits);
+    let (hosts, relay_queues) = read_hosts(r, &top, &limits);
     let links = read_links(r, &top, &hosts);
     let domains = read_domains(r, &top, &hosts);
     let workload = read_workload(r, &top, &domains, &limits);
     let policy = read_policy(r, top.get("policy"), &hosts, &links, None);
     let expect = read_expect(r, &top, &hosts);
     let mut hosts = hosts;
-    read_relay_policies(r, &top, &mut hosts, &links);
+    read_relay_policies(r, &relay_queues, &mut hosts, &links);
     let series_every = top
         .get("series_every")
         .and_then(|n| r.positive_duration(n, "series_every"))

@@ -170,62 +170,26 @@ pub(super) fn read_policy(
     })
 }
 
-/// A stand-in for a store-and-forward relay's policy until [`read_relay_policies`] reads it.
-pub(super) fn placeholder_policy() -> Policy {
-    Policy {
-        sender: HostId(0),
-        retry: RetryPolicy::simple(Backoff::Fixed {
-            interval: SimDuration::from_mins(5),
-        }),
-        route: Route::Direct,
-        mx_address_limit: Policy::MX_ADDRESS_LIMIT_DEFAULT,
-        shared: SharedSpec::default(),
-        next_mx: NextMx::POSTFIX,
-        fallback_relay: None,
-        connect: ConnectSpec::default(),
-        hop_limit: Policy::HOP_LIMIT_DEFAULT,
-        dns: None,
-        connections: None,
-        queue: None,
-    }
-}
-
-/// Reads the `policy` of every store-and-forward relay with the sender's reader, so a relay's
-/// queue has exactly the sender's features; problems are reported under `hosts[i].policy`.
+/// Reads the `policy` of every store-and-forward relay, in one pass over the relays
+/// [`read_hosts`] found, with the sender's reader, so a relay's queue has exactly the sender's
+/// features; problems are reported under `hosts[i].policy` (a path scope, nothing rewritten).
 pub(super) fn read_relay_policies(
     r: &mut Reader,
-    top: &Fields<'_>,
+    queues: &[RelayQueue<'_>],
     hosts: &mut [HostSpec],
     links: &[LinkSpec],
 ) {
-    let Some(Kind::Array(items)) = top.get("hosts").map(|n| &n.kind) else {
-        return;
-    };
-    let mut read = Vec::new();
-    for (i, host) in hosts.iter().enumerate() {
-        if host.queue_policy.is_none() {
-            continue;
-        }
-        // Hosts are kept in file order except ones dropped for a missing id; find the item.
-        let Some((index, item)) = items.iter().enumerate().find(|(_, item)| {
-            matches!(&item.kind, Kind::Table(e) if e.iter().any(|e| e.key == "id" && matches!(&e.value.kind, Kind::Str(s) if *s == host.id)))
-        }) else {
-            continue;
-        };
-        let node = match &item.kind {
-            Kind::Table(entries) => entries.iter().find(|e| e.key == "policy").map(|e| &e.value),
-            _ => None,
-        };
-        let relay = Some(HostId::from_index(i));
-        let policy = r.scoped(&format!("hosts[{index}]."), |r| {
-            read_policy(r, node, hosts, links, relay)
+    let mut read = Vec::with_capacity(queues.len());
+    for q in queues {
+        let policy = r.scoped(&format!("hosts[{}].", q.item), |r| {
+            read_policy(r, q.policy, hosts, links, Some(q.host))
         });
         if let Some(p) = policy {
-            read.push((i, p));
+            read.push((q.host, p));
         }
     }
-    for (i, p) in read {
-        hosts[i].queue_policy = Some(Box::new(p));
+    for (host, p) in read {
+        hosts[host.index()].queue_policy = Some(Box::new(p));
     }
 }
 

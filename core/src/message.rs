@@ -224,6 +224,7 @@ impl Messages {
         id
     }
 
+    #[inline]
     fn set(&mut self, id: MessageId, from: &[MessageState], to: MessageState) -> &mut Message {
         let m = &mut self.all[id.index()];
         assert!(
@@ -239,16 +240,19 @@ impl Messages {
     }
 
     /// A deferred message's retry time has come.
+    #[inline]
     pub fn due(&mut self, id: MessageId) {
         self.set(id, &[MessageState::Deferred], MessageState::Due);
     }
 
     /// A due message waits for a queue slot.
+    #[inline]
     pub fn wait(&mut self, id: MessageId) {
         self.set(id, &[MessageState::Due], MessageState::Waiting);
     }
 
     /// An attempt starts; its result is already known (`pending`).
+    #[inline]
     pub fn begin_attempt(&mut self, id: MessageId, pending: Pending) {
         let m = self.set(
             id,
@@ -263,6 +267,7 @@ impl Messages {
     /// A shared-state gate refused the attempt before it started: the message waits without
     /// an attempt counted, keeping its last real failure (or 4.4.1 if it never had one) as the
     /// failure it would expire with.
+    #[inline]
     pub fn gate(&mut self, id: MessageId) {
         let m = self.set(
             id,
@@ -275,6 +280,7 @@ impl Messages {
     }
 
     /// The attempt failed transiently; the next one waits `wait` (zero when it will expire).
+    #[inline]
     pub fn defer(&mut self, id: MessageId, wait: Option<SimDuration>) {
         let m = self.set(id, &[MessageState::InFlight], MessageState::Deferred);
         if let Some(w) = wait {
@@ -297,16 +303,19 @@ impl Messages {
     }
 
     /// The attempt was accepted by a final MX.
+    #[inline]
     pub fn deliver(&mut self, id: MessageId) {
         self.set(id, &[MessageState::InFlight], MessageState::Delivered);
     }
 
     /// A permanent failure: at the end of an attempt, or at a hand-off past the hop limit.
+    #[inline]
     pub fn bounce(&mut self, id: MessageId) {
         self.set(id, &[MessageState::InFlight], MessageState::Bounced);
     }
 
     /// The queue lifetime is over (waiting for a retry or for a queue slot).
+    #[inline]
     pub fn expire(&mut self, id: MessageId) {
         self.set(
             id,

@@ -299,6 +299,12 @@ impl QueueSeries {
         }
     }
 
+    /// Whether a sample time has come by `t` (NOTE(perf): checked before the counts are read).
+    #[inline]
+    pub fn due(&self, t: crate::time::SimTime) -> bool {
+        self.next <= t
+    }
+
     /// Samples every series time up to and including `t` (the state before the event at
     /// `t`, which is the state at those times).
     pub fn sample_until(&mut self, t: crate::time::SimTime, counts: crate::message::StateCounts) {

@@ -51,11 +51,12 @@ impl Simulation {
     /// Message `id` is due at `t`: attempted now, or waiting for a queue slot.
     pub(super) fn offer(&mut self, id: MessageId, t: SimTime) {
         let mta = self.messages.get(id).mta;
-        let dest = self.destination(id);
-        let Some(qm) = self.mtas[mta.index()].qmgr.as_mut() else {
+        if self.mtas[mta.index()].qmgr.is_none() {
             self.start(id, t);
             return;
-        };
+        }
+        let dest = self.destination(id);
+        let qm = self.mtas[mta.index()].qmgr.as_mut().expect("checked above");
         if qm.offer(id, dest) {
             self.start(id, t);
         } else {
@@ -117,10 +118,13 @@ impl Simulation {
 
     /// Releases the queue-manager slot of message `id`'s attempt (`outcome`: its success).
     fn release_slot(&mut self, id: MessageId, outcome: Option<bool>) {
-        let dest = self.destination(id);
         let mta = self.messages.get(id).mta;
-        if let Some(qm) = &mut self.mtas[mta.index()].qmgr {
-            qm.done(dest, outcome);
+        // NOTE(perf): the destination is only worked out when a queue manager needs it.
+        if self.mtas[mta.index()].qmgr.is_some() {
+            let dest = self.destination(id);
+            if let Some(qm) = &mut self.mtas[mta.index()].qmgr {
+                qm.done(dest, outcome);
+            }
         }
     }
 

@@ -243,7 +243,9 @@ impl Simulation {
             _ => {}
         }
         let (t, event) = self.queue.pop().expect("peeked an event");
-        self.series.sample_until(t, self.messages.counts());
+        if self.series.due(t) {
+            self.series.sample_until(t, self.messages.counts());
+        }
         match event {
             Event::Arrival => self.on_arrival(t),
             Event::AttemptStart(id) => {

@@ -57,6 +57,38 @@ proptest! {
     }
 
     #[test]
+    fn outcomes_add_up_at_every_step(k in knobs_with_network()) {
+        // Goal: conservation holds during the run, not only at the end. Method: step the run
+        // and, every few events, compare the message store's state counts (the snapshot) with
+        // the metrics' outcome counts (the report, which asserts they agree) and check that
+        // the trace so far shows exactly those terminal outcomes.
+        let mut sim = Simulation::new(load(&k.toml()));
+        sim.record_trace();
+        let mut steps = 0u64;
+        loop {
+            let more = sim.step();
+            steps += 1;
+            if steps % 97 == 0 || !more {
+                let q = sim.snapshot().queue;
+                let r = sim.report();
+                let o = &r.outcomes;
+                prop_assert_eq!(q.delivered, o.delivered);
+                prop_assert_eq!(q.bounced, o.bounced);
+                prop_assert_eq!(q.expired, o.expired);
+                prop_assert_eq!(q.deferred + q.in_flight + q.waiting, o.queued);
+                let ended = sim.trace().iter().filter(|t| matches!(
+                    t.kind,
+                    TraceKind::Delivered { .. } | TraceKind::Bounced { .. } | TraceKind::Expired { .. }
+                )).count() as u64;
+                prop_assert_eq!(ended, o.delivered + o.bounced + o.expired);
+            }
+            if !more {
+                break;
+            }
+        }
+    }
+
+    #[test]
     fn trace_is_causal(k in knobs_with_network()) {
         let sim = run_traced(load(&k.toml()));
         let lifetime_ms = u64::from(k.lifetime_min) * 60_000;

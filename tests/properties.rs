@@ -68,7 +68,7 @@ proptest! {
         loop {
             let more = sim.step();
             steps += 1;
-            if steps % 97 == 0 || !more {
+            if steps.is_multiple_of(97) || !more {
                 let q = sim.snapshot().queue;
                 let r = sim.report();
                 let o = &r.outcomes;

@@ -426,6 +426,24 @@ pub fn unknown_name_help<'a>(
     }
 }
 
+/// Reads required field `key` of `t` with `read` (given the node and its path); a missing
+/// field is reported with `help`. `None` when it is missing or bad (reported either way).
+pub fn required<T>(
+    r: &mut Reader,
+    t: &Fields<'_>,
+    key: &str,
+    help: &str,
+    read: impl FnOnce(&mut Reader, &Node, &str) -> Option<T>,
+) -> Option<T> {
+    match t.get(key) {
+        Some(n) => read(r, n, &t.path_of(key)),
+        None => {
+            r.missing(t, key, help);
+            None
+        }
+    }
+}
+
 /// Reads optional field `key` of `t` with `read` into `slot`; a bad value (already reported)
 /// clears `ok` and leaves `slot` as it was.
 pub fn override_field<T>(

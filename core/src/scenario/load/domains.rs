@@ -26,13 +26,13 @@ pub(super) fn read_domains(
         let Some(f) = r.table(item, &path, &["name", "mx", "ttl", "nxdomain"]) else {
             continue;
         };
-        let name = match f.get("name") {
-            Some(n) => r.name(n, &f.path_of("name")),
-            None => {
-                r.missing(&f, "name", "the domain name, e.g. name = \"example.net\"");
-                None
-            }
-        };
+        let name = required(
+            r,
+            &f,
+            "name",
+            "the domain name, e.g. name = \"example.net\"",
+            |r, n, p| r.name(n, p),
+        );
         if let (Some(name), Some(n)) = (&name, f.get("name")) {
             if domains.iter().any(|d| &d.name == name) {
                 r.error(
@@ -107,13 +107,13 @@ pub(super) fn read_mx(
         let Some(f) = r.table(item, &rpath, &["preference", "host"]) else {
             continue;
         };
-        let preference = match f.get("preference") {
-            Some(n) => r.unsigned(n, &f.path_of("preference"), 65_535),
-            None => {
-                r.missing(&f, "preference", "lower is preferred, e.g. preference = 10");
-                None
-            }
-        };
+        let preference = required(
+            r,
+            &f,
+            "preference",
+            "lower is preferred, e.g. preference = 10",
+            |r, n, p| r.unsigned(n, p, 65_535),
+        );
         let host = match f.get("host") {
             Some(n) => {
                 let hpath = f.path_of("host");

@@ -26,12 +26,8 @@ pub(super) fn read_failure(r: &mut Reader, node: &Node, path: &str) -> Option<Av
         }
         ("markov", Some(p)) => {
             let f = r.table(p, &path, &["mean_up", "mean_down"])?;
-            let mut get = |key: &str, help: &str| match f.get(key) {
-                Some(n) => r.positive_duration(n, &f.path_of(key)),
-                None => {
-                    r.missing(&f, key, help);
-                    None
-                }
+            let mut get = |key: &str, help: &str| {
+                required(r, &f, key, help, |r, n, p| r.positive_duration(n, p))
             };
             let up = get(
                 "mean_up",
@@ -91,17 +87,13 @@ pub(super) fn read_failure(r: &mut Reader, node: &Node, path: &str) -> Option<Av
 
 pub(super) fn read_reject(r: &mut Reader, node: &Node, path: &str) -> Option<RejectSpec> {
     let f = r.table(node, path, &["share", "code"])?;
-    let share = match f.get("share") {
-        Some(n) => r.probability(n, &f.path_of("share")),
-        None => {
-            r.missing(
-                &f,
-                "share",
-                "the share of attempts refused permanently, e.g. share = 0.01",
-            );
-            None
-        }
-    };
+    let share = required(
+        r,
+        &f,
+        "share",
+        "the share of attempts refused permanently, e.g. share = 0.01",
+        |r, n, p| r.probability(n, p),
+    );
     let reply = match f.get("code") {
         None => Some(crate::smtp::codes::UNKNOWN_USER),
         Some(n) => {

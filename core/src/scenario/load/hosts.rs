@@ -63,17 +63,13 @@ pub(super) fn read_hosts<'a>(
         ) else {
             continue;
         };
-        let id = match f.get("id") {
-            Some(n) => r.name(n, &f.path_of("id")),
-            None => {
-                r.missing(
-                    &f,
-                    "id",
-                    "give the host a unique name, e.g. id = \"mx1.example.net\"",
-                );
-                None
-            }
-        };
+        let id = required(
+            r,
+            &f,
+            "id",
+            "give the host a unique name, e.g. id = \"mx1.example.net\"",
+            |r, n, p| r.name(n, p),
+        );
         if let (Some(id), Some(n)) = (&id, f.get("id")) {
             if hosts.iter().any(|h| &h.id == id) {
                 r.error(

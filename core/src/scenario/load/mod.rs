@@ -27,7 +27,7 @@ use self::{
     policy::*, retry::*, route::*, workload::*,
 };
 use super::reader::{
-    count, join, mechanism, override_field, positive, unknown_name_help, Fields, Reader,
+    count, join, mechanism, override_field, positive, required, unknown_name_help, Fields, Reader,
 };
 use super::tree::{self, Format, Kind, Node};
 use super::*;

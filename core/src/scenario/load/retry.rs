@@ -209,12 +209,8 @@ pub(super) fn read_backoff(r: &mut Reader, node: &Node, path: &str) -> Option<Ba
         "list" => read_list(r, payload, &path),
         "age_clamp" => {
             let f = r.table(payload, &path, &["min", "max"])?;
-            let mut get = |key: &str, help: &str| match f.get(key) {
-                Some(n) => r.positive_duration(n, &f.path_of(key)),
-                None => {
-                    r.missing(&f, key, help);
-                    None
-                }
+            let mut get = |key: &str, help: &str| {
+                required(r, &f, key, help, |r, n, p| r.positive_duration(n, p))
             };
             let min = get("min", "Postfix minimal_backoff_time, e.g. min = \"5m\"");
             let max = get("max", "Postfix maximal_backoff_time, e.g. max = \"4000s\"");
@@ -232,17 +228,13 @@ pub(super) fn read_backoff(r: &mut Reader, node: &Node, path: &str) -> Option<Ba
         }
         _ => {
             let f = r.table(payload, &path, &["initial", "factor", "max", "jitter"])?;
-            let initial = match f.get("initial") {
-                Some(n) => r.positive_duration(n, &f.path_of("initial")),
-                None => {
-                    r.missing(
-                        &f,
-                        "initial",
-                        "the first retry's delay, e.g. initial = \"5m\"",
-                    );
-                    None
-                }
-            };
+            let initial = required(
+                r,
+                &f,
+                "initial",
+                "the first retry's delay, e.g. initial = \"5m\"",
+                |r, n, p| r.positive_duration(n, p),
+            );
             let factor = f.get("factor").map_or(Some(2.0), |n| {
                 r.number_in(n, &f.path_of("factor"), 1.0, 100.0, "factor")
             });

@@ -132,17 +132,13 @@ pub(super) fn read_arrivals(r: &mut Reader, node: &Node, path: &str) -> Option<A
     match (f.get("poisson_per_hour"), f.get("at")) {
         (Some(rate), None) => {
             let per_hour = r.number_in(rate, &f.path_of("poisson_per_hour"), 0.0, 1e9, "rate");
-            let window = match f.get("for") {
-                Some(n) => r.duration(n, &f.path_of("for")),
-                None => {
-                    r.missing(
-                        &f,
-                        "for",
-                        "how long messages keep arriving, e.g. for = \"1h\"",
-                    );
-                    None
-                }
-            };
+            let window = required(
+                r,
+                &f,
+                "for",
+                "how long messages keep arriving, e.g. for = \"1h\"",
+                |r, n, p| r.duration(n, p),
+            );
             let start = f.get("start").map_or(Some(SimDuration::ZERO), |n| {
                 r.duration(n, &f.path_of("start"))
             });

@@ -1,6 +1,6 @@
 //! What happens in a run, as one closed enum: the stream every observer reads.
 //!
-//! The simulation reports each happening once, to the [`Recorder`](crate::recorder::Recorder),
+//! The simulation reports each happening once, to the recorder (`recorder.rs`),
 //! which turns the stream into the digest, the trace records (when asked) and the metrics.
 //! Nothing that observes a run re-derives what happened from internal state, so the digest,
 //! the trace and the report cannot disagree (DESIGN §8). Route traces, failure analysis and the

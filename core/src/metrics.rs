@@ -1,6 +1,6 @@
 //! The run's counters, fed by the happening stream, and the report built from them.
 //!
-//! [`Metrics`] is updated only by the [`Recorder`](crate::recorder::Recorder), one happening
+//! [`Metrics`] is updated only by the recorder (`recorder.rs`), one happening
 //! at a time; [`Metrics::report`] turns the counters (plus the network's own counters) into
 //! the [`Report`] schema. Outcomes are counted here and, independently, by the message store;
 //! building a report asserts that the two agree (conservation).

@@ -134,7 +134,6 @@ pub(super) fn read_dns(
     r: &mut Reader,
     node: &Node,
     hosts: &[HostSpec],
-    names: &[&str],
     links: &[LinkSpec],
     sender: Option<HostId>,
 ) -> Option<DnsSpec> {
@@ -168,7 +167,7 @@ pub(super) fn read_dns(
         check_link(
             r,
             links,
-            names,
+            hosts,
             s,
             resolver,
             &rpath,

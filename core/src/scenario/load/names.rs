@@ -85,7 +85,7 @@ pub(super) fn resolve_host(
 pub(super) fn check_link(
     r: &mut Reader,
     links: &[LinkSpec],
-    names: &[&str],
+    hosts: &[HostSpec],
     from: HostId,
     to: HostId,
     path: &str,
@@ -95,7 +95,7 @@ pub(super) fn check_link(
     if links.iter().any(|l| l.from == from && l.to == to) {
         return;
     }
-    let (a, b) = (names[from.index()], names[to.index()]);
+    let (a, b) = (&hosts[from.index()].id, &hosts[to.index()].id);
     r.error(
         path,
         span,

@@ -12,7 +12,6 @@ pub(super) fn read_policy(
     links: &[LinkSpec],
     relay: Option<HostId>,
 ) -> Option<Policy> {
-    let names: Vec<&str> = hosts.iter().map(|h| h.id.as_str()).collect();
     let empty = Node {
         kind: Kind::Table(Vec::new()),
         span: None,
@@ -97,7 +96,7 @@ pub(super) fn read_policy(
     }
     let route = match f.get("route") {
         None => Some(Route::Direct),
-        Some(n) => read_route(r, n, hosts, &names, links, sender),
+        Some(n) => read_route(r, n, hosts, links, sender),
     };
     let shared = match f.get("shared") {
         None => Some(SharedSpec::default()),
@@ -115,7 +114,7 @@ pub(super) fn read_policy(
         });
     let fallback_relay = match f.get("fallback_relay") {
         None => Some(None),
-        Some(n) => read_stage(r, n, "policy.fallback_relay", hosts, &names).and_then(|stage| {
+        Some(n) => read_stage(r, n, "policy.fallback_relay", hosts).and_then(|stage| {
             if let [relay] = stage.members[..] {
                 Some(Some(relay))
             } else {
@@ -131,20 +130,11 @@ pub(super) fn read_policy(
     };
     if let (Some(Some(relay)), Some(s)) = (fallback_relay, sender) {
         let span = f.get("fallback_relay").and_then(|n| n.span.clone());
-        check_link(
-            r,
-            links,
-            &names,
-            s,
-            relay,
-            "policy.fallback_relay",
-            span,
-            "",
-        );
+        check_link(r, links, hosts, s, relay, "policy.fallback_relay", span, "");
     }
     let dns = match f.get("dns") {
         None => Some(None),
-        Some(n) => read_dns(r, n, hosts, &names, links, sender).map(Some),
+        Some(n) => read_dns(r, n, hosts, links, sender).map(Some),
     };
     let connections = match f.get("connections") {
         None => Some(None),

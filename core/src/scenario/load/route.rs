@@ -7,7 +7,6 @@ pub(super) fn read_route(
     r: &mut Reader,
     node: &Node,
     hosts: &[HostSpec],
-    names: &[&str],
     links: &[LinkSpec],
     sender: Option<HostId>,
 ) -> Option<Route> {
@@ -29,7 +28,7 @@ pub(super) fn read_route(
     let mut chain = Vec::new();
     let mut ok = true;
     for (i, item) in items.iter().enumerate() {
-        match read_stage(r, item, &format!("policy.route.via[{i}]"), hosts, names) {
+        match read_stage(r, item, &format!("policy.route.via[{i}]"), hosts) {
             Some(stage) => chain.push(stage),
             None => ok = false,
         }
@@ -44,7 +43,7 @@ pub(super) fn read_route(
         for &p in &prev {
             for &hop in &stage.members {
                 let path = format!("policy.route.via[{i}]");
-                check_link(r, links, names, p, hop, &path, items[i].span.clone(), "");
+                check_link(r, links, hosts, p, hop, &path, items[i].span.clone(), "");
             }
         }
         prev = stage.members.clone();
@@ -58,7 +57,6 @@ pub(super) fn read_stage(
     item: &Node,
     path: &str,
     hosts: &[HostSpec],
-    names: &[&str],
 ) -> Option<Stage> {
     let relay = |r: &mut Reader, node: &Node, path: &str| -> Option<HostId> {
         let name = r.string(node, path)?;
@@ -123,7 +121,7 @@ pub(super) fn read_stage(
                 r.error(
                     &p,
                     n.span.clone(),
-                    format!("\"{}\" is listed twice", names[h.0 as usize]),
+                    format!("\"{}\" is listed twice", hosts[h.index()].id),
                     None,
                 );
                 ok = false;

@@ -4,10 +4,14 @@
 //! Exit codes: 0 success; 1 an `[expect]` bound failed (`check`) or an internal error;
 //! 2 invalid input or usage (the message goes to stderr).
 
+mod export;
+mod junit;
 mod render;
+mod trace;
 
 use clap::{Parser, Subcommand};
 use mxsim_core::scenario::{self, Scenario};
+use mxsim_core::time::SimDuration;
 use mxsim_core::{smtp, Simulation};
 use std::io::{self, Write};
 use std::panic::{self, AssertUnwindSafe};
@@ -40,6 +44,55 @@ enum Command {
         /// Also write every trace record to this file as JSON Lines.
         #[arg(long, value_name = "FILE")]
         trace: Option<PathBuf>,
+        /// Print the failure analysis and per-route metrics (which host or route is the
+        /// problem, with which codes, and when).
+        #[arg(long)]
+        analyze: bool,
+        /// Bucket width of the time series and merge gap of failure windows (default: the
+        /// scenario's series_every), e.g. 10m.
+        #[arg(long, value_name = "DURATION")]
+        every: Option<String>,
+        /// Write one CSV file per table (outcomes, hosts, links, routes, series,
+        /// host_series) into this directory.
+        #[arg(long, value_name = "DIR")]
+        csv: Option<PathBuf>,
+    },
+    /// Follow messages hop by hop: arrival, each attempt's route and replies, which hop failed
+    /// with which code, each wait and the rule that chose it, the end.
+    Trace {
+        /// Scenario file.
+        scenario: PathBuf,
+        /// Seed to use instead of the scenario's `seed`.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Replace the scenario's retry policy with a built-in preset.
+        #[arg(long)]
+        preset: Option<String>,
+        /// Trace this message (ids count from 0 in arrival order); repeatable.
+        #[arg(long = "message", value_name = "N", conflicts_with = "worst")]
+        messages: Vec<u64>,
+        /// Trace the K worst messages: undelivered first (oldest first), then the longest
+        /// delays.
+        #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        worst: Option<u64>,
+        /// Only messages that met this enhanced code (e.g. 4.4.3).
+        #[arg(long)]
+        code: Option<String>,
+        /// Only messages whose attempts contacted this host.
+        #[arg(long)]
+        host: Option<String>,
+        /// Only messages that ended so: delivered, bounced, expired or queued.
+        #[arg(long)]
+        outcome: Option<String>,
+        /// Without --message or --worst: how many matching messages (first by arrival).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        limit: u64,
+        /// Print the records as JSON (one object per message).
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Print one CSV row per attempt (message, queue, times, route, reply, blamed hop).
+        #[arg(long)]
+        csv: bool,
     },
     /// Validate scenarios without running them; lists every problem.
     Validate {
@@ -98,8 +151,14 @@ enum Command {
         #[arg(long)]
         preset: Option<String>,
         /// Print verdicts as JSON.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "csv")]
         json: bool,
+        /// Print verdicts as CSV (one row per bound).
+        #[arg(long)]
+        csv: bool,
+        /// Also write the verdicts as JUnit XML (one test case per bound) to this file.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
     },
 }
 
@@ -144,7 +203,21 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             json,
             preset,
             trace,
-        } => run(&scenario, seed, preset.as_deref(), json, trace.as_deref()),
+            analyze,
+            every,
+            csv,
+        } => run(
+            &scenario,
+            seed,
+            preset.as_deref(),
+            &RunOutputs {
+                json,
+                trace: trace.as_deref(),
+                analyze,
+                every: every.as_deref(),
+                csv: csv.as_deref(),
+            },
+        ),
         Command::Validate { scenarios } => validate(&scenarios),
         Command::Explain { code, json } => explain(&code, json),
         Command::Check {
@@ -152,7 +225,42 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             seed,
             preset,
             json,
-        } => check(&scenarios, seed, preset.as_deref(), json),
+            csv,
+            junit,
+        } => check(
+            &scenarios,
+            seed,
+            preset.as_deref(),
+            CheckOutput::of(json, csv),
+            junit.as_deref(),
+        ),
+        Command::Trace {
+            scenario,
+            seed,
+            preset,
+            messages,
+            worst,
+            code,
+            host,
+            outcome,
+            limit,
+            json,
+            csv,
+        } => trace_command(
+            &trace::TraceArgs {
+                path: &scenario,
+                seed,
+                preset: preset.as_deref(),
+                messages: &messages,
+                worst: worst.map(|k| k as usize),
+                limit: limit as usize,
+                code: code.as_deref(),
+                host: host.as_deref(),
+                outcome: outcome.as_deref(),
+            },
+            json,
+            csv,
+        ),
         Command::Bench {
             scenario,
             runs,
@@ -214,20 +322,58 @@ fn load_with_preset(
     Ok(scenario)
 }
 
+/// What `mxsim run` writes besides the report.
+struct RunOutputs<'a> {
+    json: bool,
+    trace: Option<&'a Path>,
+    analyze: bool,
+    every: Option<&'a str>,
+    csv: Option<&'a Path>,
+}
+
+/// Parses a duration option (`--every 10m`); a bad or zero value is invalid input.
+fn duration_option(flag: &str, text: &str) -> Result<SimDuration, Failure> {
+    match mxsim_core::time::parse_duration(text) {
+        Ok(d) if d.as_ms() > 0 => Ok(d),
+        Ok(_) => Err(Failure::Input(format!(
+            "error: {flag} must be positive, not \"{text}\"\n  help: e.g. {flag} 10m"
+        ))),
+        Err(e) => Err(Failure::Input(format!(
+            "error: {flag}: {e}\n  help: durations look like 30s, 10m, 1h30m or 2d"
+        ))),
+    }
+}
+
 fn run(
     path: &Path,
     seed: Option<u64>,
     preset: Option<&str>,
-    json: bool,
-    trace: Option<&Path>,
+    out: &RunOutputs<'_>,
 ) -> Result<(), Failure> {
+    let RunOutputs {
+        json,
+        trace,
+        analyze,
+        every,
+        csv,
+    } = *out;
+    let every = every.map(|e| duration_option("--every", e)).transpose()?;
+    if let Some(dir) = csv {
+        export::prepare_dir(dir)?;
+    }
     let scenario = load_with_preset(path, seed, preset)?;
     let mut sim = Simulation::new(scenario);
     if trace.is_some() {
         sim.record_trace();
     }
+    if json || analyze || csv.is_some() || every.is_some() {
+        sim.observe(every);
+    }
     sim.run();
     let report = sim.report();
+    if let Some(dir) = csv {
+        export::write_run(dir, &report)?;
+    }
     if let Some(trace_path) = trace {
         let mut lines = String::new();
         for record in sim.trace() {
@@ -246,6 +392,9 @@ fn run(
             sim.scenario(),
             &report,
         ));
+        if let (true, Some(a), Some(routing)) = (analyze, &report.analysis, &report.routing) {
+            emit(&render::analysis(a, routing));
+        }
     }
     Ok(())
 }
@@ -357,44 +506,147 @@ fn explain(code: &str, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+/// How `check` prints its verdicts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CheckOutput {
+    Text,
+    Json,
+    Csv,
+}
+
+impl CheckOutput {
+    fn of(json: bool, csv: bool) -> Self {
+        match (json, csv) {
+            (true, _) => CheckOutput::Json,
+            (_, true) => CheckOutput::Csv,
+            _ => CheckOutput::Text,
+        }
+    }
+}
+
 fn check(
     paths: &[PathBuf],
     seed: Option<u64>,
     preset: Option<&str>,
-    json: bool,
+    output: CheckOutput,
+    junit_path: Option<&Path>,
 ) -> Result<(), Failure> {
     let mut all_pass = true;
     let mut json_out = Vec::new();
+    let mut suites = Vec::new();
+    let mut csv_rows = vec![vec![
+        "scenario".to_string(),
+        "seed".into(),
+        "bound".into(),
+        "value".into(),
+        "min".into(),
+        "max".into(),
+        "margin".into(),
+        "pass".into(),
+    ]];
     for path in paths {
         let scenario = load_with_preset(path, seed, preset)?;
-        let report = mxsim_core::run(scenario.clone());
+        let mut sim = Simulation::new(scenario.clone());
+        if scenario.expects_analysis() {
+            // A `culprit` bound reads the failure analysis.
+            sim.observe(None);
+        }
+        let started = std::time::Instant::now();
+        sim.run();
+        let seconds = started.elapsed().as_secs_f64();
+        let report = sim.report();
         let verdicts = mxsim_core::check(&scenario, &report);
         let pass = verdicts.iter().all(|v| v.pass);
         all_pass &= pass;
-        if json {
-            json_out.push(serde_json::json!({
-                "scenario": path.display().to_string(),
+        let name = path.display().to_string();
+        suites.push(junit::Suite {
+            name: name.clone(),
+            seed: scenario.seed,
+            digest: report.digest.clone(),
+            seconds,
+            verdicts: verdicts.clone(),
+        });
+        match output {
+            CheckOutput::Json => json_out.push(serde_json::json!({
+                "scenario": name,
                 "seed": scenario.seed,
                 "digest": report.digest,
                 "pass": pass,
                 "verdicts": verdicts,
-            }));
-        } else {
-            emit(&render::verdicts(
-                &path.display().to_string(),
-                preset,
-                &scenario,
-                &report,
-                &verdicts,
-            ));
+            })),
+            CheckOutput::Csv => {
+                let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
+                for v in &verdicts {
+                    csv_rows.push(vec![
+                        name.clone(),
+                        scenario.seed.to_string(),
+                        v.name.clone(),
+                        opt(v.value),
+                        opt(v.min),
+                        opt(v.max),
+                        opt(v.margin),
+                        v.pass.to_string(),
+                    ]);
+                }
+            }
+            CheckOutput::Text => emit(&render::verdicts(
+                &name, preset, &scenario, &report, &verdicts,
+            )),
         }
     }
-    if json {
-        emit(&(serde_json::to_string_pretty(&json_out).expect("verdicts serialise") + "\n"));
+    match output {
+        CheckOutput::Json => {
+            emit(&(serde_json::to_string_pretty(&json_out).expect("verdicts serialise") + "\n"))
+        }
+        CheckOutput::Csv => emit(&csv_text(&csv_rows)),
+        CheckOutput::Text => {}
+    }
+    if let Some(file) = junit_path {
+        std::fs::write(file, junit::xml(&suites))
+            .map_err(|e| Failure::Input(format!("error: cannot write {}: {e}", file.display())))?;
     }
     if all_pass {
         Ok(())
     } else {
         Err(Failure::Check)
     }
+}
+
+/// Rows as CSV text (quoted where needed).
+fn csv_text(rows: &[Vec<String>]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        w.write_record(row)
+            .expect("writing CSV to memory cannot fail");
+    }
+    String::from_utf8(w.into_inner().expect("flushing to memory cannot fail"))
+        .expect("CSV of UTF-8 strings is UTF-8")
+}
+
+fn trace_command(args: &trace::TraceArgs<'_>, json: bool, csv: bool) -> Result<(), Failure> {
+    let (scenario, traced) = trace::trace(args)?;
+    if json {
+        let all: Vec<serde_json::Value> = traced
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "message": t.id,
+                    "ending": render::ending(&t.records),
+                    "records": t.records,
+                })
+            })
+            .collect();
+        emit(&(serde_json::to_string_pretty(&all).expect("records serialise") + "\n"));
+    } else if csv {
+        emit(&csv_text(&trace::attempt_rows(&scenario, &traced)));
+    } else if traced.is_empty() {
+        emit("no message matches\n");
+    } else {
+        let texts: Vec<String> = traced
+            .iter()
+            .map(|t| render::message_timeline(&scenario, t.id, &t.records))
+            .collect();
+        emit(&texts.join("\n"));
+    }
+    Ok(())
 }

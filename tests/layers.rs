@@ -25,7 +25,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "run",
         &[
-            "arrivals", "message", "session", "mta", "attempt", "metrics", "recorder", "snapshot",
+            "arrivals", "message", "session", "mta", "attempt", "metrics", "observe", "recorder",
+            "snapshot",
         ],
     ),
     ("orchestration", &["simulation"]),

@@ -56,11 +56,19 @@ pub enum Metric {
     ConnectionsReusedRatio,
     /// Connections the sender opened.
     ConnectionsOpened,
+    /// Censored delay percentile (50, 90, 95, 99) over every message, in ms; undefined when
+    /// fewer than that share was delivered.
+    DelayCensored(u8),
+    /// Share of generated messages delivered within this many ms (an SLO figure).
+    DeliveredWithin(u64),
+    /// The failure analysis names this host first (`culprit = "relay-b"`; value 1 when it
+    /// does, 0 when another host is named).
+    Culprit(String),
 }
 
 impl Metric {
     /// Scalar metric names accepted in `[expect]` (besides the `bounced_with` table).
-    pub const NAMES: [&'static str; 25] = [
+    pub const NAMES: [&'static str; 29] = [
         "delivered_ratio",
         "bounced_ratio",
         "expired_ratio",
@@ -86,6 +94,10 @@ impl Metric {
         "dns_failures",
         "connections_reused_ratio",
         "connections_opened",
+        "delay_censored_p50",
+        "delay_censored_p90",
+        "delay_censored_p95",
+        "delay_censored_p99",
     ];
 
     /// The metric named `name` (one of [`Metric::NAMES`]).
@@ -116,13 +128,17 @@ impl Metric {
             "dns_failures" => Metric::DnsFailures,
             "connections_reused_ratio" => Metric::ConnectionsReusedRatio,
             "connections_opened" => Metric::ConnectionsOpened,
+            "delay_censored_p50" => Metric::DelayCensored(50),
+            "delay_censored_p90" => Metric::DelayCensored(90),
+            "delay_censored_p95" => Metric::DelayCensored(95),
+            "delay_censored_p99" => Metric::DelayCensored(99),
             _ => return None,
         })
     }
 
     /// True for delay metrics, whose bounds are written as durations.
     pub fn is_duration(&self) -> bool {
-        matches!(self, Metric::Delay(_))
+        matches!(self, Metric::Delay(_) | Metric::DelayCensored(_))
     }
 
     /// The metric's value in a report (ms for delays; `None` when undefined, e.g. a delay
@@ -174,6 +190,26 @@ impl Metric {
             Metric::ConnectionsOpened => {
                 Some(r.network.connections.as_ref()?.counters.opened as f64)
             }
+            Metric::DelayCensored(p) => {
+                let d = &r.delay_censored_ms;
+                match p {
+                    50 => d.p50,
+                    90 => d.p90,
+                    95 => d.p95,
+                    _ => d.p99,
+                }
+                .map(|v| v as f64)
+            }
+            Metric::DeliveredWithin(ms) => {
+                r.delivered_within
+                    .iter()
+                    .find(|w| w.within_ms == *ms)?
+                    .share
+            }
+            Metric::Culprit(host) => {
+                let found = r.analysis.as_ref()?.culprit.as_ref();
+                Some(if found == Some(host) { 1.0 } else { 0.0 })
+            }
         }
     }
 }
@@ -208,6 +244,12 @@ pub struct Verdict {
     pub pass: bool,
     /// True when the value is a duration in ms (for printing).
     pub is_duration: bool,
+    /// For a `culprit` bound: the host expected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    /// For a `culprit` bound: the host the analysis named first (null: none failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub found: Option<String>,
 }
 
 impl Expectation {
@@ -228,6 +270,14 @@ impl Expectation {
             margin: margin.filter(|m| m.is_finite()),
             pass: margin.is_some_and(|m| m >= 0.0),
             is_duration: self.metric.is_duration(),
+            expected: match &self.metric {
+                Metric::Culprit(host) => Some(host.clone()),
+                _ => None,
+            },
+            found: match &self.metric {
+                Metric::Culprit(_) => report.analysis.as_ref().and_then(|a| a.culprit.clone()),
+                _ => None,
+            },
         }
     }
 }

@@ -22,6 +22,9 @@ use crate::time::{SimDuration, SimTime};
 /// One host contacted during an attempt, and what it answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Hop {
+    /// The host that opened the connection (the MTA's own host, or the cut-through relay
+    /// forwarding inside its session): hops form a tree in contact order, and this is the edge.
+    pub client: HostId,
     /// The host contacted.
     pub host: HostId,
     /// When the connection was opened (ms since start).

@@ -30,6 +30,7 @@ pub(crate) mod happening;
 pub(crate) mod message;
 pub(crate) mod metrics;
 pub(crate) mod mta;
+pub(crate) mod observe;
 pub(crate) mod qmgr;
 pub(crate) mod random;
 pub(crate) mod recorder;
@@ -39,6 +40,7 @@ pub(crate) mod topology;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use expect::Verdict;
+pub use observe::select::{Criteria, Outcome, Pick};
 pub use report::Report;
 pub use scenario::Scenario;
 pub use simulation::Simulation;

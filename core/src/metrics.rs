@@ -218,6 +218,24 @@ impl Metrics {
                 max: sorted.last().copied(),
                 mean,
             },
+            delay_censored_ms: CensoredDelays {
+                p50: censored_percentile(&sorted, self.generated, 50),
+                p90: censored_percentile(&sorted, self.generated, 90),
+                p95: censored_percentile(&sorted, self.generated, 95),
+                p99: censored_percentile(&sorted, self.generated, 99),
+            },
+            delivered_within: scenario
+                .delivered_within
+                .iter()
+                .map(|w| {
+                    let delivered = sorted.partition_point(|&d| d <= w.as_ms()) as u64;
+                    DeliveredWithin {
+                        within_ms: w.as_ms(),
+                        delivered,
+                        share: ratio(delivered, self.generated),
+                    }
+                })
+                .collect(),
             attempts: Attempts {
                 total: self.attempts_total,
                 per_message: ratio(self.attempts_total, self.generated),
@@ -273,6 +291,9 @@ impl Metrics {
                 series: series.to_vec(),
                 manager: qmgr.map(|q| q.counters),
             },
+            routing: None,
+            series: None,
+            analysis: None,
         }
     }
 }

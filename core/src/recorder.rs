@@ -12,6 +12,9 @@
 use crate::happening::{AttemptHappening, Happening, Hop};
 use crate::ids::{MessageId, MtaId};
 use crate::metrics::Metrics;
+use crate::observe::blame::Blame;
+use crate::observe::select::Selector;
+use crate::observe::Observer;
 use crate::scenario::Scenario;
 use crate::time::SimTime;
 use crate::trace::{Digest, HopRecord, TraceKind, TraceRecord};
@@ -47,13 +50,18 @@ pub struct InFlight {
     pub hops: Vec<Hop>,
 }
 
-/// Digest, metrics and (optionally) trace of one run.
+/// Digest, metrics and (optionally) trace and detailed observation of one run.
 #[derive(Clone, Debug)]
 pub struct Recorder {
     digest: Digest,
     metrics: Metrics,
     trace: Option<Vec<TraceRecord>>,
+    /// When set, only these messages' records are kept (ascending ids).
+    only: Option<Vec<MessageId>>,
     in_flight: BTreeMap<MessageId, InFlight>,
+    observer: Option<Box<Observer>>,
+    selector: Option<Box<Selector>>,
+    blame: Blame,
 }
 
 impl Recorder {
@@ -63,8 +71,43 @@ impl Recorder {
             digest: Digest::default(),
             metrics: Metrics::new(hosts),
             trace: None,
+            only: None,
             in_flight: BTreeMap::new(),
+            observer: None,
+            selector: None,
+            blame: Blame::default(),
         }
+    }
+
+    /// Keeps trace records of the messages `ids` only (for `mxsim trace`: a second, identical
+    /// run that records just the selected messages, so memory does not grow with the run).
+    pub fn record_trace_of(&mut self, mut ids: Vec<MessageId>) {
+        ids.sort_unstable();
+        ids.dedup();
+        self.only = Some(ids);
+        self.record_trace();
+    }
+
+    /// Observes the run in detail from now on (routing metrics, series, analysis), bucketing
+    /// at `every` ms.
+    pub fn observe(&mut self, hosts: usize, every: u64) {
+        self.observer
+            .get_or_insert_with(|| Box::new(Observer::new(hosts, every)));
+    }
+
+    /// Remembers per message what `selector` needs to choose messages to trace.
+    pub fn select(&mut self, selector: Selector) {
+        self.selector = Some(Box::new(selector));
+    }
+
+    /// The selector, when selecting.
+    pub fn selector(&self) -> Option<&Selector> {
+        self.selector.as_deref()
+    }
+
+    /// The detailed observer, when observing.
+    pub fn observer(&self) -> Option<&Observer> {
+        self.observer.as_deref()
     }
 
     /// Keeps trace records and in-flight attempts from now on.
@@ -97,7 +140,18 @@ impl Recorder {
     pub fn record(&mut self, scenario: &Scenario, t: SimTime, id: MessageId, h: Happening<'_>) {
         self.fold(t, id, &h);
         self.count(&h);
-        if self.trace.is_some() {
+        if let Some(o) = &mut self.observer {
+            o.observe(t, id, &h);
+        }
+        if let Some(s) = &mut self.selector {
+            s.observe(t, id, &h);
+        }
+        if self.trace.is_some()
+            && self
+                .only
+                .as_ref()
+                .is_none_or(|ids| ids.binary_search(&id).is_ok())
+        {
             self.keep(scenario, t, id, &h);
         }
     }
@@ -205,7 +259,8 @@ impl Recorder {
                         hops: a.hops.to_vec(),
                     },
                 );
-                attempt_record(scenario, a)
+                self.blame.of(a.from, a.hops, a.dns.as_ref(), a.reply);
+                attempt_record(scenario, a, &self.blame)
             }
             Happening::Waiting => TraceKind::Waiting,
             Happening::Gated {
@@ -250,24 +305,28 @@ impl Recorder {
     }
 }
 
-fn attempt_record(scenario: &Scenario, a: &AttemptHappening<'_>) -> TraceKind {
+fn attempt_record(scenario: &Scenario, a: &AttemptHappening<'_>, blame: &Blame) -> TraceKind {
     let name = |host: crate::ids::HostId| scenario.hosts[host.index()].id.clone();
     TraceKind::Attempt {
         n: a.n,
         hops: a
             .hops
             .iter()
-            .map(|h| HopRecord {
+            .zip(&blame.parent)
+            .map(|(h, parent)| HopRecord {
                 host: name(h.host),
                 at_ms: h.at_ms,
                 reply: h.reply,
                 session_ms: h.session,
                 reused: h.reused,
+                via: parent.map(|p| name(a.hops[p].host)),
             })
             .collect(),
         reply: a.reply,
         end_ms: a.end.as_ms(),
         dns: a.dns.map(|d| d.lookup),
+        resolver: a.dns.map(|d| name(d.resolver)),
         from: (a.mta != MtaId::SENDER).then(|| name(a.from)),
+        blamed: blame.leaves.clone(),
     }
 }

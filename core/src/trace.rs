@@ -86,6 +86,13 @@ pub enum TraceKind {
         /// The MX lookup, when the sender uses a resolver.
         #[serde(skip_serializing_if = "Option::is_none")]
         dns: Option<crate::network::Lookup>,
+        /// The resolver asked, when the sender uses one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        resolver: Option<String>,
+        /// Indices into `hops` of the hops to blame: they failed and contacted nobody beyond
+        /// (the one rule of `observe::blame`). Empty when no hop failed.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        blamed: Vec<usize>,
         /// The store-and-forward relay making the attempt (absent: the sender).
         #[serde(skip_serializing_if = "Option::is_none")]
         from: Option<String>,
@@ -149,6 +156,10 @@ pub struct HopRecord {
     /// The session reused a cached connection.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub reused: bool,
+    /// The cut-through relay that contacted this host inside its session (absent: the MTA
+    /// making the attempt did).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 /// One trace record.

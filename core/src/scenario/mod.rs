@@ -48,6 +48,23 @@ pub struct Scenario {
     pub expect: Vec<Expectation>,
     /// Interval of the queue-length series in the report.
     pub series_every: SimDuration,
+    /// SLO times: the report gives the share of messages delivered within each, ascending.
+    pub delivered_within: Vec<SimDuration>,
+}
+
+impl Scenario {
+    /// Whether an `[expect]` bound reads the failure analysis (`culprit`), so a check must
+    /// observe the run in detail ([`crate::Simulation::observe`]).
+    pub fn expects_analysis(&self) -> bool {
+        self.expect
+            .iter()
+            .any(|e| matches!(e.metric, crate::expect::Metric::Culprit(_)))
+    }
+
+    /// `delivered_within` when a scenario does not say (minutes): 1 h, 4 h and 1 d, the
+    /// times operators commonly promise and the first delay-warning ages of Postfix (4 h)
+    /// and Exim (24 h) around them.
+    pub const DELIVERED_WITHIN_DEFAULT: [u64; 3] = [60, 240, 1440];
 }
 
 /// Limits that refuse oversize scenarios up front and stop runaway runs (DESIGN §7).

@@ -201,7 +201,7 @@ impl Walker<'_> {
                     candidates,
                     depth: 1,
                 };
-                let (r, e, _) = self.contact(fallback, latency, end, 0, relay);
+                let (r, e, _) = self.contact(from, fallback, latency, end, 0, relay);
                 let r = if r.is_permanent() {
                     codes::CONFIGURATION_ERROR
                 } else if r.is_transient() {
@@ -263,7 +263,7 @@ impl Walker<'_> {
                 candidates,
                 depth: depth + 1,
             };
-            let (reply, end, level) = self.contact(relay, latency, alt.now, depth, session);
+            let (reply, end, level) = self.contact(from, relay, latency, alt.now, depth, session);
             if n > 1 {
                 self.pools
                     .outcome(index, member_index, !reply.is_transient());
@@ -300,7 +300,7 @@ impl Walker<'_> {
             } else {
                 Session::Mx { client: from }
             };
-            let (reply, end, level) = self.contact(mx, latency, alt.now, depth, session);
+            let (reply, end, level) = self.contact(from, mx, latency, alt.now, depth, session);
             if let Some(done) = alt.settle(reply, end, level, self.rules.next_mx) {
                 return done;
             }
@@ -308,11 +308,12 @@ impl Walker<'_> {
         alt.exhausted()
     }
 
-    /// Connects to `host` (with connect retries) and, once a session is open, runs `session`.
+    /// `client` connects to `host` (with connect retries) and, once a session is open, runs `session`.
     /// Records one hop per connection tried. The sender's own connections (`depth` 0) may come
     /// from and return to its connection cache. Returns the reply, its time, and its level.
     fn contact(
         &mut self,
+        client: HostId,
         host: HostId,
         latency: SimDuration,
         t: SimTime,
@@ -343,7 +344,7 @@ impl Walker<'_> {
                         setup: 0,
                     };
                     let (reply, end) =
-                        self.run_session(host, latency, t, open, Some(conn), session);
+                        self.run_session(client, host, latency, t, open, Some(conn), session);
                     return (reply, end, Level::Session);
                 }
             }
@@ -368,11 +369,11 @@ impl Walker<'_> {
                         },
                         Admission::Refused => {
                             let reply = load.spec().reply;
-                            self.push_hop(host, at, reply);
+                            self.push_hop(client, host, at, reply);
                             return (reply, at.after(round_trips(latency, 1)), Level::Connection);
                         }
                         Admission::TimedOut => {
-                            self.push_hop(host, at, codes::CONNECTION_TIMED_OUT);
+                            self.push_hop(client, host, at, codes::CONNECTION_TIMED_OUT);
                             return (
                                 codes::CONNECTION_TIMED_OUT,
                                 at.after(connect.greeting_timeout),
@@ -393,10 +394,10 @@ impl Walker<'_> {
                     }
                     _ => None,
                 };
-                let (reply, end) = self.run_session(host, latency, at, open, conn, session);
+                let (reply, end) = self.run_session(client, host, latency, at, open, conn, session);
                 return (reply, end, Level::Session);
             }
-            self.push_hop(host, at, codes::NO_ANSWER);
+            self.push_hop(client, host, at, codes::NO_ANSWER);
             let failed_at = match self.hosts[h].down_as {
                 DownAs::Refused => at.after(round_trips(latency, 1)),
                 DownAs::Silent => at.after(connect.timeout),
@@ -410,8 +411,9 @@ impl Walker<'_> {
         unreachable!("the loop returns on its last try")
     }
 
-    fn push_hop(&mut self, host: HostId, at: SimTime, reply: Reply) -> usize {
+    fn push_hop(&mut self, client: HostId, host: HostId, at: SimTime, reply: Reply) -> usize {
         self.out.hops.push(Hop {
+            client,
             host,
             at_ms: at.as_ms(),
             reply,
@@ -423,8 +425,10 @@ impl Walker<'_> {
 
     /// Runs `session` on a connection opened at `connected`, records its hop, releases the
     /// server and returns the connection to the cache.
+    #[allow(clippy::too_many_arguments)]
     fn run_session(
         &mut self,
+        client: HostId,
         host: HostId,
         latency: SimDuration,
         connected: SimTime,
@@ -432,7 +436,7 @@ impl Walker<'_> {
         conn: Option<Idle>,
         session: Session<'_>,
     ) -> (Reply, SimTime) {
-        let index = self.push_hop(host, connected, codes::OK);
+        let index = self.push_hop(client, host, connected, codes::OK);
         let (slot, start, reused) = (open.slot, open.start, open.setup == 0);
         let (reply, end) = self.serve(host, latency, open, session);
         let hop = &mut self.out.hops[index];

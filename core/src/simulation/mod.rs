@@ -171,6 +171,38 @@ impl Simulation {
         self.recorder.record_trace();
     }
 
+    /// Keeps trace records of the messages `ids` only (ids are dense, in arrival order).
+    /// With the same scenario and seed, a run recording a few messages is the same run as
+    /// one recording none, so `mxsim trace` selects in one run and records in a second.
+    pub fn record_trace_of(&mut self, ids: Vec<MessageId>) {
+        self.recorder.record_trace_of(ids);
+    }
+
+    /// Remembers a few bytes per message so that [`chosen`](Self::chosen) can name the
+    /// messages matching `criteria` (for `mxsim trace`). Call before running.
+    pub fn select(&mut self, criteria: crate::Criteria) {
+        self.recorder
+            .select(crate::observe::select::Selector::new(criteria));
+    }
+
+    /// The messages `pick` chooses among those matching the criteria given to
+    /// [`select`](Self::select); an error names a message id that does not exist.
+    pub fn chosen(&self, pick: &crate::Pick) -> Result<Vec<MessageId>, String> {
+        match self.recorder.selector() {
+            Some(s) => s.chosen(pick, self.queue.now()),
+            None => Err("no selection was asked for before the run".into()),
+        }
+    }
+
+    /// Observes the run in detail (routing metrics per host, link and route; the series in
+    /// buckets of `every`, default the scenario's `series_every`; the failure analysis), all
+    /// added to the report. Off by default: the plain run keeps only the report's counters.
+    /// Call before running.
+    pub fn observe(&mut self, every: Option<crate::time::SimDuration>) {
+        let every = every.unwrap_or(self.scenario.series_every).as_ms();
+        self.recorder.observe(self.scenario.hosts.len(), every);
+    }
+
     /// Trace records kept so far (empty unless [`record_trace`](Self::record_trace) was called).
     pub fn trace(&self) -> &[TraceRecord] {
         self.recorder.trace()
@@ -296,7 +328,7 @@ impl Simulation {
     /// The report of the run so far.
     pub fn report(&self) -> Report {
         let sender = &self.mtas[MtaId::SENDER.index()];
-        self.recorder.metrics().report(ReportInputs {
+        let mut report = self.recorder.metrics().report(ReportInputs {
             scenario: &self.scenario,
             run: RunInfo {
                 digest: self.recorder.digest(),
@@ -310,6 +342,17 @@ impl Simulation {
             conns: sender.conns.as_ref(),
             qmgr: sender.qmgr.as_ref(),
             series: self.series.samples(),
-        })
+        });
+        if let Some(obs) = self.recorder.observer() {
+            let routing = obs.routing(&self.scenario);
+            report.analysis = Some(crate::observe::analysis::analyse(
+                &self.scenario,
+                obs,
+                &routing,
+            ));
+            report.series = Some(obs.series(&self.scenario, self.queue.now()));
+            report.routing = Some(routing);
+        }
+        report
     }
 }

@@ -14,6 +14,8 @@ pub(super) fn read_expect(
     let mut allowed: Vec<&str> = Metric::NAMES.to_vec();
     allowed.push("bounced_with");
     allowed.push("host_share");
+    allowed.push("delivered_within");
+    allowed.push("culprit");
     let Some(f) = r.table(node, "expect", &allowed) else {
         return Vec::new();
     };
@@ -70,6 +72,55 @@ pub(super) fn read_expect(
             }
         } else {
             r.type_error(n, "expect.host_share", "a table of host = { min, max }");
+        }
+    }
+    if let Some(n) = f.get("delivered_within") {
+        if let Kind::Table(entries) = &n.kind {
+            for e in entries {
+                let path = format!("expect.delivered_within.\"{}\"", e.key);
+                match parse_duration(&e.key) {
+                    Ok(d) if d.as_ms() > 0 => {
+                        if let Some((min, max)) = read_bound(r, &e.value, &path, false) {
+                            out.push(Expectation {
+                                name: format!("delivered_within.\"{}\"", e.key),
+                                metric: Metric::DeliveredWithin(d.as_ms()),
+                                min,
+                                max,
+                            });
+                        }
+                    }
+                    Ok(_) => r.error(
+                        &path,
+                        e.key_span.clone(),
+                        "the time must be positive".into(),
+                        Some("e.g. \"4h\"".into()),
+                    ),
+                    Err(err) => r.error(
+                        &path,
+                        e.key_span.clone(),
+                        err.message,
+                        Some("keys are durations, e.g. delivered_within = { \"4h\" = { min = 0.99 } }".into()),
+                    ),
+                }
+            }
+        } else {
+            r.type_error(
+                n,
+                "expect.delivered_within",
+                "a table of time = { min, max }, e.g. { \"4h\" = { min = 0.99 } }",
+            );
+        }
+    }
+    if let Some(n) = f.get("culprit") {
+        if let Some(name) = r.string(n, "expect.culprit") {
+            if resolve_host(r, name, n.span.clone(), "expect.culprit", hosts, Want::Any).is_some() {
+                out.push(Expectation {
+                    name: "culprit".into(),
+                    metric: Metric::Culprit(name.to_string()),
+                    min: Some(1.0),
+                    max: None,
+                });
+            }
         }
     }
     out

@@ -59,6 +59,7 @@ const TOP: &[&str] = &[
     "policy",
     "expect",
     "series_every",
+    "delivered_within",
 ];
 
 /// Parses and validates scenario `text`; `file` names it in diagnostics and picks the format
@@ -122,8 +123,10 @@ fn read_scenario(r: &mut Reader, root: &Node) -> Option<Scenario> {
         .get("series_every")
         .and_then(|n| r.positive_duration(n, "series_every"))
         .unwrap_or(SimDuration::from_mins(10));
+    let delivered_within = read_delivered_within(r, &top, &expect);
     Some(Scenario {
         series_every,
+        delivered_within,
         name,
         seed,
         duration,
@@ -135,4 +138,51 @@ fn read_scenario(r: &mut Reader, root: &Node) -> Option<Scenario> {
         policy: policy?,
         expect,
     })
+}
+
+/// Most SLO times a scenario may ask for (each is one report line and one pass over delays).
+pub const DELIVERED_WITHIN_MAX: usize = 32;
+
+/// The SLO times: the top-level `delivered_within` list (or its default) and every time an
+/// `[expect] delivered_within` bound names, ascending, without repeats.
+fn read_delivered_within(
+    r: &mut Reader,
+    top: &Fields<'_>,
+    expect: &[Expectation],
+) -> Vec<SimDuration> {
+    let mut times = match top.get("delivered_within") {
+        None => Scenario::DELIVERED_WITHIN_DEFAULT
+            .iter()
+            .map(|&m| SimDuration::from_mins(m))
+            .collect(),
+        Some(n) => {
+            let items = r.array(n, "delivered_within").unwrap_or(&[]);
+            if items.len() > DELIVERED_WITHIN_MAX {
+                r.error(
+                    "delivered_within",
+                    n.span.clone(),
+                    format!(
+                        "{} times listed; at most {DELIVERED_WITHIN_MAX}",
+                        items.len()
+                    ),
+                    Some("keep the few times your SLO names, e.g. [\"1h\", \"4h\"]".into()),
+                );
+                return Vec::new();
+            }
+            items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| {
+                    r.positive_duration(item, &format!("delivered_within[{i}]"))
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    times.extend(expect.iter().filter_map(|e| match e.metric {
+        Metric::DeliveredWithin(ms) => Some(SimDuration::from_ms(ms)),
+        _ => None,
+    }));
+    times.sort_unstable();
+    times.dedup();
+    times
 }

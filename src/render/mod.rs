@@ -9,8 +9,17 @@ use mxsim_core::time::{human, SimDuration};
 use mxsim_core::{Report, Verdict};
 use std::fmt::Write;
 
+mod analysis;
+mod trace;
+pub use analysis::analysis;
+pub use trace::{ending, message_timeline};
+
 fn ms(v: Option<u64>) -> String {
     v.map_or("-".into(), |x| human(SimDuration::from_ms(x)))
+}
+
+fn human_ms(v: u64) -> String {
+    human(SimDuration::from_ms(v))
 }
 
 fn share(n: u64, of: u64) -> String {
@@ -67,10 +76,10 @@ pub fn report(file: &str, scenario: &Scenario, r: &Report) -> String {
         );
     }
     let d = &r.delay_ms;
-    let _ = writeln!(s, "\nDelivery delay (delivered messages)");
+    let _ = writeln!(s, "\nDelivery delay");
     let _ = writeln!(
         s,
-        "  p50 {}   p90 {}   p95 {}   p99 {}   max {}   mean {}",
+        "  of delivered messages only:   p50 {}   p90 {}   p95 {}   p99 {}   max {}   mean {}",
         ms(d.p50),
         ms(d.p90),
         ms(d.p95),
@@ -78,6 +87,38 @@ pub fn report(file: &str, scenario: &Scenario, r: &Report) -> String {
         ms(d.max),
         ms(d.mean.map(|m| m.round() as u64))
     );
+    let c = &r.delay_censored_ms;
+    let reached =
+        |v: Option<u64>| v.map_or("not reached".into(), |x| human(SimDuration::from_ms(x)));
+    let _ = writeln!(
+        s,
+        "  of all messages (censored):   p50 {}   p90 {}   p95 {}   p99 {}",
+        reached(c.p50),
+        reached(c.p90),
+        reached(c.p95),
+        reached(c.p99)
+    );
+    if o.delivered < o.generated {
+        let _ = writeln!(
+            s,
+            "    (undelivered messages count as \"not yet\": \"not reached\" means fewer than that share was delivered)"
+        );
+    }
+    if !r.delivered_within.is_empty() {
+        let line = r
+            .delivered_within
+            .iter()
+            .map(|w| {
+                format!(
+                    "{} {}",
+                    human(SimDuration::from_ms(w.within_ms)),
+                    share(w.delivered, o.generated)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("   ");
+        let _ = writeln!(s, "  delivered within (share of all messages):   {line}");
+    }
     let a = &r.attempts;
     let f2 = |x: Option<f64>| x.map_or("-".into(), |v| format!("{v:.3}"));
     let _ = writeln!(s, "\nAttempts");
@@ -318,6 +359,16 @@ pub fn verdicts(
         let _ = writeln!(s, "  (no [expect] bounds)");
     }
     for v in verdicts {
+        if let Some(expected) = &v.expected {
+            let found = v.found.as_deref().unwrap_or("no host (nothing failed)");
+            let _ = writeln!(
+                s,
+                "  {} {} = \"{expected}\" (the analysis names {found} first)",
+                if v.pass { "PASS" } else { "FAIL" },
+                v.name,
+            );
+            continue;
+        }
         let bounds: Vec<String> = [("min", v.min), ("max", v.max)]
             .iter()
             .filter_map(|(n, b)| b.map(|b| format!("{n} {}", value(b, v.is_duration))))

@@ -6,6 +6,10 @@
 //! (`metrics` builds a report from the run's counters), so the schema can be
 //! read by `expect`, the statistics and the browser without depending on the simulation.
 
+mod observed;
+
+pub use observed::*;
+
 use crate::network::connections::ConnectionCounters;
 use crate::network::dns_cache::DnsCounters;
 use crate::qmgr::QueueCounters;
@@ -19,6 +23,18 @@ pub fn percentile(sorted: &[u64], p: u64) -> Option<u64> {
     }
     let rank = (p * sorted.len() as u64).div_ceil(100).max(1);
     Some(sorted[(rank - 1) as usize])
+}
+
+/// Censored nearest-rank percentile over `n` messages of which those in `sorted` (ascending)
+/// were delivered and the rest not yet: undelivered messages count as later than any
+/// delivery, so the result is `None` ("not reached") when fewer than p% were delivered.
+/// Equals [`percentile`] when every message was delivered.
+pub fn censored_percentile(sorted: &[u64], n: u64, p: u64) -> Option<u64> {
+    if n == 0 {
+        return None;
+    }
+    let rank = (p * n).div_ceil(100).max(1);
+    sorted.get((rank - 1) as usize).copied()
 }
 
 /// The complete result of a run (`mxsim run --json`).
@@ -42,8 +58,15 @@ pub struct Report {
     pub bounced_by_code: BTreeMap<String, u64>,
     /// Expiries by the last failure seen.
     pub expired_by_last_code: BTreeMap<String, u64>,
-    /// Delivery delay of delivered messages, ms (null when none was delivered).
+    /// Delivery delay of delivered messages, ms (null when none was delivered). Only the
+    /// delivered count here: see `delay_censored_ms` for percentiles over every message.
     pub delay_ms: Delays,
+    /// Delay percentiles over every generated message, undelivered ones counted as "not yet"
+    /// (censored); null means "not reached": fewer than that share was delivered.
+    pub delay_censored_ms: CensoredDelays,
+    /// SLO figures: the share of generated messages delivered within each chosen time
+    /// (scenario `delivered_within`).
+    pub delivered_within: Vec<DeliveredWithin>,
     /// Attempt counts.
     pub attempts: Attempts,
     /// Most messages queued at once.
@@ -58,6 +81,40 @@ pub struct Report {
     pub network: NetworkReport,
     /// Queue lengths over time, and what the queue manager did.
     pub queue: QueueReport,
+    /// Routing metrics per host, link and route (when the run was observed in detail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routing: Option<Routing>,
+    /// The run over time in buckets (when observed in detail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series: Option<Series>,
+    /// The failure analysis (when observed in detail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<Analysis>,
+}
+
+/// Censored delay percentiles, ms: over every generated message, undelivered ones counted as
+/// later than any delivery. `None`: not reached (fewer than p% delivered).
+#[derive(Clone, Debug, Serialize)]
+pub struct CensoredDelays {
+    /// Median.
+    pub p50: Option<u64>,
+    /// 90th percentile.
+    pub p90: Option<u64>,
+    /// 95th percentile.
+    pub p95: Option<u64>,
+    /// 99th percentile.
+    pub p99: Option<u64>,
+}
+
+/// Messages delivered within a time of their arrival.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeliveredWithin {
+    /// The time, ms.
+    pub within_ms: u64,
+    /// Messages delivered at most that long after arrival.
+    pub delivered: u64,
+    /// delivered / generated (null when nothing was generated).
+    pub share: Option<f64>,
 }
 
 /// One point of the queue-length series.
@@ -225,5 +282,18 @@ mod tests {
         assert_eq!(percentile(&[7], 99), Some(7));
         assert_eq!(percentile(&[], 50), None);
         assert_eq!(percentile(&[1, 2, 3], 50), Some(2));
+    }
+
+    #[test]
+    fn censored_percentiles_count_the_undelivered_as_not_yet() {
+        let v: Vec<u64> = (1..=100).collect();
+        for p in [50, 90, 95, 99, 100] {
+            assert_eq!(censored_percentile(&v, 100, p), percentile(&v, p));
+        }
+        // 100 delivered of 200: the median is the last delivery, p90 is not reached.
+        assert_eq!(censored_percentile(&v, 200, 50), Some(100));
+        assert_eq!(censored_percentile(&v, 200, 51), None);
+        assert_eq!(censored_percentile(&[], 5, 50), None);
+        assert_eq!(censored_percentile(&[], 0, 50), None);
     }
 }

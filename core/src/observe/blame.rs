@@ -1,0 +1,97 @@
+//! Which hop made an attempt fail: the one rule the route trace, the routing metrics and the
+//! failure analysis share, so they always name the same host.
+//!
+//! An attempt's hops form a tree in contact order: the MTA contacts hosts in turn (MX
+//! candidates, pool members, the fallback relay), and a cut-through relay contacts the hosts
+//! beyond it inside its own session (`Hop::client` is the edge). A relay that cannot forward
+//! answers **451 4.4.3** (RFC 3463 X.4.3, "routing server failure"); that answer is not the
+//! relay's own fault but that of the hosts beyond it. So the hops to blame are the *leaf
+//! failures*: hops that failed and contacted nobody further. An attempt that failed without
+//! contacting anyone failed in DNS (the resolver is to blame: RFC 3463 calls 4.4.3 "directory
+//! server failure") or had no route.
+
+use crate::happening::{DnsUse, Hop};
+use crate::ids::HostId;
+use crate::smtp::Reply;
+
+/// Where an attempt's failure came from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Origin {
+    /// The attempt succeeded (a failed hop on the way may still have added delay).
+    #[default]
+    None,
+    /// Hosts failed: the leaf failures (indices into the hops) say which.
+    Hosts,
+    /// The MX lookup failed: the resolver answered this (or was silent).
+    Dns(HostId),
+    /// Nothing was contacted and DNS was not at fault (no route, no MX).
+    NoRoute,
+}
+
+/// Reusable buffers for [`Blame::of`] (NOTE(perf): no allocation per attempt).
+#[derive(Clone, Debug, Default)]
+pub struct Blame {
+    /// Hops that failed and contacted nobody beyond them, in contact order.
+    pub leaves: Vec<usize>,
+    /// Per hop, the index of the relay hop that contacted it (`None`: the MTA did).
+    pub parent: Vec<Option<usize>>,
+    /// What the attempt's failure is blamed on.
+    pub origin: Origin,
+    open: Vec<usize>,
+}
+
+impl Blame {
+    /// Works out the blame for an attempt by the MTA on `from` that made `hops`, used `dns`
+    /// and was finally told `reply`.
+    pub fn of(&mut self, from: HostId, hops: &[Hop], dns: Option<&DnsUse>, reply: Reply) {
+        self.leaves.clear();
+        self.parent.clear();
+        self.open.clear();
+        for (j, hop) in hops.iter().enumerate() {
+            // Sessions on the stack whose host is not this hop's client are over: the hop
+            // belongs to the innermost open session of its client (none when the MTA itself
+            // made the contact).
+            while let Some(&top) = self.open.last() {
+                if hops[top].host == hop.client {
+                    break;
+                }
+                self.open.pop();
+            }
+            let parent = self.open.last().copied();
+            debug_assert!(parent.is_some() || hop.client == from, "a hop has a client");
+            self.parent.push(parent);
+            if hop.session.is_some() {
+                self.open.push(j);
+            }
+        }
+        // A failed hop is a leaf when no later hop names it as parent.
+        self.open.clear();
+        self.open.resize(hops.len(), 0);
+        for p in self.parent.iter().flatten() {
+            self.open[*p] += 1;
+        }
+        for (j, hop) in hops.iter().enumerate() {
+            if !hop.reply.is_success() && self.open[j] == 0 {
+                self.leaves.push(j);
+            }
+        }
+        self.open.clear();
+        self.origin = match (reply.is_success(), hops.is_empty(), dns) {
+            (true, _, _) => Origin::None,
+            (false, false, _) => Origin::Hosts,
+            // Nothing contacted and a lookup was made: DNS failed, unless the answer was a
+            // permanent "no such domain / no MX" (a routing fact, not a failing server).
+            (false, true, Some(d)) if reply.is_transient() => Origin::Dns(d.resolver),
+            (false, true, _) => Origin::NoRoute,
+        };
+    }
+
+    /// The relay hop at the root of the chain that leads to hop `j` (itself when the MTA
+    /// contacted it directly).
+    pub fn root_of(&self, mut j: usize) -> usize {
+        while let Some(p) = self.parent[j] {
+            j = p;
+        }
+        j
+    }
+}

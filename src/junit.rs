@@ -1,0 +1,136 @@
+//! `mxsim check --junit FILE`: verdicts as JUnit XML, one test case per bound, so CI systems
+//! (GitHub Actions, GitLab, Jenkins) show each bound as a test with its value and margin.
+//!
+//! The format is the common subset those systems read: `<testsuites>` of one `<testsuite>`
+//! per scenario, `<testcase name classname time>`, a `<failure message>` for a failed bound,
+//! and `<properties>` with the seed and digest to reproduce the run.
+
+use mxsim_core::Verdict;
+use std::fmt::Write;
+
+/// One scenario's verdicts.
+pub struct Suite {
+    pub name: String,
+    pub seed: u64,
+    pub digest: String,
+    pub seconds: f64,
+    pub verdicts: Vec<Verdict>,
+}
+
+/// Escapes text for an XML attribute or element (`& < > " '`, and control characters other
+/// than tab and newline, which XML 1.0 cannot carry, as U+FFFD).
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' => out.push(c),
+            c if (c as u32) < 0x20 => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn describe(v: &Verdict) -> String {
+    let num = |x: f64| {
+        if v.is_duration {
+            format!("{x} ms")
+        } else {
+            format!("{x}")
+        }
+    };
+    if let Some(expected) = &v.expected {
+        return format!(
+            "expected {expected}; the analysis names {} first",
+            v.found.as_deref().unwrap_or("no host")
+        );
+    }
+    let value = match (&v.found, v.value) {
+        (Some(f), _) => format!("analysis named {f}"),
+        (None, Some(x)) => format!("value {}", num(x)),
+        (None, None) => "value undefined".into(),
+    };
+    let bounds = match (v.min, v.max) {
+        (Some(a), Some(b)) => format!("bounds [{}, {}]", num(a), num(b)),
+        (Some(a), None) => format!("min {}", num(a)),
+        (None, Some(b)) => format!("max {}", num(b)),
+        (None, None) => String::new(),
+    };
+    format!("{value}; {bounds}")
+}
+
+/// The JUnit XML document.
+pub fn xml(suites: &[Suite]) -> String {
+    let tests: usize = suites.iter().map(|s| s.verdicts.len()).sum();
+    let failures: usize = suites
+        .iter()
+        .map(|s| s.verdicts.iter().filter(|v| !v.pass).count())
+        .sum();
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        x,
+        "<testsuites name=\"mxsim check\" tests=\"{tests}\" failures=\"{failures}\">"
+    );
+    for s in suites {
+        let fails = s.verdicts.iter().filter(|v| !v.pass).count();
+        let _ = writeln!(
+            x,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{fails}\" errors=\"0\" time=\"{:.3}\">",
+            escape(&s.name),
+            s.verdicts.len(),
+            s.seconds
+        );
+        let _ = writeln!(x, "    <properties>");
+        let _ = writeln!(x, "      <property name=\"seed\" value=\"{}\"/>", s.seed);
+        let _ = writeln!(
+            x,
+            "      <property name=\"digest\" value=\"{}\"/>",
+            escape(&s.digest)
+        );
+        let _ = writeln!(x, "    </properties>");
+        for v in &s.verdicts {
+            let _ = write!(
+                x,
+                "    <testcase name=\"{}\" classname=\"{}\" time=\"0\"",
+                escape(&v.name),
+                escape(&s.name)
+            );
+            if v.pass {
+                let _ = writeln!(
+                    x,
+                    ">\n      <system-out>{}</system-out>\n    </testcase>",
+                    escape(&describe(v))
+                );
+            } else {
+                let _ = writeln!(
+                    x,
+                    ">\n      <failure message=\"{}\" type=\"bound\">{}</failure>\n    </testcase>",
+                    escape(&format!("{} out of bounds", v.name)),
+                    escape(&describe(v))
+                );
+            }
+        }
+        let _ = writeln!(x, "  </testsuite>");
+    }
+    x.push_str("</testsuites>\n");
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_control_characters() {
+        assert_eq!(
+            escape("a<b & \"c\" 'd'>"),
+            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;"
+        );
+        assert_eq!(escape("bell\u{7}"), "bell\u{FFFD}");
+    }
+}

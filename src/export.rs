@@ -10,11 +10,11 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 /// Creates `dir` if needed; a path that cannot be a directory is invalid input (exit 2),
-/// found before the run.
+/// found before the run (`--csv DIR`, `--plot DIR`).
 pub fn prepare_dir(dir: &Path) -> Result<(), Failure> {
     std::fs::create_dir_all(dir).map_err(|e| {
         Failure::Input(format!(
-            "error: cannot create the CSV directory {}: {e}\n  help: --csv takes a directory path",
+            "error: cannot create the output directory {}: {e}\n  help: --csv and --plot take a directory path",
             dir.display()
         ))
     })

@@ -6,6 +6,7 @@
 
 mod export;
 mod junit;
+mod plot;
 mod render;
 mod trace;
 
@@ -56,6 +57,10 @@ enum Command {
         /// host_series) into this directory.
         #[arg(long, value_name = "DIR")]
         csv: Option<PathBuf>,
+        /// Draw SVG pictures (delay distribution, outcomes, queue, per-host success rate over
+        /// time) into this directory.
+        #[arg(long, value_name = "DIR")]
+        plot: Option<PathBuf>,
     },
     /// Follow messages hop by hop: arrival, each attempt's route and replies, which hop failed
     /// with which code, each wait and the rule that chose it, the end.
@@ -206,6 +211,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             analyze,
             every,
             csv,
+            plot,
         } => run(
             &scenario,
             seed,
@@ -216,6 +222,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
                 analyze,
                 every: every.as_deref(),
                 csv: csv.as_deref(),
+                plot: plot.as_deref(),
             },
         ),
         Command::Validate { scenarios } => validate(&scenarios),
@@ -329,6 +336,7 @@ struct RunOutputs<'a> {
     analyze: bool,
     every: Option<&'a str>,
     csv: Option<&'a Path>,
+    plot: Option<&'a Path>,
 }
 
 /// Parses a duration option (`--every 10m`); a bad or zero value is invalid input.
@@ -356,9 +364,10 @@ fn run(
         analyze,
         every,
         csv,
+        plot,
     } = *out;
     let every = every.map(|e| duration_option("--every", e)).transpose()?;
-    if let Some(dir) = csv {
+    for dir in [csv, plot].into_iter().flatten() {
         export::prepare_dir(dir)?;
     }
     let scenario = load_with_preset(path, seed, preset)?;
@@ -366,13 +375,20 @@ fn run(
     if trace.is_some() {
         sim.record_trace();
     }
-    if json || analyze || csv.is_some() || every.is_some() {
+    if json || analyze || csv.is_some() || plot.is_some() || every.is_some() {
         sim.observe(every);
     }
     sim.run();
     let report = sim.report();
     if let Some(dir) = csv {
         export::write_run(dir, &report)?;
+    }
+    if let Some(dir) = plot {
+        let written = plot::write_plots(dir, &report)?;
+        if !json {
+            let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+            eprintln!("wrote {}", names.join(", "));
+        }
     }
     if let Some(trace_path) = trace {
         let mut lines = String::new();

@@ -294,7 +294,23 @@ impl Metrics {
             routing: None,
             series: None,
             analysis: None,
+            delay_cdf: None,
         }
+    }
+
+    /// The censored delay distribution at each whole percent of generated messages (shares
+    /// never reached left out).
+    pub fn delay_cdf(&self) -> Vec<CdfPoint> {
+        let mut sorted = self.delays_ms.clone();
+        sorted.sort_unstable();
+        (1..=100u64)
+            .filter_map(|p| {
+                censored_percentile(&sorted, self.generated, p).map(|d| CdfPoint {
+                    share: p as f64 / 100.0,
+                    delay_ms: d,
+                })
+            })
+            .collect()
     }
 }
 

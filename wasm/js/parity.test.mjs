@@ -26,6 +26,7 @@ for (const file of files) {
     const native = execFileSync(cli, ["run", file, "--json"], { cwd: root, encoding: "utf8" });
     const text = readFileSync(path.join(root, file), "utf8");
     const sim = new mxsim.Sim(text, file, undefined, false);
+    sim.observe(); // --json observes the run in detail (routing, series, analysis)
     while (!sim.runToEnd(1_000_000)) {}
     const wasm = sim.report() + "\n";
     assert.equal(JSON.parse(wasm).digest, JSON.parse(native).digest);
@@ -38,6 +39,7 @@ test("a seed override gives the native --seed result", () => {
   const file = "scenarios/flaky-relay-443.toml";
   const native = execFileSync(cli, ["run", file, "--json", "--seed", "12345"], { cwd: root, encoding: "utf8" });
   const sim = new mxsim.Sim(readFileSync(path.join(root, file), "utf8"), file, 12345n, false);
+  sim.observe();
   while (!sim.runToEnd(1_000_000)) {}
   assert.equal(sim.report() + "\n", native);
 });

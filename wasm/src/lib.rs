@@ -45,6 +45,26 @@ impl Sim {
         Ok(Sim { inner, recording })
     }
 
+    /// Observes the run in detail from now on: the report gains `routing` (per host, link and
+    /// route), `series` (buckets of `every_ms`, default the scenario's `series_every`) and
+    /// `analysis` (culprits, failure windows, where 4.4.3 came from), as `mxsim run --json`
+    /// prints them. Call before advancing. Throws if `every_ms` is not a positive whole number.
+    pub fn observe(&mut self, every_ms: Option<f64>) -> Result<(), JsError> {
+        let every = match every_ms {
+            None => None,
+            Some(ms) if ms.is_finite() && ms >= 1.0 && ms.fract() == 0.0 && ms < 9.0e15 => {
+                Some(mxsim_core::time::SimDuration::from_ms(ms as u64))
+            }
+            Some(ms) => {
+                return Err(JsError::new(&format!(
+                    "observe needs a bucket width in whole ms (>= 1), got {ms}"
+                )))
+            }
+        };
+        self.inner.observe(every);
+        Ok(())
+    }
+
     /// Runs at most `budget` events; returns how many ran (0 once the run has stopped).
     pub fn advance(&mut self, budget: u32) -> u32 {
         self.inner.run_events(u64::from(budget)) as u32

@@ -123,3 +123,21 @@ fn presets_and_explanations_come_from_the_core_registry() {
     assert_eq!(e["name"], "Directory server failure");
     assert!(message(explain("4.4").err().unwrap()).contains("invalid status code"));
 }
+
+#[wasm_bindgen_test]
+fn observing_adds_routing_series_and_analysis_and_refuses_bad_widths() {
+    const BAD_BACKUP: &str = include_str!("../../scenarios/analyze-bad-backup-mx.toml");
+    let mut sim = Sim::new(BAD_BACKUP, None, None, None).unwrap();
+    for bad in [0.0, -5.0, 1.5, f64::NAN, f64::INFINITY] {
+        assert!(
+            sim.observe(Some(bad)).is_err(),
+            "{bad} is not a bucket width"
+        );
+    }
+    sim.observe(Some(600_000.0)).unwrap();
+    while !sim.run_to_end(100_000) {}
+    let report = parse(&sim.report());
+    assert_eq!(report["analysis"]["culprit"], "old-mx2.example.org");
+    assert_eq!(report["series"]["every_ms"], 600_000);
+    assert!(report["routing"]["routes"].as_array().unwrap().len() >= 2);
+}

@@ -90,6 +90,20 @@ pub struct Report {
     /// The failure analysis (when observed in detail).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub analysis: Option<Analysis>,
+    /// The delay distribution over every message, censored like `delay_censored_ms`: the
+    /// delay by which 1%, 2%, … 100% of messages were delivered (when observed in detail; a
+    /// share never reached is left out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delay_cdf: Option<Vec<CdfPoint>>,
+}
+
+/// One point of the delay distribution.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct CdfPoint {
+    /// Share of all generated messages, 0.01 … 1.
+    pub share: f64,
+    /// The delay by which that share was delivered, ms.
+    pub delay_ms: u64,
 }
 
 /// Censored delay percentiles, ms: over every generated message, undelivered ones counted as

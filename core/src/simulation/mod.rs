@@ -180,14 +180,14 @@ impl Simulation {
 
     /// Remembers a few bytes per message so that [`chosen`](Self::chosen) can name the
     /// messages matching `criteria` (for `mxsim trace`). Call before running.
-    pub fn select(&mut self, criteria: crate::Criteria) {
+    pub fn select(&mut self, criteria: crate::observe::select::Criteria) {
         self.recorder
             .select(crate::observe::select::Selector::new(criteria));
     }
 
     /// The messages `pick` chooses among those matching the criteria given to
     /// [`select`](Self::select); an error names a message id that does not exist.
-    pub fn chosen(&self, pick: &crate::Pick) -> Result<Vec<MessageId>, String> {
+    pub fn chosen(&self, pick: &crate::observe::select::Pick) -> Result<Vec<MessageId>, String> {
         match self.recorder.selector() {
             Some(s) => s.chosen(pick, self.queue.now()),
             None => Err("no selection was asked for before the run".into()),
@@ -351,6 +351,7 @@ impl Simulation {
                 &routing,
             ));
             report.series = Some(obs.series(&self.scenario, self.queue.now()));
+            report.delay_cdf = Some(self.recorder.metrics().delay_cdf());
             report.routing = Some(routing);
         }
         report

@@ -140,6 +140,10 @@ enum Command {
         /// Timed runs after one warm-up run.
         #[arg(long, default_value_t = 10)]
         runs: u32,
+        /// Observe each run in detail (routing metrics, series, analysis), as `run --json`
+        /// and `run --analyze` do, to measure what that bookkeeping costs.
+        #[arg(long)]
+        observe: bool,
         /// Print as JSON.
         #[arg(long)]
         json: bool,
@@ -271,8 +275,9 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Bench {
             scenario,
             runs,
+            observe,
             json,
-        } => bench(&scenario, runs.max(1), json),
+        } => bench(&scenario, runs.max(1), observe, json),
         Command::Schedule {
             policy,
             code,
@@ -450,11 +455,14 @@ fn schedule(policy: &str, code: &str, seed: Option<u64>, json: bool) -> Result<(
     Ok(())
 }
 
-fn bench(path: &Path, runs: u32, json: bool) -> Result<(), Failure> {
+fn bench(path: &Path, runs: u32, observe: bool, json: bool) -> Result<(), Failure> {
     let scenario = load(path, None)?;
     let once = || {
         let started = std::time::Instant::now();
         let mut sim = Simulation::new(scenario.clone());
+        if observe {
+            sim.observe(None);
+        }
         sim.run();
         (
             started.elapsed().as_secs_f64(),
@@ -469,6 +477,7 @@ fn bench(path: &Path, runs: u32, json: bool) -> Result<(), Failure> {
     let result = serde_json::json!({
         "scenario": path.display().to_string(),
         "runs": runs,
+        "observed": observe,
         "events": events,
         "messages": messages,
         "median_seconds": median,
@@ -479,8 +488,9 @@ fn bench(path: &Path, runs: u32, json: bool) -> Result<(), Failure> {
         emit(&(serde_json::to_string_pretty(&result).expect("numbers serialise") + "\n"));
     } else {
         emit(&format!(
-            "{}: {events} events, {messages} messages; median of {runs} runs {:.1} ms = {:.2} M events/s, {:.2} µs per message\n",
+            "{}{}: {events} events, {messages} messages; median of {runs} runs {:.1} ms = {:.2} M events/s, {:.2} µs per message\n",
             path.display(),
+            if observe { " (observed)" } else { "" },
             median * 1e3,
             events as f64 / median / 1e6,
             median * 1e6 / messages.max(1) as f64

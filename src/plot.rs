@@ -61,7 +61,27 @@ pub fn write_plots(dir: &Path, r: &Report) -> Result<Vec<PathBuf>, Failure> {
             .margin(15)
             .x_label_area_size(45)
             .y_label_area_size(60)
-            .build_cartesian_2d((lo..hi).log_scale(), 0.0..100.0)
+            .build_cartesian_2d(
+                (lo..hi).log_scale().with_key_points(
+                    // Ticks at durations people think in.
+                    [
+                        0.01,
+                        0.1,
+                        1.0,
+                        10.0,
+                        60.0,
+                        600.0,
+                        3600.0,
+                        4.0 * 3600.0,
+                        86_400.0,
+                        4.0 * 86_400.0,
+                    ]
+                    .into_iter()
+                    .filter(|t| (lo..=hi).contains(t))
+                    .collect(),
+                ),
+                0.0..100.0,
+            )
             .map_err(|e| fail(&path, e))?;
         chart
             .configure_mesh()

@@ -1,46 +1,9 @@
 //! End-to-end tests of the `mxsim` binary: exit codes, output shapes, determinism and the
 //! golden digests of the shipped scenarios.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn mxsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mxsim"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the mxsim binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn scenarios() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(root().join("scenarios"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .map(|p| format!("scenarios/{}", p.file_name().unwrap().to_string_lossy()))
-        .collect();
-    v.sort();
-    assert!(v.len() >= 3);
-    v
-}
-
-fn json(args: &[&str]) -> serde_json::Value {
-    let o = mxsim(args);
-    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
-    serde_json::from_slice(&o.stdout).expect("valid JSON")
-}
+use common::binary::{json, mxsim, root, scenarios, stderr, stdout};
 
 #[test]
 fn run_json_is_deterministic_and_outcomes_add_up() {

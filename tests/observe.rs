@@ -1,45 +1,9 @@
 //! Observation end to end: route traces, routing metrics, SLO figures, the failure analysis,
 //! CSV and JUnit exports, and every new flag's bad values.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn mxsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mxsim"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the mxsim binary runs")
-}
-
-fn text(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn json(args: &[&str]) -> serde_json::Value {
-    let o = mxsim(args);
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).expect("valid JSON")
-}
-
-fn scenarios() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(root().join("scenarios"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .map(|p| format!("scenarios/{}", p.file_name().unwrap().to_string_lossy()))
-        .collect();
-    v.sort();
-    v
-}
+use common::binary::{json, mxsim, root, scenarios, stdout};
 
 fn u(v: &serde_json::Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("{v} is a count"))
@@ -65,7 +29,7 @@ fn trace_names_the_failing_middle_relay_of_a_three_relay_chain() {
     assert_eq!(first["blamed"], serde_json::json!([1]), "the middle relay");
     assert_eq!(v[0]["ending"], "delivered after 1h");
     // The text says the same, hop by hop, with the rule of each wait.
-    let t = text(&mxsim(&["trace", CHAIN, "--message", "0"]));
+    let t = stdout(&mxsim(&["trace", CHAIN, "--message", "0"]));
     assert!(
         t.contains("relay-2 (via relay-1): 451 4.4.1 [no session]   ← failed here"),
         "{t}"
@@ -105,11 +69,11 @@ fn trace_selectors_pick_matching_messages() {
     let v = json(&["trace", CHAIN, "--outcome", "expired", "--json"]);
     assert_eq!(v.as_array().unwrap().len(), 0);
     assert_eq!(
-        text(&mxsim(&["trace", CHAIN, "--outcome", "bounced"])),
+        stdout(&mxsim(&["trace", CHAIN, "--outcome", "bounced"])),
         "no message matches\n"
     );
     // The resolver outage scenario's 4.4.3 messages are DNS-blamed.
-    let t = text(&mxsim(&[
+    let t = stdout(&mxsim(&[
         "trace",
         "scenarios/analyze-resolver-outage.toml",
         "--code",
@@ -122,7 +86,7 @@ fn trace_selectors_pick_matching_messages() {
 #[test]
 fn store_and_forward_hops_say_which_queue_each_attempt_belongs_to() {
     let s = "tests/fixtures/store-and-forward.toml";
-    let t = text(&mxsim(&["trace", s, "--message", "0"]));
+    let t = stdout(&mxsim(&["trace", s, "--message", "0"]));
     for want in [
         "attempt 1 from out's queue → 250 2.0.0",
         "accepted by store-and-forward relay hub: now in hub's queue",
@@ -133,7 +97,7 @@ fn store_and_forward_hops_say_which_queue_each_attempt_belongs_to() {
     ] {
         assert!(t.contains(want), "missing {want:?} in\n{t}");
     }
-    let rows = text(&mxsim(&["trace", s, "--message", "0", "--csv"]));
+    let rows = stdout(&mxsim(&["trace", s, "--message", "0", "--csv"]));
     let queues: Vec<&str> = rows
         .lines()
         .skip(1)
@@ -257,7 +221,7 @@ fn censored_percentiles_equal_the_ordinary_ones_when_everything_is_delivered() {
     let r = json(&["run", "scenarios/retry-storm.toml", "--json"]);
     assert!(r["delay_censored_ms"]["p95"].is_null());
     assert!(r["delay_ms"]["p95"].as_u64().unwrap() < 3_600_000);
-    let t = text(&mxsim(&["run", "scenarios/retry-storm.toml"]));
+    let t = stdout(&mxsim(&["run", "scenarios/retry-storm.toml"]));
     assert!(
         t.contains("of all messages (censored):   p50 not reached"),
         "{t}"
@@ -291,9 +255,9 @@ fn the_analysis_finds_each_shipped_culprit() {
     // The check passes on each shipped culprit bound, and says whom it found.
     let o = mxsim(&["check", "scenarios/analyze-bad-relay.toml"]);
     assert!(o.status.success());
-    assert!(text(&o).contains("PASS culprit = \"relay-c\" (the analysis names relay-c first)"));
+    assert!(stdout(&o).contains("PASS culprit = \"relay-c\" (the analysis names relay-c first)"));
     // --analyze prints it.
-    let t = text(&mxsim(&[
+    let t = stdout(&mxsim(&[
         "run",
         "scenarios/analyze-resolver-outage.toml",
         "--analyze",
@@ -315,9 +279,9 @@ fn a_wrong_culprit_fails_the_check_and_names_the_one_found() {
     let o = mxsim(&["check", file.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        text(&o).contains("FAIL culprit = \"relay-a\" (the analysis names relay-c first)"),
+        stdout(&o).contains("FAIL culprit = \"relay-a\" (the analysis names relay-c first)"),
         "{}",
-        text(&o)
+        stdout(&o)
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -460,7 +424,7 @@ fn check_writes_junit_and_csv() {
     );
     // --csv: a header and one row per bound.
     let o = mxsim(&["check", "scenarios/analyze-bad-relay.toml", "--csv"]);
-    let t = text(&o);
+    let t = stdout(&o);
     assert!(
         t.starts_with("scenario,seed,bound,value,min,max,margin,pass\n"),
         "{t}"
@@ -546,4 +510,40 @@ fn bad_slo_fields_are_diagnosed() {
         assert!(err.contains("bad.toml:"), "{err}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn readme_observe_examples_match_the_binary() {
+    // The README shows real output; this keeps it true.
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let block = |marker: &str| -> String {
+        let after = readme
+            .split(marker)
+            .nth(1)
+            .unwrap_or_else(|| panic!("README lacks {marker:?}"));
+        after.split("```").next().unwrap().to_string()
+    };
+    let trimmed = |t: &str| -> String {
+        t.trim()
+            .lines()
+            .map(str::trim_end)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let analysis = block("On the main job it prints, after the\nreport:\n\n```\n");
+    let out = stdout(&mxsim(&[
+        "run",
+        "scenarios/flaky-relay-443.toml",
+        "--analyze",
+    ]));
+    let tail = &out[out.find("Failure analysis").expect("an analysis")..];
+    assert_eq!(trimmed(&analysis), trimmed(tail));
+    let trace = block("--worst 1`:\n\n```\n");
+    let out = stdout(&mxsim(&[
+        "trace",
+        "scenarios/flaky-relay-443.toml",
+        "--worst",
+        "1",
+    ]));
+    assert_eq!(trimmed(&trace), trimmed(&out));
 }

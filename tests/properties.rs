@@ -88,6 +88,45 @@ proptest! {
         }
     }
 
+    /// Observing a run in detail never changes it (same digest, same counters), and what it
+    /// observes adds up: per-route attempts to the attempts, per-host contacts to the report's,
+    /// the series to the outcomes, and blamed failed attempts to at most the failed ones.
+    #[test]
+    fn observation_changes_nothing_and_adds_up(k in knobs_with_network()) {
+        let s = load(&k.toml());
+        let plain = mxsim_core::run(s.clone());
+        let mut sim = Simulation::new(s);
+        sim.observe(None);
+        sim.run();
+        let r = sim.report();
+        prop_assert_eq!(&r.digest, &plain.digest);
+        prop_assert_eq!(r.attempts.total, plain.attempts.total);
+        prop_assert_eq!(r.outcomes.delivered, plain.outcomes.delivered);
+        let routing = r.routing.as_ref().expect("observed");
+        let on_routes: u64 = routing.routes.iter().map(|x| x.tally.attempts).sum();
+        prop_assert_eq!(on_routes + routing.routes_not_itemised, r.attempts.total);
+        for (h, rh) in r.hosts.iter().zip(&routing.hosts) {
+            prop_assert_eq!(h.contacts, rh.tally.attempts);
+            prop_assert!(rh.failures_caused <= rh.tally.attempts - rh.tally.successes);
+        }
+        let series = r.series.as_ref().expect("observed");
+        prop_assert_eq!(series.buckets.iter().map(|b| b.arrivals).sum::<u64>(), r.outcomes.generated);
+        prop_assert_eq!(series.buckets.iter().map(|b| b.delivered).sum::<u64>(), r.outcomes.delivered);
+        prop_assert_eq!(series.buckets.iter().map(|b| b.attempts).sum::<u64>(), r.attempts.total);
+        let a = r.analysis.as_ref().expect("observed");
+        let blamed: f64 = routing.hosts.iter().map(|h| h.failed_attempts_caused).sum();
+        prop_assert!(blamed <= a.failed_attempts as f64 + 1e-6);
+        prop_assert_eq!(a.culprit.is_some(), !a.suspects.is_empty());
+        // Censored percentiles: equal to the ordinary ones when all was delivered, never
+        // below them otherwise.
+        if r.outcomes.delivered == r.outcomes.generated {
+            prop_assert_eq!(r.delay_censored_ms.p95, r.delay_ms.p95);
+            prop_assert_eq!(r.delay_censored_ms.p50, r.delay_ms.p50);
+        } else if let (Some(c), Some(d)) = (r.delay_censored_ms.p50, r.delay_ms.p50) {
+            prop_assert!(c >= d);
+        }
+    }
+
     #[test]
     fn trace_is_causal(k in knobs_with_network()) {
         let sim = run_traced(load(&k.toml()));

@@ -62,7 +62,7 @@ pub fn analysis(a: &Analysis, routing: &Routing) -> String {
     for (rank, h) in a.suspects.iter().enumerate() {
         let _ = writeln!(
             s,
-            "  {}. {}: {} failed contacts ended here ({} of its contacts); {} of failed attempts; delay added {}",
+            "  {}. {}: {} failed contacts ended here ({} of its contacts); {} of failed attempts; delay added {} (summed over messages)",
             rank + 1,
             h.host,
             h.failures_caused,
@@ -96,7 +96,12 @@ pub fn analysis(a: &Analysis, routing: &Routing) -> String {
             let _ = writeln!(s, "       caused: {}", codes.join(", "));
         }
         if !h.windows.is_empty() {
-            let shown: Vec<String> = h.windows.iter().take(3).map(window).collect();
+            // The three largest, in time order.
+            let mut largest: Vec<&FailureWindow> = h.windows.iter().collect();
+            largest.sort_by(|a, b| b.failures.cmp(&a.failures).then(a.from_ms.cmp(&b.from_ms)));
+            largest.truncate(3);
+            largest.sort_by_key(|w| w.from_ms);
+            let shown: Vec<String> = largest.into_iter().map(window).collect();
             let more = h.windows.len().saturating_sub(3);
             let _ = writeln!(
                 s,

@@ -2,6 +2,8 @@
 //! and small functions to load and run scenario text.
 #![allow(dead_code)]
 
+pub mod binary;
+
 use mxsim_core::scenario::{self, Scenario};
 use mxsim_core::Simulation;
 use proptest::prelude::*;

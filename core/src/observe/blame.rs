@@ -95,3 +95,83 @@ impl Blame {
         j
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::{Lookup, Source};
+    use crate::smtp::codes;
+
+    fn hop(client: u32, host: u32, reply: Reply, session: bool) -> Hop {
+        Hop {
+            client: HostId(client),
+            host: HostId(host),
+            at_ms: 0,
+            reply,
+            session: session.then_some([0, 1]),
+            reused: false,
+        }
+    }
+
+    #[test]
+    fn a_relay_reporting_4_4_3_passes_the_blame_beyond_it() {
+        // out(0) → r1(1) → r2(2) down: r1 answers 4.4.3 for r2.
+        let hops = [
+            hop(0, 1, codes::ROUTING_SERVER_FAILURE, true),
+            hop(1, 2, codes::NO_ANSWER, false),
+        ];
+        let mut b = Blame::default();
+        b.of(HostId(0), &hops, None, codes::ROUTING_SERVER_FAILURE);
+        assert_eq!(b.leaves, [1]);
+        assert_eq!(b.parent, [None, Some(0)]);
+        assert_eq!(b.root_of(1), 0);
+        assert_eq!(b.origin, Origin::Hosts);
+    }
+
+    #[test]
+    fn siblings_are_not_children_and_every_failed_leaf_is_blamed() {
+        // Pool: r1(1) cannot forward to mx(3); the sender moves on to r2(2), which also cannot.
+        let hops = [
+            hop(0, 1, codes::ROUTING_SERVER_FAILURE, true),
+            hop(1, 3, codes::NO_ANSWER, false),
+            hop(0, 2, codes::ROUTING_SERVER_FAILURE, true),
+            hop(2, 3, codes::NO_ANSWER, false),
+        ];
+        let mut b = Blame::default();
+        b.of(HostId(0), &hops, None, codes::ROUTING_SERVER_FAILURE);
+        assert_eq!(b.parent, [None, Some(0), None, Some(2)]);
+        assert_eq!(b.leaves, [1, 3]);
+    }
+
+    #[test]
+    fn a_failover_that_succeeds_blames_nobody_for_the_attempt_but_keeps_the_failed_hop() {
+        let hops = [
+            hop(0, 1, codes::NO_ANSWER, false),
+            hop(0, 2, codes::OK, true),
+        ];
+        let mut b = Blame::default();
+        b.of(HostId(0), &hops, None, codes::OK);
+        assert_eq!(b.leaves, [0]);
+        assert_eq!(b.origin, Origin::None);
+    }
+
+    #[test]
+    fn a_failed_lookup_blames_the_resolver_and_no_route_blames_nobody() {
+        let dns = DnsUse {
+            resolver: HostId(9),
+            lookup: Lookup {
+                source: Source::Failed,
+                fetched_ms: None,
+                ttl_ms: None,
+                done_ms: 5,
+            },
+            asked: Some(codes::ROUTING_SERVER_FAILURE),
+        };
+        let mut b = Blame::default();
+        b.of(HostId(0), &[], Some(&dns), codes::ROUTING_SERVER_FAILURE);
+        assert_eq!(b.origin, Origin::Dns(HostId(9)));
+        b.of(HostId(0), &[], None, codes::UNABLE_TO_ROUTE);
+        assert_eq!(b.origin, Origin::NoRoute);
+        assert!(b.leaves.is_empty());
+    }
+}

@@ -26,7 +26,8 @@ use crate::report::{
 use crate::scenario::Scenario;
 use crate::smtp::Reply;
 use crate::time::SimTime;
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
 
 /// Replies counted, in first-seen order (a handful per host, link or route).
 #[derive(Clone, Debug, Default)]
@@ -97,12 +98,14 @@ pub const ROUTES_MAX: usize = 10_000;
 #[derive(Clone, Debug)]
 pub struct Observer {
     hosts: Vec<HostObs>,
-    links: BTreeMap<(HostId, HostId), Counts>,
-    route_ids: HashMap<Vec<HostId>, usize>,
+    /// Links in first-use order, found through `link_ids` (sorted for the report).
+    links: Vec<((HostId, HostId), Counts)>,
+    link_ids: FxHashMap<(HostId, HostId), usize>,
+    route_ids: FxHashMap<Vec<HostId>, usize>,
     routes: Vec<RouteObs>,
     routes_not_itemised: u64,
     series: Buckets,
-    pending: HashMap<MessageId, Pending>,
+    pending: FxHashMap<MessageId, Pending>,
     origin_443: Origin443,
     relay_443: BTreeMap<(HostId, HostId), f64>,
     dns_443: BTreeMap<HostId, u64>,
@@ -127,12 +130,13 @@ impl Observer {
                     windows: Windows::new(every),
                 })
                 .collect(),
-            links: BTreeMap::new(),
-            route_ids: HashMap::new(),
+            links: Vec::new(),
+            link_ids: FxHashMap::default(),
+            route_ids: FxHashMap::default(),
             routes: Vec::new(),
             routes_not_itemised: 0,
             series: Buckets::new(every, hosts),
-            pending: HashMap::new(),
+            pending: FxHashMap::default(),
             origin_443: Origin443::default(),
             relay_443: BTreeMap::new(),
             dns_443: BTreeMap::new(),
@@ -179,17 +183,18 @@ impl Observer {
         self.series.count(t.as_ms(), Count::Attempt);
         if let Some(dns) = &a.dns {
             if let Some(reply) = dns.asked {
-                self.contact(a.from, dns.resolver, t.as_ms(), reply);
                 // A resolver contacts nobody beyond: its failures are its own.
+                self.contact(a.from, dns.resolver, t.as_ms(), reply, true);
                 if !reply.is_success() {
                     self.hosts[dns.resolver.index()].failures_caused += 1;
                 }
             }
         }
-        for hop in a.hops {
-            self.contact(hop.client, hop.host, hop.at_ms, hop.reply);
-        }
         self.blame.of(a.from, a.hops, a.dns.as_ref(), a.reply);
+        for (j, hop) in a.hops.iter().enumerate() {
+            let own = hop.reply.is_success() || self.blame.leaves.contains(&j);
+            self.contact(hop.client, hop.host, hop.at_ms, hop.reply, own);
+        }
         // Each failed hop costs the time until the next contact (or the attempt's end): the
         // timeout or refusal the MTA or relay sat through before moving on.
         let mut hop_cost = 0.0;
@@ -282,12 +287,22 @@ impl Observer {
         );
     }
 
-    fn contact(&mut self, client: HostId, host: HostId, at_ms: u64, reply: Reply) {
+    /// Counts a contact. `own` is false for a relay's failure that reports a host beyond it
+    /// (blame's rule): such an answer is counted, but does not open or extend the relay's
+    /// failure windows.
+    fn contact(&mut self, client: HostId, host: HostId, at_ms: u64, reply: Reply, own: bool) {
         let success = reply.is_success();
         let h = &mut self.hosts[host.index()];
         h.counts.add(reply);
-        h.windows.contact(at_ms, !success);
-        self.links.entry((client, host)).or_default().add(reply);
+        if own {
+            h.windows.contact(at_ms, !success);
+        }
+        let next = self.links.len();
+        let link = *self.link_ids.entry((client, host)).or_insert(next);
+        if link == next {
+            self.links.push(((client, host), Counts::default()));
+        }
+        self.links[link].1.add(reply);
         self.series.contact(host, at_ms, success);
     }
 
@@ -330,15 +345,18 @@ impl Observer {
                     windows: h.windows.windows().to_vec(),
                 })
                 .collect(),
-            links: self
-                .links
-                .iter()
-                .map(|(&(from, to), c)| LinkRouting {
-                    from: name(from),
-                    to: name(to),
-                    tally: c.tally(),
-                })
-                .collect(),
+            links: {
+                let mut links: Vec<&((HostId, HostId), Counts)> = self.links.iter().collect();
+                links.sort_by_key(|(key, _)| *key);
+                links
+                    .into_iter()
+                    .map(|&((from, to), ref c)| LinkRouting {
+                        from: name(from),
+                        to: name(to),
+                        tally: c.tally(),
+                    })
+                    .collect()
+            },
             routes,
             routes_not_itemised: self.routes_not_itemised,
             windows_gap_ms: self

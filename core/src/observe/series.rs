@@ -134,6 +134,19 @@ impl Buckets {
         }
         let b = (t / self.every) as usize;
         let points = &mut self.hosts[host.index()];
+        // NOTE(perf): contacts come in nearly time order, so the last point is the usual one.
+        match points.last_mut() {
+            Some(p) if p.0 == b => {
+                p.1 += 1;
+                p.2 += u64::from(success);
+                return;
+            }
+            Some(p) if p.0 > b => {}
+            _ => {
+                points.push((b, 1, u64::from(success)));
+                return;
+            }
+        }
         let at = points.partition_point(|p| p.0 < b);
         match points.get_mut(at) {
             Some(p) if p.0 == b => {

@@ -4,6 +4,7 @@
 //! Exit codes: 0 success; 1 an `[expect]` bound failed (`check`) or an internal error;
 //! 2 invalid input or usage (the message goes to stderr).
 
+mod compare;
 mod export;
 mod junit;
 mod plot;
@@ -96,6 +97,29 @@ enum Command {
         #[arg(long, conflicts_with = "csv")]
         json: bool,
         /// Print one CSV row per attempt (message, queue, times, route, reply, blamed hop).
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Compare retry/routing policies on the same seeds: each metric's mean with its 95%
+    /// interval, and each policy's paired difference against the first.
+    Compare {
+        /// Scenario file.
+        scenario: PathBuf,
+        /// A policy: a preset (postfix, exim, …), a named policy of the scenario
+        /// ([policies.<name>]) or `scenario` (its own [policy]). Repeat; the first is the
+        /// baseline.
+        #[arg(long = "policy", value_name = "NAME", required = true)]
+        policies: Vec<String>,
+        /// Seeds per policy: the scenario's seed and the ones after it.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(2..=100_000))]
+        seeds: u32,
+        /// Worker threads (default: one per core); the output does not depend on it.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+        threads: Option<u16>,
+        /// Print as JSON.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Print one CSV row per metric and policy.
         #[arg(long)]
         csv: bool,
     },
@@ -244,6 +268,23 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             preset.as_deref(),
             CheckOutput::of(json, csv),
             junit.as_deref(),
+        ),
+        Command::Compare {
+            scenario,
+            policies,
+            seeds,
+            threads,
+            json,
+            csv,
+        } => compare_command(
+            &compare::CompareArgs {
+                path: &scenario,
+                policies: &policies,
+                seeds,
+                threads: threads.map(usize::from),
+            },
+            json,
+            csv,
         ),
         Command::Trace {
             scenario,
@@ -647,6 +688,51 @@ fn csv_text(rows: &[Vec<String>]) -> String {
     }
     String::from_utf8(w.into_inner().expect("flushing to memory cannot fail"))
         .expect("CSV of UTF-8 strings is UTF-8")
+}
+
+fn compare_command(args: &compare::CompareArgs<'_>, json: bool, csv: bool) -> Result<(), Failure> {
+    let c = compare::run_compare(args)?;
+    if json {
+        emit(&(serde_json::to_string_pretty(&c).expect("comparisons serialise") + "\n"));
+    } else if csv {
+        let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
+        let mut rows = vec![[
+            "metric",
+            "policy",
+            "mean",
+            "low",
+            "high",
+            "diff_mean",
+            "diff_low",
+            "diff_high",
+            "significant",
+            "unpaired_half_width",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()];
+        for m in &c.metrics {
+            for (k, (name, i)) in c.policies.iter().zip(&m.policies).enumerate() {
+                let d = k.checked_sub(1).and_then(|j| m.differences[j].as_ref());
+                rows.push(vec![
+                    m.metric.clone(),
+                    name.clone(),
+                    opt(i.map(|i| i.mean)),
+                    opt(i.map(|i| i.low)),
+                    opt(i.map(|i| i.high)),
+                    opt(d.map(|d| d.paired.mean)),
+                    opt(d.map(|d| d.paired.low)),
+                    opt(d.map(|d| d.paired.high)),
+                    d.map_or(String::new(), |d| d.significant.to_string()),
+                    opt(d.map(|d| d.unpaired.half_width)),
+                ]);
+            }
+        }
+        emit(&csv_text(&rows));
+    } else {
+        emit(&render::comparison(&args.path.display().to_string(), &c));
+    }
+    Ok(())
 }
 
 fn trace_command(args: &trace::TraceArgs<'_>, json: bool, csv: bool) -> Result<(), Failure> {

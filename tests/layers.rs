@@ -12,7 +12,15 @@ use std::path::Path;
 const LAYERS: &[(&str, &[&str])] = &[
     (
         "foundation",
-        &["ids", "time", "smtp", "diagnostic", "engine", "random"],
+        &[
+            "ids",
+            "time",
+            "smtp",
+            "diagnostic",
+            "engine",
+            "random",
+            "stats",
+        ],
     ),
     (
         "mechanisms",
@@ -20,7 +28,10 @@ const LAYERS: &[(&str, &[&str])] = &[
             "failure", "policy", "dns", "topology", "network", "qmgr", "shared",
         ],
     ),
-    ("records", &["happening", "report", "trace", "expect"]),
+    (
+        "records",
+        &["happening", "report", "trace", "expect", "compare"],
+    ),
     ("scenario", &["scenario"]),
     (
         "run",

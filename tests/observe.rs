@@ -547,3 +547,54 @@ fn readme_observe_examples_match_the_binary() {
     ]));
     assert_eq!(trimmed(&trace), trimmed(&out));
 }
+
+#[test]
+fn plot_draws_four_labelled_svgs() {
+    let dir = std::env::temp_dir().join(format!("mxsim-plot-{}", std::process::id()));
+    let o = mxsim(&[
+        "run",
+        "scenarios/analyze-bad-backup-mx.toml",
+        "--plot",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    for (file, labels) in [
+        (
+            "delay-cdf.svg",
+            &[
+                "delivery delay after arrival (log scale)",
+                "messages delivered (% of all)",
+                "within 5m",
+            ][..],
+        ),
+        (
+            "outcomes.svg",
+            &["hours since start", "messages per 10m", "delivered"][..],
+        ),
+        (
+            "queue.svg",
+            &["hours since start", "messages", "attempts under way"][..],
+        ),
+        (
+            "host-success.svg",
+            &[
+                "contacts answered with success (% per 10m)",
+                "old-mx2.example.org",
+            ][..],
+        ),
+    ] {
+        let svg = std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(svg.starts_with("<svg"), "{file}");
+        for l in labels {
+            assert!(svg.contains(l), "{file} lacks {l:?}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bench_measures_the_observed_run_too() {
+    let v = json(&["bench", CHAIN, "--runs", "1", "--observe", "--json"]);
+    assert_eq!(v["observed"], true);
+    assert!(v["events_per_second"].as_f64().unwrap() > 0.0);
+}

@@ -7,6 +7,7 @@
 //! [`check`] for `[expect]` bounds.
 
 // The public API: what the CLI, wasm, tests and benches use (ARCHITECTURE.md, "Entry points").
+pub mod compare;
 pub mod diagnostic;
 pub mod ids;
 pub mod network;
@@ -16,6 +17,7 @@ pub mod scenario;
 pub mod simulation;
 pub mod smtp;
 pub mod snapshot;
+pub mod stats;
 pub mod time;
 pub mod trace;
 

@@ -10,8 +10,10 @@ use mxsim_core::{Report, Verdict};
 use std::fmt::Write;
 
 mod analysis;
+mod compare;
 mod trace;
 pub use analysis::analysis;
+pub use compare::comparison;
 pub use trace::{ending, message_timeline};
 
 fn ms(v: Option<u64>) -> String {

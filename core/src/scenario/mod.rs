@@ -44,6 +44,8 @@ pub struct Scenario {
     pub workload: Workload,
     /// The sender's policy under test.
     pub policy: Policy,
+    /// Named variants of `policy` (`[policies.<name>]`), for `mxsim compare`.
+    pub policies: Vec<(String, Policy)>,
     /// `[expect]` bounds.
     pub expect: Vec<Expectation>,
     /// Interval of the queue-length series in the report.

@@ -29,7 +29,7 @@ use self::{
 use super::reader::{
     count, join, mechanism, override_field, positive, required, unknown_name_help, Fields, Reader,
 };
-use super::tree::{self, Format, Kind, Node};
+use super::tree::{self, Entry, Format, Kind, Node};
 use super::*;
 use crate::diagnostic::Diagnostics;
 use crate::expect::{Expectation, Metric};
@@ -60,6 +60,7 @@ const TOP: &[&str] = &[
     "expect",
     "series_every",
     "delivered_within",
+    "policies",
 ];
 
 /// Parses and validates scenario `text`; `file` names it in diagnostics and picks the format
@@ -116,6 +117,7 @@ fn read_scenario(r: &mut Reader, root: &Node) -> Option<Scenario> {
     let domains = read_domains(r, &top, &hosts);
     let workload = read_workload(r, &top, &domains, &limits);
     let policy = read_policy(r, top.get("policy"), &hosts, &links, None);
+    let policies = read_named_policies(r, &top, &hosts, &links);
     let expect = read_expect(r, &top, &hosts);
     let mut hosts = hosts;
     read_relay_policies(r, &relay_queues, &mut hosts, &links);
@@ -136,6 +138,7 @@ fn read_scenario(r: &mut Reader, root: &Node) -> Option<Scenario> {
         domains,
         workload: workload?,
         policy: policy?,
+        policies,
         expect,
     })
 }

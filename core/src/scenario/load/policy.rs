@@ -274,3 +274,123 @@ pub(super) fn read_connect(r: &mut Reader, node: &Node) -> Option<ConnectSpec> {
     );
     ok.then_some(c)
 }
+
+/// Most named policies a scenario may hold (each is a full policy, read and kept).
+pub const NAMED_POLICIES_MAX: usize = 64;
+
+/// `[policies.<name>]`: named variants of the sender's `[policy]` for `mxsim compare`. Each
+/// holds `[policy]` fields that replace the scenario's (a field not named is the scenario's);
+/// the merged table is read by the same reader as `[policy]`. Problems in the named table's
+/// own fields are reported under `policies.<name>.…`; problems in inherited fields are
+/// `[policy]`'s own and reported there once.
+pub(super) fn read_named_policies(
+    r: &mut Reader,
+    top: &Fields<'_>,
+    hosts: &[HostSpec],
+    links: &[LinkSpec],
+) -> Vec<(String, Policy)> {
+    let Some(node) = top.get("policies") else {
+        return Vec::new();
+    };
+    let Kind::Table(named) = &node.kind else {
+        r.type_error(
+            node,
+            "policies",
+            "a table of named policies, e.g. [policies.patient]",
+        );
+        return Vec::new();
+    };
+    if named.len() > NAMED_POLICIES_MAX {
+        r.error(
+            "policies",
+            node.span.clone(),
+            format!(
+                "{} named policies; at most {NAMED_POLICIES_MAX}",
+                named.len()
+            ),
+            Some("compare a few policies at a time".into()),
+        );
+        return Vec::new();
+    }
+    let base: &[Entry] = match top.get("policy").map(|n| &n.kind) {
+        Some(Kind::Table(entries)) => entries,
+        _ => &[],
+    };
+    let mut out = Vec::new();
+    for e in named {
+        let path = format!("policies.{}", e.key);
+        if e.key == "scenario" || crate::policy::preset(&e.key).is_some() || e.key.is_empty() {
+            r.error(
+                &path,
+                e.key_span.clone(),
+                format!("\"{}\" names a preset or the scenario's own policy", e.key),
+                Some(
+                    "choose another name: `mxsim compare --policy <name>` must be unambiguous"
+                        .into(),
+                ),
+            );
+            continue;
+        }
+        let Kind::Table(own) = &e.value.kind else {
+            r.type_error(&e.value, &path, "a table of [policy] fields");
+            continue;
+        };
+        let mut merged: Vec<Entry> = base
+            .iter()
+            .filter(|b| !own.iter().any(|o| o.key == b.key))
+            .cloned()
+            .collect();
+        merged.extend(own.iter().cloned());
+        let merged = Node {
+            kind: Kind::Table(merged),
+            span: e.value.span.clone(),
+        };
+        let mut sub = Reader::default();
+        let policy = read_policy(&mut sub, Some(&merged), hosts, links, None);
+        // Keep what concerns the named table's own fields, under its own path.
+        let own_spans: Vec<std::ops::Range<usize>> = own
+            .iter()
+            .flat_map(|o| [o.key_span.clone(), o.value.span.clone()])
+            .flatten()
+            .collect();
+        let inside = |s: &Option<std::ops::Range<usize>>| {
+            s.as_ref().is_some_and(|s| {
+                own_spans
+                    .iter()
+                    .any(|o| o.start <= s.start && s.end <= o.end)
+            })
+        };
+        let before = r.diagnostics.len();
+        let mut first_inherited = None;
+        for mut d in sub.diagnostics {
+            if inside(&d.span) {
+                d.path = match d.path.strip_prefix("policy") {
+                    Some(rest) => format!("{path}{rest}"),
+                    None => d.path,
+                };
+                r.diagnostics.push(d);
+            } else if first_inherited.is_none() {
+                first_inherited = Some(d);
+            }
+        }
+        match policy {
+            Some(p) if r.diagnostics.len() == before && first_inherited.is_none() => {
+                out.push((e.key.clone(), p))
+            }
+            _ if r.diagnostics.len() == before => {
+                // Nothing of its own was wrong, yet the merge was: say so here too.
+                let why = first_inherited.map_or("the merged policy is invalid".into(), |d| {
+                    format!("{}: {}", d.path, d.message)
+                });
+                r.error(
+                    &path,
+                    e.key_span.clone(),
+                    format!("this policy is invalid once merged with [policy] ({why})"),
+                    Some("fix [policy], or override the field in this table".into()),
+                );
+            }
+            _ => {}
+        }
+    }
+    out
+}

@@ -1,0 +1,96 @@
+//! The text of `mxsim compare`: per metric, each policy's mean ± 95% half-width, and each
+//! policy's paired difference against the first, marked when it is not chance.
+
+use super::human_ms;
+use mxsim_core::compare::Comparison;
+use mxsim_core::stats::Interval;
+use std::fmt::Write;
+
+fn number(v: f64, duration: bool) -> String {
+    if duration {
+        let sign = if v < 0.0 { "-" } else { "" };
+        format!("{sign}{}", human_ms(v.abs().round() as u64))
+    } else if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+fn signed(v: f64, duration: bool) -> String {
+    let text = number(v, duration);
+    if v >= 0.0 {
+        format!("+{text}")
+    } else {
+        text
+    }
+}
+
+fn mean_pm(i: &Option<Interval>, duration: bool) -> String {
+    match i {
+        Some(i) => format!(
+            "{} ± {}",
+            number(i.mean, duration),
+            number(i.half_width, duration)
+        ),
+        None => "-".into(),
+    }
+}
+
+/// The comparison table.
+pub fn comparison(file: &str, c: &Comparison) -> String {
+    let mut s = String::new();
+    let first = c.seeds.first().copied().unwrap_or(0);
+    let last = c.seeds.last().copied().unwrap_or(0);
+    let _ = writeln!(
+        s,
+        "{file}: {} policies × {} seeds (seeds {first}…{last}; every policy meets the same failures)",
+        c.policies.len(),
+        c.seeds.len()
+    );
+    let _ = writeln!(s, "baseline: {}\n", c.policies[0]);
+    for m in &c.metrics {
+        let _ = writeln!(s, "{}", m.metric);
+        for (k, (name, i)) in c.policies.iter().zip(&m.policies).enumerate() {
+            let undefined = if m.undefined[k] > 0 {
+                format!("   (undefined in {} runs, left out)", m.undefined[k])
+            } else {
+                String::new()
+            };
+            let diff = match k.checked_sub(1).and_then(|j| m.differences[j].as_ref()) {
+                None if k == 0 => String::new(),
+                None => "   vs baseline: -".into(),
+                Some(d) => {
+                    let narrowed = if d.paired.half_width > 0.0 {
+                        format!(
+                            "{:.1}× narrower",
+                            d.unpaired.half_width / d.paired.half_width
+                        )
+                    } else {
+                        "exact".into()
+                    };
+                    format!(
+                        "   vs baseline: {} ± {}{}   (unpaired ± {}: pairing {narrowed})",
+                        signed(d.paired.mean, m.is_duration),
+                        number(d.paired.half_width, m.is_duration),
+                        if d.significant { " *" } else { "" },
+                        number(d.unpaired.half_width, m.is_duration),
+                    )
+                }
+            };
+            let _ = writeln!(
+                s,
+                "  {name:<16} {:<24}{diff}{undefined}",
+                mean_pm(i, m.is_duration)
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\nmean ± half-width of the 95% interval over seeds (Student t). vs baseline: the mean of\n\
+         the per-seed differences (paired: common random numbers) with its 95% interval; * marks\n\
+         an interval that excludes 0 (not chance at 95%). unpaired: the interval's half-width if\n\
+         the same runs were independent (Welch), to show what pairing bought."
+    );
+    s
+}

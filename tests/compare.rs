@@ -1,0 +1,245 @@
+//! `mxsim compare` end to end: paired intervals against hand-computed per-seed differences,
+//! independence from the thread count, named policies, and bad input.
+
+mod common;
+
+use common::binary::{json, mxsim, root, stderr, stdout};
+
+const SHOOTOUT: &str = "scenarios/policy-shootout-443.toml";
+
+fn metric<'a>(c: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    c["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == name)
+        .unwrap_or_else(|| panic!("no metric {name}"))
+}
+
+#[test]
+fn paired_differences_are_the_mean_of_per_seed_differences() {
+    let c = json(&[
+        "compare", SHOOTOUT, "--policy", "scenario", "--policy", "every-5m", "--seeds", "4",
+        "--json",
+    ]);
+    assert_eq!(c["seeds"], serde_json::json!([443, 444, 445, 446]));
+    // The same numbers from separate runs: the baseline is the scenario's [policy]; every-5m
+    // is the named variant, i.e. the scenario with retry = { fixed = "5m" }.
+    let dir = std::env::temp_dir().join(format!("mxsim-compare-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let variant = dir.join("every-5m.toml");
+    let text = std::fs::read_to_string(root().join(SHOOTOUT))
+        .unwrap()
+        .replace(
+            "preset = \"postfix\"\n",
+            "preset = \"postfix\"\nretry = { fixed = \"5m\" }\n",
+        );
+    std::fs::write(&variant, text).unwrap();
+    let mut diffs = Vec::new();
+    for seed in ["443", "444", "445", "446"] {
+        let a = json(&["run", SHOOTOUT, "--seed", seed, "--json"]);
+        let b = json(&["run", variant.to_str().unwrap(), "--seed", seed, "--json"]);
+        diffs.push(
+            b["attempts"]["per_message"].as_f64().unwrap()
+                - a["attempts"]["per_message"].as_f64().unwrap(),
+        );
+    }
+    let m = metric(&c, "attempts_per_message");
+    let d = &m["differences"][0]["paired"];
+    let mean = diffs.iter().sum::<f64>() / 4.0;
+    assert!(
+        (d["mean"].as_f64().unwrap() - mean).abs() < 1e-12,
+        "{d} vs {mean}"
+    );
+    // Student t with 3 degrees of freedom: 3.182 · s / √4.
+    let s = (diffs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 3.0).sqrt();
+    assert!((d["half_width"].as_f64().unwrap() - 3.182 * s / 2.0).abs() < 1e-9);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_output_does_not_depend_on_the_thread_count() {
+    let args = |threads: &'static str| {
+        vec![
+            "compare",
+            "scenarios/flaky-relay-443.toml",
+            "--policy",
+            "postfix",
+            "--policy",
+            "exim",
+            "--seeds",
+            "6",
+            "--threads",
+            threads,
+            "--json",
+        ]
+    };
+    assert_eq!(json(&args("1")), json(&args("2")));
+    assert_eq!(json(&args("2")), json(&args("7")));
+}
+
+#[test]
+fn pairing_narrows_the_interval_on_common_random_numbers() {
+    let c = json(&[
+        "compare",
+        "scenarios/flaky-relay-443.toml",
+        "--policy",
+        "postfix",
+        "--policy",
+        "exim",
+        "--seeds",
+        "20",
+        "--json",
+    ]);
+    let d = &metric(&c, "delivered_within_1h")["differences"][0];
+    let paired = d["paired"]["half_width"].as_f64().unwrap();
+    let unpaired = d["unpaired"]["half_width"].as_f64().unwrap();
+    assert!(paired * 5.0 < unpaired, "{paired} vs {unpaired}");
+    assert_eq!(d["significant"], true);
+    // The text marks it and says what pairing bought.
+    let t = stdout(&mxsim(&[
+        "compare",
+        "scenarios/flaky-relay-443.toml",
+        "--policy",
+        "postfix",
+        "--policy",
+        "exim",
+        "--seeds",
+        "20",
+    ]));
+    assert!(t.contains("baseline: postfix"), "{t}");
+    assert!(t.contains(" *   (unpaired ± "), "{t}");
+    assert!(t.contains("× narrower)"), "{t}");
+    let csv = stdout(&mxsim(&[
+        "compare",
+        SHOOTOUT,
+        "--policy",
+        "scenario",
+        "--policy",
+        "patient-443",
+        "--seeds",
+        "3",
+        "--csv",
+    ]));
+    assert!(
+        csv.starts_with("metric,policy,mean,low,high,diff_mean"),
+        "{csv}"
+    );
+    assert!(csv.contains("\ndelay_p95,patient-443,"), "{csv}");
+}
+
+#[test]
+fn bad_compare_input_exits_2_with_a_message() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "compare", SHOOTOUT, "--policy", "postfx", "--policy", "exim",
+            ],
+            "did you mean `postfix`?",
+        ),
+        (
+            &["compare", SHOOTOUT, "--policy", "exim"],
+            "at least two --policy",
+        ),
+        (
+            &[
+                "compare", SHOOTOUT, "--policy", "exim", "--policy", "postfix", "--seeds", "1",
+            ],
+            "--seeds",
+        ),
+        (
+            &[
+                "compare",
+                SHOOTOUT,
+                "--policy",
+                "exim",
+                "--policy",
+                "postfix",
+                "--threads",
+                "0",
+            ],
+            "--threads",
+        ),
+        (
+            &[
+                "compare",
+                "no-such.toml",
+                "--policy",
+                "exim",
+                "--policy",
+                "postfix",
+            ],
+            "cannot read no-such.toml",
+        ),
+    ];
+    for (args, want) in cases {
+        let o = mxsim(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn named_policies_are_validated_under_their_own_path() {
+    let dir = std::env::temp_dir().join(format!("mxsim-named-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = std::fs::read_to_string(root().join(SHOOTOUT)).unwrap();
+    let cases = [
+        (
+            base.replace("{ fixed = \"1h\" }", "{ fixed = \"-1h\" }"),
+            "(policies.patient-443.on_code.\"4.4.3\".fixed)",
+        ),
+        (
+            base.replace("[policies.every-5m]\nretry", "[policies.every-5m]\nretyr"),
+            "unknown field `retyr`",
+        ),
+        (
+            base.replace("[policies.every-5m]", "[policies.exim]"),
+            "\"exim\" names a preset or the scenario's own policy",
+        ),
+        (
+            base.replace(
+                "route = { via = [\"smarthost\"] }",
+                "route = { via = [\"smarthst\"] }",
+            ),
+            "(policies.every-5m)",
+        ),
+    ];
+    for (text, want) in cases {
+        let file = dir.join("named.toml");
+        std::fs::write(&file, text).unwrap();
+        let o = mxsim(&["validate", file.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr(&o).contains(want), "{want}: {}", stderr(&o));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn readme_compare_excerpt_matches_the_binary() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let block = readme
+        .split("share, and the network counters the scenario has):\n\n```\n")
+        .nth(1)
+        .expect("README has the compare excerpt")
+        .split("```")
+        .next()
+        .unwrap();
+    let out = stdout(&mxsim(&[
+        "compare",
+        "scenarios/flaky-relay-443.toml",
+        "--policy",
+        "postfix",
+        "--policy",
+        "exim",
+        "--seeds",
+        "20",
+    ]));
+    let lines: Vec<&str> = out.lines().map(str::trim_end).collect();
+    for want in block.lines() {
+        assert!(
+            lines.contains(&want.trim_end()),
+            "README line not in the output: {want:?}"
+        );
+    }
+}

@@ -95,3 +95,42 @@ pub fn run_compare(args: &CompareArgs<'_>) -> Result<Comparison, Failure> {
     }
     Ok(compare(args.policies.to_vec(), seeds, &rows))
 }
+
+/// One CSV row per metric and policy: its interval, and its paired difference against the
+/// baseline.
+pub fn csv_rows(c: &Comparison) -> Vec<Vec<String>> {
+    let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
+    let mut rows = vec![[
+        "metric",
+        "policy",
+        "mean",
+        "low",
+        "high",
+        "diff_mean",
+        "diff_low",
+        "diff_high",
+        "significant",
+        "unpaired_half_width",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect::<Vec<_>>()];
+    for m in &c.metrics {
+        for (k, (name, i)) in c.policies.iter().zip(&m.policies).enumerate() {
+            let d = k.checked_sub(1).and_then(|j| m.differences[j].as_ref());
+            rows.push(vec![
+                m.metric.clone(),
+                name.clone(),
+                opt(i.map(|i| i.mean)),
+                opt(i.map(|i| i.low)),
+                opt(i.map(|i| i.high)),
+                opt(d.map(|d| d.paired.mean)),
+                opt(d.map(|d| d.paired.low)),
+                opt(d.map(|d| d.paired.high)),
+                d.map_or(String::new(), |d| d.significant.to_string()),
+                opt(d.map(|d| d.unpaired.half_width)),
+            ]);
+        }
+    }
+    rows
+}

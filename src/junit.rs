@@ -121,6 +121,70 @@ pub fn xml(suites: &[Suite]) -> String {
     x
 }
 
+/// `mxsim compare --junit`: one test suite, one test case per gate and candidate.
+pub fn gates_xml(
+    scenario: &str,
+    c: &mxsim_core::compare::Comparison,
+    verdicts: &[mxsim_core::compare::GateVerdict],
+) -> String {
+    use mxsim_core::compare::GateOutcome;
+    let failures = verdicts
+        .iter()
+        .filter(|v| v.outcome == GateOutcome::Fail)
+        .count();
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        x,
+        "<testsuites name=\"mxsim compare\" tests=\"{}\" failures=\"{failures}\">",
+        verdicts.len()
+    );
+    let _ = writeln!(
+        x,
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\">",
+        escape(scenario),
+        verdicts.len()
+    );
+    let _ = writeln!(
+        x,
+        "    <properties>\n      <property name=\"baseline\" value=\"{}\"/>\n      <property name=\"seeds\" value=\"{}\"/>\n    </properties>",
+        escape(&c.policies[0]),
+        c.seeds.len()
+    );
+    for v in verdicts {
+        let what = format!(
+            "difference {}; allowed {}",
+            v.difference.map_or("undefined".into(), |d| format!(
+                "{} [{}, {}]",
+                d.mean, d.low, d.high
+            )),
+            v.limit.map_or("-".into(), |l| l.to_string())
+        );
+        let _ = write!(
+            x,
+            "    <testcase name=\"{} {}\" classname=\"{}\" time=\"0\">",
+            escape(&v.gate),
+            escape(&v.policy),
+            escape(scenario)
+        );
+        if v.outcome == GateOutcome::Fail {
+            let _ = writeln!(
+                x,
+                "\n      <failure message=\"{} worse than allowed\" type=\"gate\">{}</failure>\n    </testcase>",
+                escape(&v.policy),
+                escape(&what)
+            );
+        } else {
+            let _ = writeln!(
+                x,
+                "\n      <system-out>{}</system-out>\n    </testcase>",
+                escape(&what)
+            );
+        }
+    }
+    x.push_str("  </testsuite>\n</testsuites>\n");
+    x
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -122,6 +122,14 @@ enum Command {
         /// Print one CSV row per metric and policy.
         #[arg(long)]
         csv: bool,
+        /// A CI gate: METRIC:±AMOUNT[%], e.g. delay_p95:+10% or delivered_ratio:-0.1% (the
+        /// sign is the metric's worse direction). Exits 1 when a candidate is worse than the
+        /// baseline by more than allowed with 97.5% confidence. Repeatable.
+        #[arg(long = "gate", value_name = "GATE")]
+        gates: Vec<String>,
+        /// Also write the gates as JUnit XML (one test case per gate and candidate).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
     },
     /// Validate scenarios without running them; lists every problem.
     Validate {
@@ -276,6 +284,8 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             threads,
             json,
             csv,
+            gates,
+            junit,
         } => compare_command(
             &compare::CompareArgs {
                 path: &scenario,
@@ -283,8 +293,9 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
                 seeds,
                 threads: threads.map(usize::from),
             },
-            json,
-            csv,
+            CheckOutput::of(json, csv),
+            &gates,
+            junit.as_deref(),
         ),
         Command::Trace {
             scenario,
@@ -690,49 +701,49 @@ fn csv_text(rows: &[Vec<String>]) -> String {
         .expect("CSV of UTF-8 strings is UTF-8")
 }
 
-fn compare_command(args: &compare::CompareArgs<'_>, json: bool, csv: bool) -> Result<(), Failure> {
-    let c = compare::run_compare(args)?;
-    if json {
-        emit(&(serde_json::to_string_pretty(&c).expect("comparisons serialise") + "\n"));
-    } else if csv {
-        let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
-        let mut rows = vec![[
-            "metric",
-            "policy",
-            "mean",
-            "low",
-            "high",
-            "diff_mean",
-            "diff_low",
-            "diff_high",
-            "significant",
-            "unpaired_half_width",
-        ]
+fn compare_command(
+    args: &compare::CompareArgs<'_>,
+    output: CheckOutput,
+    gate_texts: &[String],
+    junit_path: Option<&Path>,
+) -> Result<(), Failure> {
+    use mxsim_core::compare::{check_gate, Gate, GateOutcome};
+    let gates = gate_texts
         .iter()
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()];
-        for m in &c.metrics {
-            for (k, (name, i)) in c.policies.iter().zip(&m.policies).enumerate() {
-                let d = k.checked_sub(1).and_then(|j| m.differences[j].as_ref());
-                rows.push(vec![
-                    m.metric.clone(),
-                    name.clone(),
-                    opt(i.map(|i| i.mean)),
-                    opt(i.map(|i| i.low)),
-                    opt(i.map(|i| i.high)),
-                    opt(d.map(|d| d.paired.mean)),
-                    opt(d.map(|d| d.paired.low)),
-                    opt(d.map(|d| d.paired.high)),
-                    d.map_or(String::new(), |d| d.significant.to_string()),
-                    opt(d.map(|d| d.unpaired.half_width)),
-                ]);
-            }
+        .map(|g| {
+            Gate::parse(g).map_err(|m| {
+                Failure::Input(format!(
+                    "error: --gate: {m}\n  help: e.g. --gate delay_p95:+10% --gate delivered_ratio:-0.1%"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let c = compare::run_compare(args)?;
+    let verdicts: Vec<_> = gates.iter().flat_map(|g| check_gate(&c, g)).collect();
+    match output {
+        CheckOutput::Json => {
+            let mut v = serde_json::to_value(&c).expect("comparisons serialise");
+            v["gates"] = serde_json::to_value(&verdicts).expect("verdicts serialise");
+            emit(&(serde_json::to_string_pretty(&v).expect("JSON prints") + "\n"));
         }
-        emit(&csv_text(&rows));
-    } else {
-        emit(&render::comparison(&args.path.display().to_string(), &c));
+        CheckOutput::Csv => emit(&csv_text(&compare::csv_rows(&c))),
+        CheckOutput::Text => {
+            emit(&render::comparison(&args.path.display().to_string(), &c));
+            emit(&render::gates(&c, &verdicts));
+        }
     }
-    Ok(())
+    if let Some(file) = junit_path {
+        std::fs::write(
+            file,
+            junit::gates_xml(&args.path.display().to_string(), &c, &verdicts),
+        )
+        .map_err(|e| Failure::Input(format!("error: cannot write {}: {e}", file.display())))?;
+    }
+    if verdicts.iter().any(|v| v.outcome == GateOutcome::Fail) {
+        Err(Failure::Check)
+    } else {
+        Ok(())
+    }
 }
 
 fn trace_command(args: &trace::TraceArgs<'_>, json: bool, csv: bool) -> Result<(), Failure> {

@@ -243,3 +243,74 @@ fn readme_compare_excerpt_matches_the_binary() {
         );
     }
 }
+
+#[test]
+fn gates_exit_1_on_a_confident_regression_and_write_junit() {
+    let dir = std::env::temp_dir().join(format!("mxsim-gates-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let junit = dir.join("gates.xml");
+    let base = [
+        "compare",
+        "scenarios/flaky-relay-443.toml",
+        "--policy",
+        "postfix",
+        "--policy",
+        "kumomta",
+        "--seeds",
+        "20",
+    ];
+    // kumomta delivers 1.3 points less within the hour, with an interval well beyond -0.5%.
+    let mut args = base.to_vec();
+    args.extend([
+        "--gate",
+        "delivered_within_1h:-0.5%",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    let o = mxsim(&args);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let t = stdout(&o);
+    assert!(
+        t.contains(
+            "FAIL delivered_within_1h:-0.5%: kumomta: -0.0134 [-0.0177, -0.0090], allowed -0.0044"
+        ),
+        "{t}"
+    );
+    assert!(t.contains("97.5% confidence"), "{t}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("tests=\"1\" failures=\"1\""), "{xml}");
+    assert!(
+        xml.contains("<failure message=\"kumomta worse than allowed\" type=\"gate\">"),
+        "{xml}"
+    );
+    // A looser allowance passes, and so does an inconclusive one.
+    let mut args = base.to_vec();
+    args.extend([
+        "--gate",
+        "delivered_within_1h:-5%",
+        "--gate",
+        "delay_p95:+10%",
+        "--json",
+    ]);
+    let v = json(&args);
+    let outcomes: Vec<&str> = v["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["pass", "inconclusive"]);
+    // Bad gates are bad input.
+    for (gate, want) in [
+        ("delay_p95:10%", "needs a sign"),
+        ("delivered_ratio:+1%", "worse when lower"),
+        ("latency:+1%", "no gate for metric"),
+    ] {
+        let mut args = base.to_vec();
+        args.extend(["--gate", gate]);
+        let o = mxsim(&args);
+        assert_eq!(o.status.code(), Some(2), "{gate}");
+        assert!(stderr(&o).contains(want), "{gate}: {}", stderr(&o));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

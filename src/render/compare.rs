@@ -2,7 +2,7 @@
 //! policy's paired difference against the first, marked when it is not chance.
 
 use super::human_ms;
-use mxsim_core::compare::Comparison;
+use mxsim_core::compare::{Comparison, GateOutcome, GateVerdict};
 use mxsim_core::stats::Interval;
 use std::fmt::Write;
 
@@ -91,6 +91,52 @@ pub fn comparison(file: &str, c: &Comparison) -> String {
          the per-seed differences (paired: common random numbers) with its 95% interval; * marks\n\
          an interval that excludes 0 (not chance at 95%). unpaired: the interval's half-width if\n\
          the same runs were independent (Welch), to show what pairing bought."
+    );
+    s
+}
+
+/// The gates' verdicts, and the rule they follow.
+pub fn gates(c: &Comparison, verdicts: &[GateVerdict]) -> String {
+    let mut s = String::new();
+    if verdicts.is_empty() {
+        return s;
+    }
+    let _ = writeln!(
+        s,
+        "\nGates (candidate − {}, paired 95% interval):",
+        c.policies[0]
+    );
+    for v in verdicts {
+        let duration = c
+            .metrics
+            .iter()
+            .find(|m| v.gate.starts_with(&format!("{}:", m.metric)))
+            .is_some_and(|m| m.is_duration);
+        let diff = v.difference.map_or("undefined".into(), |d| {
+            format!(
+                "{} [{}, {}]",
+                signed(d.mean, duration),
+                signed(d.low, duration),
+                signed(d.high, duration)
+            )
+        });
+        let limit = v.limit.map_or("-".into(), |l| signed(l, duration));
+        let _ = writeln!(
+            s,
+            "  {} {}: {}: {diff}, allowed {limit}",
+            match v.outcome {
+                GateOutcome::Pass => "PASS",
+                GateOutcome::Inconclusive => "PASS (inconclusive: more seeds would tell)",
+                GateOutcome::Fail => "FAIL",
+            },
+            v.gate,
+            v.policy
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  rule: a candidate fails when its whole interval lies beyond the allowance, i.e. it is\n  \
+         worse than the baseline by more than allowed with 97.5% confidence (one-sided)"
     );
     s
 }

@@ -6,7 +6,7 @@
 //! the thread count or on scheduling.
 
 use crate::{load, Failure};
-use mxsim_core::compare::{compare, Comparison};
+use mxsim_core::compare::{compare, precision_of, Comparison, PrecisionOutcome};
 use mxsim_core::scenario::Scenario;
 use mxsim_core::Report;
 use rayon::prelude::*;
@@ -52,8 +52,37 @@ fn with_policy(base: &Scenario, name: &str) -> Result<Scenario, Failure> {
     )))
 }
 
-/// Runs every policy on every seed and compares them.
-pub fn run_compare(args: &CompareArgs<'_>) -> Result<Comparison, Failure> {
+/// `--precision`: keep adding seeds until every paired half-width is below `share` of the
+/// baseline's mean, or `max_seeds` is reached.
+#[derive(Clone, Copy, Debug)]
+pub struct Precision {
+    /// The target, as a share of the baseline's mean (5% is 0.05).
+    pub share: f64,
+    /// Most seeds to run per policy.
+    pub max_seeds: u32,
+}
+
+/// Parses `5%` (or `0.05`) as a share in (0, 1).
+pub fn parse_precision(text: &str) -> Result<f64, Failure> {
+    let v = match text.strip_suffix('%') {
+        Some(p) => p.parse::<f64>().map(|v| v / 100.0),
+        None => text.parse::<f64>(),
+    };
+    match v {
+        Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
+        _ => Err(Failure::Input(format!(
+            "error: --precision {text}: a share between 0 and 100%, e.g. 5%\n  help: the target half-width of every paired interval, relative to the baseline's mean"
+        ))),
+    }
+}
+
+/// Runs every policy on every seed and compares them; with `precision`, keeps doubling the
+/// seeds (in the same deterministic order: the scenario's seed and the ones after it) until
+/// the target is met or the maximum is reached.
+pub fn run_compare(
+    args: &CompareArgs<'_>,
+    precision: Option<Precision>,
+) -> Result<(Comparison, Option<PrecisionOutcome>), Failure> {
     if args.policies.len() < 2 {
         return Err(Failure::Input(
             "error: compare needs at least two --policy\n  help: e.g. --policy postfix --policy exim (the first is the baseline)".into(),
@@ -65,35 +94,52 @@ pub fn run_compare(args: &CompareArgs<'_>) -> Result<Comparison, Failure> {
         .iter()
         .map(|name| with_policy(&base, name))
         .collect::<Result<Vec<_>, _>>()?;
-    let seeds: Vec<u64> = (0..u64::from(args.seeds))
-        .map(|i| base.seed.wrapping_add(i) & (i64::MAX as u64))
-        .collect();
-    let jobs: Vec<(usize, usize)> = (0..scenarios.len())
-        .flat_map(|p| (0..seeds.len()).map(move |i| (p, i)))
-        .collect();
-    let work = || -> Vec<Report> {
-        jobs.par_iter()
-            .map(|&(p, i)| {
-                let mut s = scenarios[p].clone();
-                s.seed = seeds[i];
-                mxsim_core::run(s)
-            })
-            .collect()
+    let seed_at = |i: u64| base.seed.wrapping_add(i) & (i64::MAX as u64);
+    let pool = match args.threads {
+        Some(n) => Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map_err(|e| Failure::Input(format!("error: --threads {n}: {e}")))?,
+        ),
+        None => None,
     };
-    let reports = match args.threads {
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .map_err(|e| Failure::Input(format!("error: --threads {n}: {e}")))?
-            .install(work),
-        None => work(),
-    };
-    // `collect` keeps the jobs' order: reports[p * seeds + i].
-    let mut rows: Vec<Vec<Report>> = vec![Vec::with_capacity(seeds.len()); scenarios.len()];
-    for (&(p, _), r) in jobs.iter().zip(reports) {
-        rows[p].push(r);
+    let mut rows: Vec<Vec<Report>> = vec![Vec::new(); scenarios.len()];
+    let mut seeds: Vec<u64> = Vec::new();
+    let mut want = u64::from(args.seeds);
+    loop {
+        let new: Vec<u64> = (seeds.len() as u64..want).map(seed_at).collect();
+        let jobs: Vec<(usize, u64)> = (0..scenarios.len())
+            .flat_map(|p| new.iter().map(move |&seed| (p, seed)))
+            .collect();
+        let work = || -> Vec<Report> {
+            jobs.par_iter()
+                .map(|&(p, seed)| {
+                    let mut s = scenarios[p].clone();
+                    s.seed = seed;
+                    mxsim_core::run(s)
+                })
+                .collect()
+        };
+        let reports = match &pool {
+            Some(pool) => pool.install(work),
+            None => work(),
+        };
+        // `collect` keeps the jobs' order: policy by policy, seed by seed.
+        for (&(p, _), r) in jobs.iter().zip(reports) {
+            rows[p].push(r);
+        }
+        seeds.extend(new);
+        let c = compare(args.policies.to_vec(), seeds.clone(), &rows);
+        let Some(target) = precision else {
+            return Ok((c, None));
+        };
+        let outcome = precision_of(&c, target.share);
+        if outcome.reached || seeds.len() as u64 >= u64::from(target.max_seeds) {
+            return Ok((c, Some(outcome)));
+        }
+        want = (want * 2).min(u64::from(target.max_seeds));
     }
-    Ok(compare(args.policies.to_vec(), seeds, &rows))
 }
 
 /// One CSV row per metric and policy: its interval, and its paired difference against the

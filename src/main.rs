@@ -130,6 +130,13 @@ enum Command {
         /// Also write the gates as JUnit XML (one test case per gate and candidate).
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Keep doubling the seeds (from --seeds) until every paired interval's half-width is
+        /// below this share of the baseline's mean, e.g. 5%, or --max-seeds is reached.
+        #[arg(long, value_name = "SHARE")]
+        precision: Option<String>,
+        /// Most seeds per policy with --precision.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(2..=100_000), requires = "precision")]
+        max_seeds: u32,
     },
     /// Validate scenarios without running them; lists every problem.
     Validate {
@@ -286,6 +293,8 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             csv,
             gates,
             junit,
+            precision,
+            max_seeds,
         } => compare_command(
             &compare::CompareArgs {
                 path: &scenario,
@@ -296,6 +305,14 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             CheckOutput::of(json, csv),
             &gates,
             junit.as_deref(),
+            precision
+                .map(|p| {
+                    compare::parse_precision(&p).map(|share| compare::Precision {
+                        share,
+                        max_seeds: max_seeds.max(seeds),
+                    })
+                })
+                .transpose()?,
         ),
         Command::Trace {
             scenario,
@@ -706,6 +723,7 @@ fn compare_command(
     output: CheckOutput,
     gate_texts: &[String],
     junit_path: Option<&Path>,
+    precision: Option<compare::Precision>,
 ) -> Result<(), Failure> {
     use mxsim_core::compare::{check_gate, Gate, GateOutcome};
     let gates = gate_texts
@@ -718,17 +736,23 @@ fn compare_command(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let c = compare::run_compare(args)?;
+    let (c, precision) = compare::run_compare(args, precision)?;
     let verdicts: Vec<_> = gates.iter().flat_map(|g| check_gate(&c, g)).collect();
     match output {
         CheckOutput::Json => {
             let mut v = serde_json::to_value(&c).expect("comparisons serialise");
             v["gates"] = serde_json::to_value(&verdicts).expect("verdicts serialise");
+            if let Some(p) = &precision {
+                v["precision"] = serde_json::to_value(p).expect("outcomes serialise");
+            }
             emit(&(serde_json::to_string_pretty(&v).expect("JSON prints") + "\n"));
         }
         CheckOutput::Csv => emit(&csv_text(&compare::csv_rows(&c))),
         CheckOutput::Text => {
             emit(&render::comparison(&args.path.display().to_string(), &c));
+            if let Some(p) = &precision {
+                emit(&render::precision(p));
+            }
             emit(&render::gates(&c, &verdicts));
         }
     }

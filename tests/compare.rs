@@ -314,3 +314,67 @@ fn gates_exit_1_on_a_confident_regression_and_write_junit() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn precision_adds_seeds_until_every_paired_interval_is_narrow_enough() {
+    let base = [
+        "compare",
+        "scenarios/flaky-relay-443.toml",
+        "--policy",
+        "postfix",
+        "--policy",
+        "exim",
+        "--seeds",
+        "10",
+        "--json",
+    ];
+    let mut args = base.to_vec();
+    args.extend(["--precision", "10%", "--max-seeds", "200"]);
+    let v = json(&args);
+    let p = &v["precision"];
+    assert_eq!(p["reached"], true);
+    // Seeds double from 10: 10, 20, 40, 80.
+    assert_eq!(p["seeds"], 80);
+    assert_eq!(v["seeds"].as_array().unwrap().len(), 80);
+    assert!(p["widest"][1].as_f64().unwrap() < 0.10);
+    // Every paired half-width is below 10% of its baseline mean.
+    for m in v["metrics"].as_array().unwrap() {
+        let base = m["policies"][0]["mean"].as_f64().unwrap().abs();
+        let hw = m["differences"][0]["paired"]["half_width"]
+            .as_f64()
+            .unwrap();
+        assert!(base == 0.0 || hw < 0.10 * base, "{}", m["metric"]);
+    }
+    // The first 10 seeds' runs are the same runs as a plain 10-seed comparison.
+    let mut args = base.to_vec();
+    args.extend(["--precision", "0.1%", "--max-seeds", "20"]);
+    let v = json(&args);
+    assert_eq!(v["precision"]["reached"], false);
+    assert_eq!(v["precision"]["seeds"], 20);
+    let t = stdout(&mxsim(&[
+        "compare",
+        "scenarios/flaky-relay-443.toml",
+        "--policy",
+        "postfix",
+        "--policy",
+        "exim",
+        "--seeds",
+        "4",
+        "--precision",
+        "0.1%",
+        "--max-seeds",
+        "8",
+    ]));
+    assert!(
+        t.contains("precision 0.10%: NOT reached: --max-seeds stopped it with 8 seeds per policy"),
+        "{t}"
+    );
+    for bad in ["0%", "150%", "abc", "-5%"] {
+        let flag = format!("--precision={bad}");
+        let o = mxsim(&[
+            "compare", SHOOTOUT, "--policy", "exim", "--policy", "postfix", &flag,
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        assert!(stderr(&o).contains("--precision"), "{bad}: {}", stderr(&o));
+    }
+}

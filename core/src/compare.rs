@@ -183,6 +183,54 @@ pub fn compare(policies: Vec<String>, seeds: Vec<u64>, runs: &[Vec<Report>]) -> 
     }
 }
 
+/// Whether a comparison is precise enough (`mxsim compare --precision`).
+#[derive(Clone, Debug, Serialize)]
+pub struct PrecisionOutcome {
+    /// The target: every paired half-width below this share of its baseline mean.
+    pub target: f64,
+    /// Whether every paired half-width is below it.
+    pub reached: bool,
+    /// Seeds per policy.
+    pub seeds: usize,
+    /// The widest paired half-width relative to its baseline mean, and its metric.
+    pub widest: Option<(String, f64)>,
+    /// Metrics left out because their baseline mean is 0 while their difference varies (no
+    /// relative precision exists).
+    pub zero_baseline: Vec<String>,
+}
+
+/// Checks `c` against a precision target: every paired interval's half-width below `target`
+/// × |baseline mean| (metrics whose baseline mean is 0 are left out and listed).
+pub fn precision_of(c: &Comparison, target: f64) -> PrecisionOutcome {
+    let mut widest: Option<(String, f64)> = None;
+    let mut zero_baseline = Vec::new();
+    for m in &c.metrics {
+        let Some(base) = m.policies[0].map(|i| i.mean.abs()) else {
+            continue;
+        };
+        for d in m.differences.iter().flatten() {
+            if base == 0.0 {
+                // No relative precision exists; an interval of zero width needs none.
+                if d.paired.half_width > 0.0 && !zero_baseline.contains(&m.metric) {
+                    zero_baseline.push(m.metric.clone());
+                }
+                continue;
+            }
+            let rel = d.paired.half_width / base;
+            if widest.as_ref().is_none_or(|(_, w)| rel > *w) {
+                widest = Some((m.metric.clone(), rel));
+            }
+        }
+    }
+    PrecisionOutcome {
+        target,
+        reached: widest.as_ref().is_none_or(|(_, w)| *w < target),
+        seeds: c.seeds.len(),
+        widest,
+        zero_baseline,
+    }
+}
+
 /// Which way a metric gets worse.
 fn worse_when_higher(metric: &str) -> Option<bool> {
     match metric {

@@ -140,3 +140,28 @@ pub fn gates(c: &Comparison, verdicts: &[GateVerdict]) -> String {
     );
     s
 }
+
+/// How a `--precision` run ended.
+pub fn precision(p: &mxsim_core::compare::PrecisionOutcome) -> String {
+    let widest = p.widest.as_ref().map_or(String::new(), |(m, w)| {
+        format!("; widest: {m} ±{:.2}% of its baseline", w * 100.0)
+    });
+    let zero = if p.zero_baseline.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\n(left out, baseline mean 0: {})",
+            p.zero_baseline.join(", ")
+        )
+    };
+    format!(
+        "\nprecision {:.2}%: {} with {} seeds per policy{widest}{zero}\n",
+        p.target * 100.0,
+        if p.reached {
+            "reached"
+        } else {
+            "NOT reached: --max-seeds stopped it"
+        },
+        p.seeds
+    )
+}

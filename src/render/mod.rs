@@ -13,7 +13,7 @@ mod analysis;
 mod compare;
 mod trace;
 pub use analysis::analysis;
-pub use compare::{comparison, gates};
+pub use compare::{comparison, gates, precision};
 pub use trace::{ending, message_timeline};
 
 fn ms(v: Option<u64>) -> String {

@@ -641,16 +641,30 @@ fn check(
     ]];
     for path in paths {
         let scenario = load_with_preset(path, seed, preset)?;
-        let mut sim = Simulation::new(scenario.clone());
-        if scenario.expects_analysis() {
-            // A `culprit` bound reads the failure analysis.
-            sim.observe(None);
-        }
         let started = std::time::Instant::now();
-        sim.run();
+        let (report, verdicts) = match scenario.expect_seeds {
+            None => {
+                let report = checked_run(scenario.clone());
+                let verdicts = mxsim_core::check(&scenario, &report);
+                (report, verdicts)
+            }
+            Some(n) => {
+                // The bounds apply to the mean over n seeds: the scenario's and the ones after.
+                use rayon::prelude::*;
+                let reports: Vec<mxsim_core::Report> = (0..u64::from(n))
+                    .into_par_iter()
+                    .map(|i| {
+                        let mut s = scenario.clone();
+                        s.seed = scenario.seed.wrapping_add(i) & (i64::MAX as u64);
+                        checked_run(s)
+                    })
+                    .collect();
+                let verdicts = mxsim_core::check_over_seeds(&scenario, &reports);
+                let first = reports.into_iter().next().expect("at least two seeds");
+                (first, verdicts)
+            }
+        };
         let seconds = started.elapsed().as_secs_f64();
-        let report = sim.report();
-        let verdicts = mxsim_core::check(&scenario, &report);
         let pass = verdicts.iter().all(|v| v.pass);
         all_pass &= pass;
         let name = path.display().to_string();
@@ -705,6 +719,18 @@ fn check(
     } else {
         Err(Failure::Check)
     }
+}
+
+/// Runs `scenario` for `check`, observing it in detail when a bound reads the analysis.
+fn checked_run(scenario: Scenario) -> mxsim_core::Report {
+    let analysis = scenario.expects_analysis();
+    let mut sim = Simulation::new(scenario);
+    if analysis {
+        // A `culprit` bound reads the failure analysis.
+        sim.observe(None);
+    }
+    sim.run();
+    sim.report()
 }
 
 /// Rows as CSV text (quoted where needed).

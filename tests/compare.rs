@@ -378,3 +378,63 @@ fn precision_adds_seeds_until_every_paired_interval_is_narrow_enough() {
         assert!(stderr(&o).contains("--precision"), "{bad}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn expect_seeds_bounds_the_mean_over_seeds_with_its_interval() {
+    let dir = std::env::temp_dir().join(format!("mxsim-seeds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("seeds.toml");
+    let text = std::fs::read_to_string(root().join("scenarios/flaky-relay-443.toml")).unwrap();
+    let expect = "[expect]\nseeds = 5\nattempts_per_message = { max = 1.6 }\n";
+    let head = text.split("[expect]").next().unwrap();
+    std::fs::write(&file, format!("{head}{expect}")).unwrap();
+    let v = json(&["check", file.to_str().unwrap(), "--json"]);
+    let verdict = &v[0]["verdicts"][0];
+    assert_eq!(verdict["seeds"], 5);
+    // The value is the mean of the five seeds' own runs.
+    let per_seed: Vec<f64> = (7..12)
+        .map(|seed| {
+            json(&[
+                "run",
+                "scenarios/flaky-relay-443.toml",
+                "--seed",
+                &seed.to_string(),
+                "--json",
+            ])["attempts"]["per_message"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect();
+    let mean = per_seed.iter().sum::<f64>() / 5.0;
+    assert!((verdict["value"].as_f64().unwrap() - mean).abs() < 1e-12);
+    assert!((verdict["interval"]["mean"].as_f64().unwrap() - mean).abs() < 1e-12);
+    assert!(verdict["interval"]["half_width"].as_f64().unwrap() > 0.0);
+    let t = stdout(&mxsim(&["check", file.to_str().unwrap()]));
+    assert!(t.contains("(mean of 5 seeds)"), "{t}");
+    // A bound the mean breaks fails with exit 1.
+    std::fs::write(
+        &file,
+        format!("{head}[expect]\nseeds = 5\nattempts_per_message = {{ max = 1.01 }}\n"),
+    )
+    .unwrap();
+    assert_eq!(
+        mxsim(&["check", file.to_str().unwrap()]).status.code(),
+        Some(1)
+    );
+    for bad in [
+        "seeds = 1",
+        "seeds = 0",
+        "seeds = 20000",
+        "seeds = \"many\"",
+    ] {
+        std::fs::write(
+            &file,
+            format!("{head}[expect]\n{bad}\ndelivered_ratio = {{ min = 1 }}\n"),
+        )
+        .unwrap();
+        let o = mxsim(&["validate", file.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        assert!(stderr(&o).contains("expect.seeds"), "{bad}: {}", stderr(&o));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -244,6 +244,12 @@ pub struct Verdict {
     pub pass: bool,
     /// True when the value is a duration in ms (for printing).
     pub is_duration: bool,
+    /// With `[expect] seeds`: the value's 95% interval over the seeds (`value` is its mean).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<crate::stats::Interval>,
+    /// With `[expect] seeds`: how many seeds the value is the mean of.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seeds: Option<usize>,
     /// For a `culprit` bound: the host expected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<String>,
@@ -253,18 +259,54 @@ pub struct Verdict {
 }
 
 impl Expectation {
+    fn margin(&self, value: Option<f64>) -> Option<f64> {
+        value.map(|v| {
+            let lo = self.min.map_or(f64::INFINITY, |m| v - m);
+            let hi = self.max.map_or(f64::INFINITY, |m| m - v);
+            lo.min(hi)
+        })
+    }
+
+    /// Checks this bound against the mean over the runs of several seeds (`[expect] seeds`):
+    /// the bound applies to the mean, and the verdict carries its 95% interval. A value
+    /// undefined in any run fails (the runs promised a number one did not produce). For a
+    /// `culprit` bound the value is the share of seeds whose analysis names the host first.
+    pub fn check_mean(&self, reports: &[Report]) -> Verdict {
+        let values: Option<Vec<f64>> = reports.iter().map(|r| self.metric.value(r)).collect();
+        let interval = values.as_deref().and_then(crate::stats::mean_interval);
+        let value = values
+            .as_ref()
+            .filter(|v| !v.is_empty())
+            .map(|v| v.iter().sum::<f64>() / v.len() as f64);
+        let margin = self.margin(value);
+        Verdict {
+            name: self.name.clone(),
+            value,
+            interval,
+            seeds: Some(reports.len()),
+            min: self.min,
+            max: self.max,
+            margin: margin.filter(|m| m.is_finite()),
+            pass: margin.is_some_and(|m| m >= 0.0),
+            is_duration: self.metric.is_duration(),
+            expected: match &self.metric {
+                Metric::Culprit(host) => Some(host.clone()),
+                _ => None,
+            },
+            found: None,
+        }
+    }
+
     /// Checks this bound against a report. An undefined value fails (the scenario promised a
     /// number it did not produce).
     pub fn check(&self, report: &Report) -> Verdict {
         let value = self.metric.value(report);
-        let margin = value.map(|v| {
-            let lo = self.min.map_or(f64::INFINITY, |m| v - m);
-            let hi = self.max.map_or(f64::INFINITY, |m| m - v);
-            lo.min(hi)
-        });
+        let margin = self.margin(value);
         Verdict {
             name: self.name.clone(),
             value,
+            interval: None,
+            seeds: None,
             min: self.min,
             max: self.max,
             margin: margin.filter(|m| m.is_finite()),

@@ -54,6 +54,16 @@ pub fn run(scenario: Scenario) -> Report {
     sim.report()
 }
 
+/// Checks every `[expect]` bound of `scenario` against the mean over `reports`, the runs of
+/// `[expect] seeds` seeds (each verdict carries its 95% interval).
+pub fn check_over_seeds(scenario: &Scenario, reports: &[Report]) -> Vec<Verdict> {
+    scenario
+        .expect
+        .iter()
+        .map(|e| e.check_mean(reports))
+        .collect()
+}
+
 /// Checks every `[expect]` bound of `scenario` against `report`.
 pub fn check(scenario: &Scenario, report: &Report) -> Vec<Verdict> {
     scenario.expect.iter().map(|e| e.check(report)).collect()

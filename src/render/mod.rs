@@ -361,6 +361,16 @@ pub fn verdicts(
         let _ = writeln!(s, "  (no [expect] bounds)");
     }
     for v in verdicts {
+        if let (Some(expected), Some(n), Some(share)) = (&v.expected, v.seeds, v.value) {
+            let _ = writeln!(
+                s,
+                "  {} {} = \"{expected}\" (the analysis names it first in {:.0}% of {n} seeds)",
+                if v.pass { "PASS" } else { "FAIL" },
+                v.name,
+                share * 100.0
+            );
+            continue;
+        }
         if let Some(expected) = &v.expected {
             let found = v.found.as_deref().unwrap_or("no host (nothing failed)");
             let _ = writeln!(
@@ -375,9 +385,16 @@ pub fn verdicts(
             .iter()
             .filter_map(|(n, b)| b.map(|b| format!("{n} {}", value(b, v.is_duration))))
             .collect();
-        let shown = v
-            .value
-            .map_or("undefined".into(), |x| value(x, v.is_duration));
+        let shown = match (v.value, v.interval, v.seeds) {
+            (None, _, Some(n)) => format!("undefined in some of the {n} seeds"),
+            (None, _, None) => "undefined".into(),
+            (Some(x), Some(i), Some(n)) => format!(
+                "{} ± {} (mean of {n} seeds)",
+                value(x, v.is_duration),
+                value(i.half_width, v.is_duration)
+            ),
+            (Some(x), _, _) => value(x, v.is_duration),
+        };
         let margin = v.margin.map_or(String::new(), |m| {
             format!("; margin {}", signed(m, v.is_duration))
         });
@@ -393,7 +410,17 @@ pub fn verdicts(
     }
     if verdicts.iter().any(|v| !v.pass) {
         let preset = preset.map_or(String::new(), |p| format!(" --preset {p}"));
-        let _ = writeln!(s, "  reproduce: mxsim run {file} --seed {}{preset}", r.seed);
+        if let Some(n) = verdicts.iter().find_map(|v| v.seeds) {
+            let _ = writeln!(
+                s,
+                "  reproduce: mxsim check {file} --seed {}{preset} (seeds {}…{}; one of them: mxsim run {file} --seed N{preset})",
+                r.seed,
+                r.seed,
+                r.seed + n as u64 - 1
+            );
+        } else {
+            let _ = writeln!(s, "  reproduce: mxsim run {file} --seed {}{preset}", r.seed);
+        }
     }
     s
 }

@@ -48,6 +48,9 @@ pub struct Scenario {
     pub policies: Vec<(String, Policy)>,
     /// `[expect]` bounds.
     pub expect: Vec<Expectation>,
+    /// `[expect] seeds`: the bounds apply to the mean over this many seeds (the scenario's
+    /// and the ones after it); `None`: to the scenario's one seed.
+    pub expect_seeds: Option<u32>,
     /// Interval of the queue-length series in the report.
     pub series_every: SimDuration,
     /// SLO times: the report gives the share of messages delivered within each, ascending.

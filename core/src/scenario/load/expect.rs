@@ -16,6 +16,7 @@ pub(super) fn read_expect(
     allowed.push("host_share");
     allowed.push("delivered_within");
     allowed.push("culprit");
+    allowed.push("seeds");
     let Some(f) = r.table(node, "expect", &allowed) else {
         return Vec::new();
     };
@@ -183,4 +184,28 @@ pub(super) fn read_bound(
         }
     }
     Some((min, max))
+}
+
+/// Most seeds `[expect] seeds` may ask for (each is a whole run per `mxsim check`).
+pub const EXPECT_SEEDS_MAX: u64 = 10_000;
+
+/// `[expect] seeds = N`: bounds apply to the mean over N seeds (the scenario's and the ones
+/// after it), at least 2.
+pub(super) fn read_expect_seeds(r: &mut Reader, top: &Fields<'_>) -> Option<u32> {
+    let Some(Kind::Table(entries)) = top.get("expect").map(|n| &n.kind) else {
+        return None;
+    };
+    let e = entries.iter().find(|e| e.key == "seeds")?;
+    match r.unsigned(&e.value, "expect.seeds", EXPECT_SEEDS_MAX)? {
+        n if n >= 2 => Some(n as u32),
+        _ => {
+            r.error(
+                "expect.seeds",
+                e.value.span.clone(),
+                "at least 2 seeds: a mean over one run has no interval".into(),
+                Some("write e.g. seeds = 20, or remove it to check the scenario's one seed".into()),
+            );
+            None
+        }
+    }
 }

@@ -119,6 +119,7 @@ fn read_scenario(r: &mut Reader, root: &Node) -> Option<Scenario> {
     let policy = read_policy(r, top.get("policy"), &hosts, &links, None);
     let policies = read_named_policies(r, &top, &hosts, &links);
     let expect = read_expect(r, &top, &hosts);
+    let expect_seeds = read_expect_seeds(r, &top);
     let mut hosts = hosts;
     read_relay_policies(r, &relay_queues, &mut hosts, &links);
     let series_every = top
@@ -140,6 +141,7 @@ fn read_scenario(r: &mut Reader, root: &Node) -> Option<Scenario> {
         policy: policy?,
         policies,
         expect,
+        expect_seeds,
     })
 }
 

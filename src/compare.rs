@@ -5,7 +5,8 @@
 //! seed) and results are put back in (policy, seed) order, so the output does not depend on
 //! the thread count or on scheduling.
 
-use crate::{load, Failure};
+use crate::check::CheckOutput;
+use crate::{csv_text, emit, junit, load, render, Failure};
 use mxsim_core::compare::{compare, precision_of, Comparison, PrecisionOutcome};
 use mxsim_core::scenario::Scenario;
 use mxsim_core::Report;
@@ -179,4 +180,57 @@ pub fn csv_rows(c: &Comparison) -> Vec<Vec<String>> {
         }
     }
     rows
+}
+
+/// `mxsim compare`: runs, prints the comparison and the gates; exit 1 when a gate fails.
+pub fn command(
+    args: &CompareArgs<'_>,
+    output: CheckOutput,
+    gate_texts: &[String],
+    junit_path: Option<&Path>,
+    precision: Option<Precision>,
+) -> Result<(), Failure> {
+    use mxsim_core::compare::{check_gate, Gate, GateOutcome};
+    let gates = gate_texts
+        .iter()
+        .map(|g| {
+            Gate::parse(g).map_err(|m| {
+                Failure::Input(format!(
+                    "error: --gate: {m}\n  help: e.g. --gate delay_p95:+10% --gate delivered_ratio:-0.1%"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let (c, precision) = run_compare(args, precision)?;
+    let verdicts: Vec<_> = gates.iter().flat_map(|g| check_gate(&c, g)).collect();
+    match output {
+        CheckOutput::Json => {
+            let mut v = serde_json::to_value(&c).expect("comparisons serialise");
+            v["gates"] = serde_json::to_value(&verdicts).expect("verdicts serialise");
+            if let Some(p) = &precision {
+                v["precision"] = serde_json::to_value(p).expect("outcomes serialise");
+            }
+            emit(&(serde_json::to_string_pretty(&v).expect("JSON prints") + "\n"));
+        }
+        CheckOutput::Csv => emit(&csv_text(&csv_rows(&c))),
+        CheckOutput::Text => {
+            emit(&render::comparison(&args.path.display().to_string(), &c));
+            if let Some(p) = &precision {
+                emit(&render::precision(p));
+            }
+            emit(&render::gates(&c, &verdicts));
+        }
+    }
+    if let Some(file) = junit_path {
+        std::fs::write(
+            file,
+            junit::gates_xml(&args.path.display().to_string(), &c, &verdicts),
+        )
+        .map_err(|e| Failure::Input(format!("error: cannot write {}: {e}", file.display())))?;
+    }
+    if verdicts.iter().any(|v| v.outcome == GateOutcome::Fail) {
+        Err(Failure::Check)
+    } else {
+        Ok(())
+    }
 }

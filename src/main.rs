@@ -1,19 +1,22 @@
 //! `mxsim`: the command-line front end. Glue only: parse arguments, read files, call
-//! `mxsim-core`, render tables or JSON. No model logic lives here.
+//! `mxsim-core`, render tables or JSON. No model logic lives here. This file holds the
+//! argument definitions, dispatch and the small commands; the larger commands have a module
+//! each (`run`, `check`, `compare`, `trace`), outputs too (`render`, `export`, `junit`, `plot`).
 //!
-//! Exit codes: 0 success; 1 an `[expect]` bound failed (`check`) or an internal error;
-//! 2 invalid input or usage (the message goes to stderr).
+//! Exit codes: 0 success; 1 an `[expect]` bound failed (`check`), a gate failed (`compare`),
+//! or an internal error; 2 invalid input or usage (the message goes to stderr).
 
+mod check;
 mod compare;
 mod export;
 mod junit;
 mod plot;
 mod render;
+mod run;
 mod trace;
 
 use clap::{Parser, Subcommand};
 use mxsim_core::scenario::{self, Scenario};
-use mxsim_core::time::SimDuration;
 use mxsim_core::{smtp, Simulation};
 use std::io::{self, Write};
 use std::panic::{self, AssertUnwindSafe};
@@ -255,11 +258,11 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             every,
             csv,
             plot,
-        } => run(
+        } => run::run(
             &scenario,
             seed,
             preset.as_deref(),
-            &RunOutputs {
+            &run::RunOutputs {
                 json,
                 trace: trace.as_deref(),
                 analyze,
@@ -277,11 +280,11 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             json,
             csv,
             junit,
-        } => check(
+        } => check::check(
             &scenarios,
             seed,
             preset.as_deref(),
-            CheckOutput::of(json, csv),
+            check::CheckOutput::of(json, csv),
             junit.as_deref(),
         ),
         Command::Compare {
@@ -295,14 +298,14 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             junit,
             precision,
             max_seeds,
-        } => compare_command(
+        } => compare::command(
             &compare::CompareArgs {
                 path: &scenario,
                 policies: &policies,
                 seeds,
                 threads: threads.map(usize::from),
             },
-            CheckOutput::of(json, csv),
+            check::CheckOutput::of(json, csv),
             &gates,
             junit.as_deref(),
             precision
@@ -326,7 +329,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             limit,
             json,
             csv,
-        } => trace_command(
+        } => trace::command(
             &trace::TraceArgs {
                 path: &scenario,
                 seed,
@@ -401,92 +404,6 @@ fn load_with_preset(
         scenario.policy.retry = p.policy;
     }
     Ok(scenario)
-}
-
-/// What `mxsim run` writes besides the report.
-struct RunOutputs<'a> {
-    json: bool,
-    trace: Option<&'a Path>,
-    analyze: bool,
-    every: Option<&'a str>,
-    csv: Option<&'a Path>,
-    plot: Option<&'a Path>,
-}
-
-/// Parses a duration option (`--every 10m`); a bad or zero value is invalid input.
-fn duration_option(flag: &str, text: &str) -> Result<SimDuration, Failure> {
-    match mxsim_core::time::parse_duration(text) {
-        Ok(d) if d.as_ms() > 0 => Ok(d),
-        Ok(_) => Err(Failure::Input(format!(
-            "error: {flag} must be positive, not \"{text}\"\n  help: e.g. {flag} 10m"
-        ))),
-        Err(e) => Err(Failure::Input(format!(
-            "error: {flag}: {e}\n  help: durations look like 30s, 10m, 1h30m or 2d"
-        ))),
-    }
-}
-
-fn run(
-    path: &Path,
-    seed: Option<u64>,
-    preset: Option<&str>,
-    out: &RunOutputs<'_>,
-) -> Result<(), Failure> {
-    let RunOutputs {
-        json,
-        trace,
-        analyze,
-        every,
-        csv,
-        plot,
-    } = *out;
-    let every = every.map(|e| duration_option("--every", e)).transpose()?;
-    for dir in [csv, plot].into_iter().flatten() {
-        export::prepare_dir(dir)?;
-    }
-    let scenario = load_with_preset(path, seed, preset)?;
-    let mut sim = Simulation::new(scenario);
-    if trace.is_some() {
-        sim.record_trace();
-    }
-    if json || analyze || csv.is_some() || plot.is_some() || every.is_some() {
-        sim.observe(every);
-    }
-    sim.run();
-    let report = sim.report();
-    if let Some(dir) = csv {
-        export::write_run(dir, &report)?;
-    }
-    if let Some(dir) = plot {
-        let written = plot::write_plots(dir, &report)?;
-        if !json {
-            let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
-            eprintln!("wrote {}", names.join(", "));
-        }
-    }
-    if let Some(trace_path) = trace {
-        let mut lines = String::new();
-        for record in sim.trace() {
-            lines.push_str(&serde_json::to_string(record).expect("trace records serialise"));
-            lines.push('\n');
-        }
-        std::fs::write(trace_path, lines).map_err(|e| {
-            Failure::Input(format!("error: cannot write {}: {e}", trace_path.display()))
-        })?;
-    }
-    if json {
-        emit(&(serde_json::to_string_pretty(&report).expect("reports serialise") + "\n"));
-    } else {
-        emit(&render::report(
-            &path.display().to_string(),
-            sim.scenario(),
-            &report,
-        ));
-        if let (true, Some(a), Some(routing)) = (analyze, &report.analysis, &report.routing) {
-            emit(&render::analysis(a, routing));
-        }
-    }
-    Ok(())
 }
 
 fn schedule(policy: &str, code: &str, seed: Option<u64>, json: bool) -> Result<(), Failure> {
@@ -601,138 +518,6 @@ fn explain(code: &str, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-/// How `check` prints its verdicts.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum CheckOutput {
-    Text,
-    Json,
-    Csv,
-}
-
-impl CheckOutput {
-    fn of(json: bool, csv: bool) -> Self {
-        match (json, csv) {
-            (true, _) => CheckOutput::Json,
-            (_, true) => CheckOutput::Csv,
-            _ => CheckOutput::Text,
-        }
-    }
-}
-
-fn check(
-    paths: &[PathBuf],
-    seed: Option<u64>,
-    preset: Option<&str>,
-    output: CheckOutput,
-    junit_path: Option<&Path>,
-) -> Result<(), Failure> {
-    let mut all_pass = true;
-    let mut json_out = Vec::new();
-    let mut suites = Vec::new();
-    let mut csv_rows = vec![vec![
-        "scenario".to_string(),
-        "seed".into(),
-        "bound".into(),
-        "value".into(),
-        "min".into(),
-        "max".into(),
-        "margin".into(),
-        "pass".into(),
-    ]];
-    for path in paths {
-        let scenario = load_with_preset(path, seed, preset)?;
-        let started = std::time::Instant::now();
-        let (report, verdicts) = match scenario.expect_seeds {
-            None => {
-                let report = checked_run(scenario.clone());
-                let verdicts = mxsim_core::check(&scenario, &report);
-                (report, verdicts)
-            }
-            Some(n) => {
-                // The bounds apply to the mean over n seeds: the scenario's and the ones after.
-                use rayon::prelude::*;
-                let reports: Vec<mxsim_core::Report> = (0..u64::from(n))
-                    .into_par_iter()
-                    .map(|i| {
-                        let mut s = scenario.clone();
-                        s.seed = scenario.seed.wrapping_add(i) & (i64::MAX as u64);
-                        checked_run(s)
-                    })
-                    .collect();
-                let verdicts = mxsim_core::check_over_seeds(&scenario, &reports);
-                let first = reports.into_iter().next().expect("at least two seeds");
-                (first, verdicts)
-            }
-        };
-        let seconds = started.elapsed().as_secs_f64();
-        let pass = verdicts.iter().all(|v| v.pass);
-        all_pass &= pass;
-        let name = path.display().to_string();
-        suites.push(junit::Suite {
-            name: name.clone(),
-            seed: scenario.seed,
-            digest: report.digest.clone(),
-            seconds,
-            verdicts: verdicts.clone(),
-        });
-        match output {
-            CheckOutput::Json => json_out.push(serde_json::json!({
-                "scenario": name,
-                "seed": scenario.seed,
-                "digest": report.digest,
-                "pass": pass,
-                "verdicts": verdicts,
-            })),
-            CheckOutput::Csv => {
-                let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
-                for v in &verdicts {
-                    csv_rows.push(vec![
-                        name.clone(),
-                        scenario.seed.to_string(),
-                        v.name.clone(),
-                        opt(v.value),
-                        opt(v.min),
-                        opt(v.max),
-                        opt(v.margin),
-                        v.pass.to_string(),
-                    ]);
-                }
-            }
-            CheckOutput::Text => emit(&render::verdicts(
-                &name, preset, &scenario, &report, &verdicts,
-            )),
-        }
-    }
-    match output {
-        CheckOutput::Json => {
-            emit(&(serde_json::to_string_pretty(&json_out).expect("verdicts serialise") + "\n"))
-        }
-        CheckOutput::Csv => emit(&csv_text(&csv_rows)),
-        CheckOutput::Text => {}
-    }
-    if let Some(file) = junit_path {
-        std::fs::write(file, junit::xml(&suites))
-            .map_err(|e| Failure::Input(format!("error: cannot write {}: {e}", file.display())))?;
-    }
-    if all_pass {
-        Ok(())
-    } else {
-        Err(Failure::Check)
-    }
-}
-
-/// Runs `scenario` for `check`, observing it in detail when a bound reads the analysis.
-fn checked_run(scenario: Scenario) -> mxsim_core::Report {
-    let analysis = scenario.expects_analysis();
-    let mut sim = Simulation::new(scenario);
-    if analysis {
-        // A `culprit` bound reads the failure analysis.
-        sim.observe(None);
-    }
-    sim.run();
-    sim.report()
-}
-
 /// Rows as CSV text (quoted where needed).
 fn csv_text(rows: &[Vec<String>]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -742,84 +527,4 @@ fn csv_text(rows: &[Vec<String>]) -> String {
     }
     String::from_utf8(w.into_inner().expect("flushing to memory cannot fail"))
         .expect("CSV of UTF-8 strings is UTF-8")
-}
-
-fn compare_command(
-    args: &compare::CompareArgs<'_>,
-    output: CheckOutput,
-    gate_texts: &[String],
-    junit_path: Option<&Path>,
-    precision: Option<compare::Precision>,
-) -> Result<(), Failure> {
-    use mxsim_core::compare::{check_gate, Gate, GateOutcome};
-    let gates = gate_texts
-        .iter()
-        .map(|g| {
-            Gate::parse(g).map_err(|m| {
-                Failure::Input(format!(
-                    "error: --gate: {m}\n  help: e.g. --gate delay_p95:+10% --gate delivered_ratio:-0.1%"
-                ))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let (c, precision) = compare::run_compare(args, precision)?;
-    let verdicts: Vec<_> = gates.iter().flat_map(|g| check_gate(&c, g)).collect();
-    match output {
-        CheckOutput::Json => {
-            let mut v = serde_json::to_value(&c).expect("comparisons serialise");
-            v["gates"] = serde_json::to_value(&verdicts).expect("verdicts serialise");
-            if let Some(p) = &precision {
-                v["precision"] = serde_json::to_value(p).expect("outcomes serialise");
-            }
-            emit(&(serde_json::to_string_pretty(&v).expect("JSON prints") + "\n"));
-        }
-        CheckOutput::Csv => emit(&csv_text(&compare::csv_rows(&c))),
-        CheckOutput::Text => {
-            emit(&render::comparison(&args.path.display().to_string(), &c));
-            if let Some(p) = &precision {
-                emit(&render::precision(p));
-            }
-            emit(&render::gates(&c, &verdicts));
-        }
-    }
-    if let Some(file) = junit_path {
-        std::fs::write(
-            file,
-            junit::gates_xml(&args.path.display().to_string(), &c, &verdicts),
-        )
-        .map_err(|e| Failure::Input(format!("error: cannot write {}: {e}", file.display())))?;
-    }
-    if verdicts.iter().any(|v| v.outcome == GateOutcome::Fail) {
-        Err(Failure::Check)
-    } else {
-        Ok(())
-    }
-}
-
-fn trace_command(args: &trace::TraceArgs<'_>, json: bool, csv: bool) -> Result<(), Failure> {
-    let (scenario, traced) = trace::trace(args)?;
-    if json {
-        let all: Vec<serde_json::Value> = traced
-            .iter()
-            .map(|t| {
-                serde_json::json!({
-                    "message": t.id,
-                    "ending": render::ending(&t.records),
-                    "records": t.records,
-                })
-            })
-            .collect();
-        emit(&(serde_json::to_string_pretty(&all).expect("records serialise") + "\n"));
-    } else if csv {
-        emit(&csv_text(&trace::attempt_rows(&scenario, &traced)));
-    } else if traced.is_empty() {
-        emit("no message matches\n");
-    } else {
-        let texts: Vec<String> = traced
-            .iter()
-            .map(|t| render::message_timeline(&scenario, t.id, &t.records))
-            .collect();
-        emit(&texts.join("\n"));
-    }
-    Ok(())
 }

@@ -5,7 +5,7 @@
 //! second records only their trace records. Both are the same run; their digests are compared
 //! to prove it. Memory never holds the whole trace.
 
-use crate::{load_with_preset, Failure};
+use crate::{csv_text, emit, load_with_preset, render, Failure};
 use mxsim_core::ids::MessageId;
 use mxsim_core::scenario::Scenario;
 use mxsim_core::smtp::EnhancedCode;
@@ -197,4 +197,33 @@ pub fn attempt_rows(scenario: &Scenario, traced: &[Traced]) -> Vec<Vec<String>> 
         }
     }
     rows
+}
+
+/// `mxsim trace`: selects, traces and prints the messages asked for.
+pub fn command(args: &TraceArgs<'_>, json: bool, csv: bool) -> Result<(), Failure> {
+    let (scenario, traced) = trace(args)?;
+    if json {
+        let all: Vec<serde_json::Value> = traced
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "message": t.id,
+                    "ending": render::ending(&t.records),
+                    "records": t.records,
+                })
+            })
+            .collect();
+        emit(&(serde_json::to_string_pretty(&all).expect("records serialise") + "\n"));
+    } else if csv {
+        emit(&csv_text(&attempt_rows(&scenario, &traced)));
+    } else if traced.is_empty() {
+        emit("no message matches\n");
+    } else {
+        let texts: Vec<String> = traced
+            .iter()
+            .map(|t| render::message_timeline(&scenario, t.id, &t.records))
+            .collect();
+        emit(&texts.join("\n"));
+    }
+    Ok(())
 }

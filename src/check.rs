@@ -1,0 +1,139 @@
+//! `mxsim check`: runs scenarios and evaluates their `[expect]` bounds (on one seed, or on
+//! the mean over `[expect] seeds`), as text, JSON, CSV or JUnit XML.
+
+use crate::{csv_text, emit, junit, load_with_preset, render, Failure};
+use mxsim_core::scenario::Scenario;
+use mxsim_core::Simulation;
+use std::path::{Path, PathBuf};
+
+/// How `check` prints its verdicts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum CheckOutput {
+    Text,
+    Json,
+    Csv,
+}
+
+impl CheckOutput {
+    pub fn of(json: bool, csv: bool) -> Self {
+        match (json, csv) {
+            (true, _) => CheckOutput::Json,
+            (_, true) => CheckOutput::Csv,
+            _ => CheckOutput::Text,
+        }
+    }
+}
+
+pub fn check(
+    paths: &[PathBuf],
+    seed: Option<u64>,
+    preset: Option<&str>,
+    output: CheckOutput,
+    junit_path: Option<&Path>,
+) -> Result<(), Failure> {
+    let mut all_pass = true;
+    let mut json_out = Vec::new();
+    let mut suites = Vec::new();
+    let mut csv_rows = vec![vec![
+        "scenario".to_string(),
+        "seed".into(),
+        "bound".into(),
+        "value".into(),
+        "min".into(),
+        "max".into(),
+        "margin".into(),
+        "pass".into(),
+    ]];
+    for path in paths {
+        let scenario = load_with_preset(path, seed, preset)?;
+        let started = std::time::Instant::now();
+        let (report, verdicts) = match scenario.expect_seeds {
+            None => {
+                let report = checked_run(scenario.clone());
+                let verdicts = mxsim_core::check(&scenario, &report);
+                (report, verdicts)
+            }
+            Some(n) => {
+                // The bounds apply to the mean over n seeds: the scenario's and the ones after.
+                use rayon::prelude::*;
+                let reports: Vec<mxsim_core::Report> = (0..u64::from(n))
+                    .into_par_iter()
+                    .map(|i| {
+                        let mut s = scenario.clone();
+                        s.seed = scenario.seed.wrapping_add(i) & (i64::MAX as u64);
+                        checked_run(s)
+                    })
+                    .collect();
+                let verdicts = mxsim_core::check_over_seeds(&scenario, &reports);
+                let first = reports.into_iter().next().expect("at least two seeds");
+                (first, verdicts)
+            }
+        };
+        let seconds = started.elapsed().as_secs_f64();
+        let pass = verdicts.iter().all(|v| v.pass);
+        all_pass &= pass;
+        let name = path.display().to_string();
+        suites.push(junit::Suite {
+            name: name.clone(),
+            seed: scenario.seed,
+            digest: report.digest.clone(),
+            seconds,
+            verdicts: verdicts.clone(),
+        });
+        match output {
+            CheckOutput::Json => json_out.push(serde_json::json!({
+                "scenario": name,
+                "seed": scenario.seed,
+                "digest": report.digest,
+                "pass": pass,
+                "verdicts": verdicts,
+            })),
+            CheckOutput::Csv => {
+                let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
+                for v in &verdicts {
+                    csv_rows.push(vec![
+                        name.clone(),
+                        scenario.seed.to_string(),
+                        v.name.clone(),
+                        opt(v.value),
+                        opt(v.min),
+                        opt(v.max),
+                        opt(v.margin),
+                        v.pass.to_string(),
+                    ]);
+                }
+            }
+            CheckOutput::Text => emit(&render::verdicts(
+                &name, preset, &scenario, &report, &verdicts,
+            )),
+        }
+    }
+    match output {
+        CheckOutput::Json => {
+            emit(&(serde_json::to_string_pretty(&json_out).expect("verdicts serialise") + "\n"))
+        }
+        CheckOutput::Csv => emit(&csv_text(&csv_rows)),
+        CheckOutput::Text => {}
+    }
+    if let Some(file) = junit_path {
+        std::fs::write(file, junit::xml(&suites))
+            .map_err(|e| Failure::Input(format!("error: cannot write {}: {e}", file.display())))?;
+    }
+    if all_pass {
+        Ok(())
+    } else {
+        Err(Failure::Check)
+    }
+}
+
+/// Runs `scenario` for `check`, observing it in detail when a bound reads the analysis.
+fn checked_run(scenario: Scenario) -> mxsim_core::Report {
+    let analysis = scenario.expects_analysis();
+    let mut sim = Simulation::new(scenario);
+    if analysis {
+        // A `culprit` bound reads the failure analysis.
+        sim.observe(None);
+    }
+    sim.run();
+    sim.report()
+}

@@ -1,0 +1,93 @@
+//! `mxsim run`: one run and its report, with the optional outputs (JSON, trace, analysis,
+//! CSV tables, plots).
+
+use crate::{emit, export, load_with_preset, plot, render, Failure};
+use mxsim_core::time::SimDuration;
+use mxsim_core::Simulation;
+use std::path::Path;
+
+/// What `mxsim run` writes besides the report.
+pub struct RunOutputs<'a> {
+    pub json: bool,
+    pub trace: Option<&'a Path>,
+    pub analyze: bool,
+    pub every: Option<&'a str>,
+    pub csv: Option<&'a Path>,
+    pub plot: Option<&'a Path>,
+}
+
+/// Parses a duration option (`--every 10m`); a bad or zero value is invalid input.
+pub fn duration_option(flag: &str, text: &str) -> Result<SimDuration, Failure> {
+    match mxsim_core::time::parse_duration(text) {
+        Ok(d) if d.as_ms() > 0 => Ok(d),
+        Ok(_) => Err(Failure::Input(format!(
+            "error: {flag} must be positive, not \"{text}\"\n  help: e.g. {flag} 10m"
+        ))),
+        Err(e) => Err(Failure::Input(format!(
+            "error: {flag}: {e}\n  help: durations look like 30s, 10m, 1h30m or 2d"
+        ))),
+    }
+}
+
+pub fn run(
+    path: &Path,
+    seed: Option<u64>,
+    preset: Option<&str>,
+    out: &RunOutputs<'_>,
+) -> Result<(), Failure> {
+    let RunOutputs {
+        json,
+        trace,
+        analyze,
+        every,
+        csv,
+        plot,
+    } = *out;
+    let every = every.map(|e| duration_option("--every", e)).transpose()?;
+    for dir in [csv, plot].into_iter().flatten() {
+        export::prepare_dir(dir)?;
+    }
+    let scenario = load_with_preset(path, seed, preset)?;
+    let mut sim = Simulation::new(scenario);
+    if trace.is_some() {
+        sim.record_trace();
+    }
+    if json || analyze || csv.is_some() || plot.is_some() || every.is_some() {
+        sim.observe(every);
+    }
+    sim.run();
+    let report = sim.report();
+    if let Some(dir) = csv {
+        export::write_run(dir, &report)?;
+    }
+    if let Some(dir) = plot {
+        let written = plot::write_plots(dir, &report)?;
+        if !json {
+            let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+            eprintln!("wrote {}", names.join(", "));
+        }
+    }
+    if let Some(trace_path) = trace {
+        let mut lines = String::new();
+        for record in sim.trace() {
+            lines.push_str(&serde_json::to_string(record).expect("trace records serialise"));
+            lines.push('\n');
+        }
+        std::fs::write(trace_path, lines).map_err(|e| {
+            Failure::Input(format!("error: cannot write {}: {e}", trace_path.display()))
+        })?;
+    }
+    if json {
+        emit(&(serde_json::to_string_pretty(&report).expect("reports serialise") + "\n"));
+    } else {
+        emit(&render::report(
+            &path.display().to_string(),
+            sim.scenario(),
+            &report,
+        ));
+        if let (true, Some(a), Some(routing)) = (analyze, &report.analysis, &report.routing) {
+            emit(&render::analysis(a, routing));
+        }
+    }
+    Ok(())
+}

@@ -278,35 +278,33 @@ impl Expectation {
             .as_ref()
             .filter(|v| !v.is_empty())
             .map(|v| v.iter().sum::<f64>() / v.len() as f64);
-        let margin = self.margin(value);
-        Verdict {
-            name: self.name.clone(),
-            value,
-            interval,
-            seeds: Some(reports.len()),
-            min: self.min,
-            max: self.max,
-            margin: margin.filter(|m| m.is_finite()),
-            pass: margin.is_some_and(|m| m >= 0.0),
-            is_duration: self.metric.is_duration(),
-            expected: match &self.metric {
-                Metric::Culprit(host) => Some(host.clone()),
-                _ => None,
-            },
-            found: None,
-        }
+        self.verdict(value, interval.map(|i| (i, reports.len())), None)
     }
 
     /// Checks this bound against a report. An undefined value fails (the scenario promised a
     /// number it did not produce).
     pub fn check(&self, report: &Report) -> Verdict {
-        let value = self.metric.value(report);
+        let found = match &self.metric {
+            Metric::Culprit(_) => report.analysis.as_ref().and_then(|a| a.culprit.clone()),
+            _ => None,
+        };
+        self.verdict(self.metric.value(report), None, found)
+    }
+
+    /// The verdict on `value`, with its interval over seeds if it is a mean, and for a
+    /// `culprit` bound the host found (the one place a verdict is built).
+    fn verdict(
+        &self,
+        value: Option<f64>,
+        over_seeds: Option<(crate::stats::Interval, usize)>,
+        found: Option<String>,
+    ) -> Verdict {
         let margin = self.margin(value);
         Verdict {
             name: self.name.clone(),
             value,
-            interval: None,
-            seeds: None,
+            interval: over_seeds.map(|(i, _)| i),
+            seeds: over_seeds.map(|(_, n)| n),
             min: self.min,
             max: self.max,
             margin: margin.filter(|m| m.is_finite()),
@@ -316,10 +314,7 @@ impl Expectation {
                 Metric::Culprit(host) => Some(host.clone()),
                 _ => None,
             },
-            found: match &self.metric {
-                Metric::Culprit(_) => report.analysis.as_ref().and_then(|a| a.culprit.clone()),
-                _ => None,
-            },
+            found,
         }
     }
 }

@@ -37,7 +37,10 @@ pub struct Blame {
     pub parent: Vec<Option<usize>>,
     /// What the attempt's failure is blamed on.
     pub origin: Origin,
+    /// Sessions open while the hops are walked (a stack of hop indices).
     open: Vec<usize>,
+    /// Per hop, how many hops it contacted.
+    children: Vec<u32>,
 }
 
 impl Blame {
@@ -65,17 +68,16 @@ impl Blame {
             }
         }
         // A failed hop is a leaf when no later hop names it as parent.
-        self.open.clear();
-        self.open.resize(hops.len(), 0);
+        self.children.clear();
+        self.children.resize(hops.len(), 0);
         for p in self.parent.iter().flatten() {
-            self.open[*p] += 1;
+            self.children[*p] += 1;
         }
         for (j, hop) in hops.iter().enumerate() {
-            if !hop.reply.is_success() && self.open[j] == 0 {
+            if !hop.reply.is_success() && self.children[j] == 0 {
                 self.leaves.push(j);
             }
         }
-        self.open.clear();
         self.origin = match (reply.is_success(), hops.is_empty(), dns) {
             (true, _, _) => Origin::None,
             (false, false, _) => Origin::Hosts,

@@ -106,7 +106,8 @@ pub struct Observer {
     routes_not_itemised: u64,
     series: Buckets,
     pending: FxHashMap<MessageId, Pending>,
-    origin_443: Origin443,
+    /// Failed attempts that ended in 4.4.3 (their origins are in `relay_443` and `dns_443`).
+    failed_443: u64,
     relay_443: BTreeMap<(HostId, HostId), f64>,
     dns_443: BTreeMap<HostId, u64>,
     failed_attempts: u64,
@@ -137,7 +138,7 @@ impl Observer {
             routes_not_itemised: 0,
             series: Buckets::new(every, hosts),
             pending: FxHashMap::default(),
-            origin_443: Origin443::default(),
+            failed_443: 0,
             relay_443: BTreeMap::new(),
             dns_443: BTreeMap::new(),
             failed_attempts: 0,
@@ -262,7 +263,7 @@ impl Observer {
                 }
             }
             if a.reply.code == crate::smtp::codes::ROUTING_SERVER_FAILURE.code {
-                self.origin_443.total += 1;
+                self.failed_443 += 1;
                 match self.blame.origin {
                     Origin::Dns(resolver) => *self.dns_443.entry(resolver).or_insert(0) += 1,
                     Origin::Hosts => {
@@ -388,7 +389,7 @@ impl Observer {
             .collect();
         relay.sort_by(|a, b| b.count.total_cmp(&a.count));
         Origin443 {
-            total: self.origin_443.total,
+            total: self.failed_443,
             dns: self.dns_443.iter().map(|(&h, &n)| (name(h), n)).collect(),
             relay,
         }

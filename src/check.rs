@@ -28,6 +28,7 @@ pub fn check(
     paths: &[PathBuf],
     seed: Option<u64>,
     preset: Option<&str>,
+    sets: &[String],
     output: CheckOutput,
     junit_path: Option<&Path>,
 ) -> Result<(), Failure> {
@@ -45,7 +46,7 @@ pub fn check(
         "pass".into(),
     ]];
     for path in paths {
-        let scenario = load_with_preset(path, seed, preset)?;
+        let scenario = load_with_preset(path, seed, preset, sets)?;
         let started = std::time::Instant::now();
         let (report, verdicts) = match scenario.expect_seeds {
             None => {

@@ -6,51 +6,101 @@
 //! the thread count or on scheduling.
 
 use crate::check::CheckOutput;
-use crate::{csv_text, emit, junit, load, render, Failure};
+use crate::experiment::{pool, run_jobs};
+use crate::shard::{emit_shard, shard_jobs, text_hash, Experiment, JobResult, ShardFile};
+use crate::{csv_text, emit, junit, plot, read_scenario_text, render, Failure};
 use mxsim_core::compare::{compare, precision_of, Comparison, PrecisionOutcome};
-use mxsim_core::scenario::Scenario;
-use mxsim_core::Report;
-use rayon::prelude::*;
+use mxsim_core::experiment::{seeds_from, RunResult, Shard};
+use mxsim_core::scenario::edit::{split_list, top_level_positions};
+use mxsim_core::scenario::{load_edited, Edit, EditError, Scenario};
 use std::path::Path;
 
 /// What `mxsim compare` was asked.
 pub struct CompareArgs<'a> {
     pub path: &'a Path,
     pub policies: &'a [String],
+    pub sets: &'a [String],
     pub seeds: u32,
     pub threads: Option<usize>,
+    pub shard: Option<Shard>,
 }
 
-/// The scenario with policy `name`: a named policy of the scenario (`[policies.<name>]`),
-/// `scenario` for the scenario's own `[policy]`, or a preset's retry policy put into it.
-fn with_policy(base: &Scenario, name: &str) -> Result<Scenario, Failure> {
-    let mut s = base.clone();
-    if name == "scenario" {
-        return Ok(s);
+/// Where `compare` (and `merge` of compare shards) writes its results.
+pub struct CompareOutputs<'a> {
+    pub output: CheckOutput,
+    pub junit: Option<&'a Path>,
+    pub plot: Option<&'a Path>,
+}
+
+/// A `--policy` spec: `NAME` (a preset, a named policy of the scenario, or `scenario`),
+/// `NAME:PATH=VALUE[,PATH=VALUE…]` (that policy with overrides), or `PATH=VALUE[,…]` (the
+/// scenario's own policy with overrides).
+pub fn parse_policy_spec(text: &str) -> Result<(String, Vec<Edit>), Failure> {
+    let bad = |m: String| {
+        Failure::Input(format!(
+            "error: --policy {text}: {m}\n  help: a policy is NAME, NAME:PATH=VALUE[,PATH=VALUE] or PATH=VALUE, e.g. --policy 'scenario:policy.on_code.\"4.4.3\"={{ fixed = \"1h\" }}'"
+        ))
+    };
+    let eq = top_level_positions(text, '=').first().copied();
+    let colon = top_level_positions(text, ':').first().copied();
+    let (name, edits) = match (colon, eq) {
+        (_, None) => (text.trim(), ""),
+        (Some(c), Some(e)) if c < e => (text[..c].trim(), &text[c + 1..]),
+        (_, Some(_)) => ("scenario", text),
+    };
+    if name.is_empty() {
+        return Err(bad("no policy name before `:`".into()));
     }
-    if let Some((_, p)) = base.policies.iter().find(|(n, _)| n == name) {
-        s.policy = p.clone();
-        return Ok(s);
+    let edits = if edits.trim().is_empty() {
+        Vec::new()
+    } else {
+        split_list(edits)
+            .into_iter()
+            .map(|e| Edit::parse(e).map_err(&bad))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    Ok((name.to_string(), edits))
+}
+
+/// Parses `--set` edits.
+pub fn parse_sets(sets: &[String]) -> Result<Vec<Edit>, Failure> {
+    sets.iter()
+        .map(|s| {
+            Edit::parse(s).map_err(|m| {
+                Failure::Input(format!(
+                    "error: --set {s}: {m}\n  help: e.g. --set policy.retry.fixed=1h or --set 'hosts[relay-a].failure.markov.mean_down=30m'"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// The message for an edited scenario that does not load, naming what was asked.
+pub fn edit_failure(what: &str, e: EditError) -> Failure {
+    match e {
+        EditError::Edit(m) => Failure::Input(format!("error: {what}: {m}")),
+        EditError::Invalid(d) => {
+            Failure::Input(format!("{what}: the edited scenario is invalid\n{d}"))
+        }
     }
-    if let Some(p) = mxsim_core::policy::preset(name) {
-        s.policy.retry = p.policy;
-        return Ok(s);
-    }
-    let named: Vec<&str> = base.policies.iter().map(|(n, _)| n.as_str()).collect();
-    let presets: Vec<&str> = mxsim_core::policy::presets()
+}
+
+/// The scenario for each policy spec: the chosen policy, then `--set`, then its own edits.
+fn variants(
+    text: &str,
+    file: &str,
+    policies: &[String],
+    sets: &[Edit],
+) -> Result<Vec<Scenario>, Failure> {
+    policies
         .iter()
-        .map(|p| p.name)
-        .collect();
-    let all: Vec<&str> = std::iter::once("scenario")
-        .chain(named.iter().copied())
-        .chain(presets.iter().copied())
-        .collect();
-    let near = mxsim_core::diagnostic::suggest(name, all.iter().copied());
-    Err(Failure::Input(format!(
-        "error: --policy {name}: not a named policy of the scenario nor a preset\n  help: {}policies: {}",
-        near.map_or(String::new(), |n| format!("did you mean `{n}`? ")),
-        all.join(", ")
-    )))
+        .map(|spec| {
+            let (name, own) = parse_policy_spec(spec)?;
+            let edits: Vec<Edit> = sets.iter().chain(&own).cloned().collect();
+            load_edited(text, file, Some(&name), &edits)
+                .map_err(|e| edit_failure(&format!("--policy {spec}"), e))
+        })
+        .collect()
 }
 
 /// `--precision`: keep adding seeds until every paired half-width is below `share` of the
@@ -77,70 +127,49 @@ pub fn parse_precision(text: &str) -> Result<f64, Failure> {
     }
 }
 
-/// Runs every policy on every seed and compares them; with `precision`, keeps doubling the
-/// seeds (in the same deterministic order: the scenario's seed and the ones after it) until
-/// the target is met or the maximum is reached.
-pub fn run_compare(
-    args: &CompareArgs<'_>,
+/// Runs every policy on every seed; with `precision`, keeps doubling the seeds (in the same
+/// deterministic order: the scenario's seed and the ones after it) until the target is met or
+/// the maximum is reached. Returns the seeds and `table[policy][seed]`.
+fn run_all(
+    pool: &rayon::ThreadPool,
+    labels: &[String],
+    scenarios: &[Scenario],
+    first_seed: u64,
+    seeds: u32,
     precision: Option<Precision>,
-) -> Result<(Comparison, Option<PrecisionOutcome>), Failure> {
-    if args.policies.len() < 2 {
-        return Err(Failure::Input(
-            "error: compare needs at least two --policy\n  help: e.g. --policy postfix --policy exim (the first is the baseline)".into(),
-        ));
-    }
-    let base = load(args.path, None)?;
-    let scenarios = args
-        .policies
-        .iter()
-        .map(|name| with_policy(&base, name))
-        .collect::<Result<Vec<_>, _>>()?;
-    let seed_at = |i: u64| base.seed.wrapping_add(i) & (i64::MAX as u64);
-    let pool = match args.threads {
-        Some(n) => Some(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .map_err(|e| Failure::Input(format!("error: --threads {n}: {e}")))?,
-        ),
-        None => None,
-    };
-    let mut rows: Vec<Vec<Report>> = vec![Vec::new(); scenarios.len()];
-    let mut seeds: Vec<u64> = Vec::new();
-    let mut want = u64::from(args.seeds);
+) -> (Vec<u64>, Vec<Vec<RunResult>>, Option<PrecisionOutcome>) {
+    let mut table: Vec<Vec<RunResult>> = vec![Vec::new(); scenarios.len()];
+    let mut done = 0u64;
+    let mut want = u64::from(seeds);
     loop {
-        let new: Vec<u64> = (seeds.len() as u64..want).map(seed_at).collect();
+        let new = seeds_from(first_seed.wrapping_add(done), want - done);
         let jobs: Vec<(usize, u64)> = (0..scenarios.len())
             .flat_map(|p| new.iter().map(move |&seed| (p, seed)))
             .collect();
-        let work = || -> Vec<Report> {
-            jobs.par_iter()
-                .map(|&(p, seed)| {
-                    let mut s = scenarios[p].clone();
-                    s.seed = seed;
-                    mxsim_core::run(s)
-                })
-                .collect()
-        };
-        let reports = match &pool {
-            Some(pool) => pool.install(work),
-            None => work(),
-        };
-        // `collect` keeps the jobs' order: policy by policy, seed by seed.
-        for (&(p, _), r) in jobs.iter().zip(reports) {
-            rows[p].push(r);
+        let results = run_jobs(pool, "compare", scenarios, &jobs);
+        for (&(p, _), r) in jobs.iter().zip(results) {
+            table[p].push(r);
         }
-        seeds.extend(new);
-        let c = compare(args.policies.to_vec(), seeds.clone(), &rows);
+        done = want;
         let Some(target) = precision else {
-            return Ok((c, None));
+            return (seeds_from(first_seed, done), table, None);
         };
+        let c = comparison(labels, &seeds_from(first_seed, done), &table);
         let outcome = precision_of(&c, target.share);
-        if outcome.reached || seeds.len() as u64 >= u64::from(target.max_seeds) {
-            return Ok((c, Some(outcome)));
+        if outcome.reached || done >= u64::from(target.max_seeds) {
+            return (seeds_from(first_seed, done), table, Some(outcome));
         }
         want = (want * 2).min(u64::from(target.max_seeds));
     }
+}
+
+/// The comparison of `table[policy][seed]`.
+fn comparison(labels: &[String], seeds: &[u64], table: &[Vec<RunResult>]) -> Comparison {
+    let readings: Vec<Vec<Vec<_>>> = table
+        .iter()
+        .map(|row| row.iter().map(|r| r.readings.clone()).collect())
+        .collect();
+    compare(labels.to_vec(), seeds.to_vec(), &readings)
 }
 
 /// One CSV row per metric and policy: its interval, and its paired difference against the
@@ -182,28 +211,95 @@ pub fn csv_rows(c: &Comparison) -> Vec<Vec<String>> {
     rows
 }
 
-/// `mxsim compare`: runs, prints the comparison and the gates; exit 1 when a gate fails.
-pub fn command(
-    args: &CompareArgs<'_>,
-    output: CheckOutput,
-    gate_texts: &[String],
-    junit_path: Option<&Path>,
-    precision: Option<Precision>,
-) -> Result<(), Failure> {
-    use mxsim_core::compare::{check_gate, Gate, GateOutcome};
-    let gates = gate_texts
+fn parse_gates(texts: &[String]) -> Result<Vec<mxsim_core::compare::Gate>, Failure> {
+    texts
         .iter()
         .map(|g| {
-            Gate::parse(g).map_err(|m| {
+            mxsim_core::compare::Gate::parse(g).map_err(|m| {
                 Failure::Input(format!(
                     "error: --gate: {m}\n  help: e.g. --gate delay_p95:+10% --gate delivered_ratio:-0.1%"
                 ))
             })
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    let (c, precision) = run_compare(args, precision)?;
+        .collect()
+}
+
+/// `mxsim compare`: runs, prints the comparison and the gates; exit 1 when a gate fails. With
+/// `--shard K/N`, runs only that slice and prints it as a shard file for `mxsim merge`.
+pub fn command(
+    args: &CompareArgs<'_>,
+    outputs: &CompareOutputs<'_>,
+    gate_texts: &[String],
+    precision: Option<Precision>,
+) -> Result<(), Failure> {
+    if args.policies.len() < 2 {
+        return Err(Failure::Input(
+            "error: compare needs at least two --policy\n  help: e.g. --policy postfix --policy exim (the first is the baseline)".into(),
+        ));
+    }
+    parse_gates(gate_texts)?;
+    let sets = parse_sets(args.sets)?;
+    let file = args.path.display().to_string();
+    let text = read_scenario_text(args.path)?;
+    let scenarios = variants(&text, &file, args.policies, &sets)?;
+    let first_seed = scenarios[0].seed;
+    let pool = pool(args.threads)?;
+    let labels: Vec<String> = args.policies.to_vec();
+    if let Some(shard) = args.shard {
+        if precision.is_some() {
+            return Err(Failure::Input(
+                "error: --precision adds seeds as results come in, which a fixed slice cannot do\n  help: use --seeds N with --shard".into(),
+            ));
+        }
+        let seeds = seeds_from(first_seed, u64::from(args.seeds));
+        let jobs = shard_jobs(shard, scenarios.len(), &seeds);
+        let pairs: Vec<(usize, u64)> = jobs.iter().map(|&(_, p)| p).collect();
+        let results = run_jobs(&pool, "compare", &scenarios, &pairs);
+        emit_shard(&ShardFile {
+            format: crate::shard::FORMAT.into(),
+            experiment: Experiment::Compare {
+                scenario: file,
+                policies: labels.clone(),
+                sets: args.sets.to_vec(),
+                seeds,
+                gates: gate_texts.to_vec(),
+            },
+            scenario_hash: text_hash(&text),
+            variants: labels.iter().map(|l| vec![l.clone()]).collect(),
+            shard,
+            jobs: scenarios.len() * args.seeds as usize,
+            results: jobs
+                .iter()
+                .zip(results)
+                .map(|(&(job, _), run)| JobResult { job, run })
+                .collect(),
+        });
+        return Ok(());
+    }
+    let (seeds, table, precision) = run_all(
+        &pool, &labels, &scenarios, first_seed, args.seeds, precision,
+    );
+    finish(
+        &file, &labels, &seeds, &table, gate_texts, precision, outputs,
+    )
+}
+
+/// Prints a comparison of `table[policy][seed]` with its gates (the end of `compare`, and of
+/// `merge` for compare shards); exit 1 when a gate fails.
+pub fn finish(
+    file: &str,
+    labels: &[String],
+    seeds: &[u64],
+    table: &[Vec<RunResult>],
+    gate_texts: &[String],
+    precision: Option<PrecisionOutcome>,
+    outputs: &CompareOutputs<'_>,
+) -> Result<(), Failure> {
+    use mxsim_core::compare::{check_gate, GateOutcome};
+    let gates = parse_gates(gate_texts)?;
+    let c = comparison(labels, seeds, table);
     let verdicts: Vec<_> = gates.iter().flat_map(|g| check_gate(&c, g)).collect();
-    match output {
+    match outputs.output {
         CheckOutput::Json => {
             let mut v = serde_json::to_value(&c).expect("comparisons serialise");
             v["gates"] = serde_json::to_value(&verdicts).expect("verdicts serialise");
@@ -214,19 +310,28 @@ pub fn command(
         }
         CheckOutput::Csv => emit(&csv_text(&csv_rows(&c))),
         CheckOutput::Text => {
-            emit(&render::comparison(&args.path.display().to_string(), &c));
+            emit(&render::comparison(file, &c));
             if let Some(p) = &precision {
                 emit(&render::precision(p));
             }
             emit(&render::gates(&c, &verdicts));
         }
     }
-    if let Some(file) = junit_path {
-        std::fs::write(
-            file,
-            junit::gates_xml(&args.path.display().to_string(), &c, &verdicts),
-        )
-        .map_err(|e| Failure::Input(format!("error: cannot write {}: {e}", file.display())))?;
+    if let Some(path) = outputs.junit {
+        std::fs::write(path, junit::gates_xml(file, &c, &verdicts))
+            .map_err(|e| Failure::Input(format!("error: cannot write {}: {e}", path.display())))?;
+    }
+    if let Some(dir) = outputs.plot {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::Input(format!("error: cannot create {}: {e}", dir.display())))?;
+        let cdfs: Vec<Vec<(f64, f64)>> = table
+            .iter()
+            .map(|row| mxsim_core::experiment::mean_delay_cdf(&row.iter().collect::<Vec<_>>()))
+            .collect();
+        let written = plot::comparison_plots(dir, file, &c, &cdfs)?;
+        for p in written {
+            eprintln!("wrote {}", p.display());
+        }
     }
     if verdicts.iter().any(|v| v.outcome == GateOutcome::Fail) {
         Err(Failure::Check)

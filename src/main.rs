@@ -1,18 +1,23 @@
 //! `mxsim`: the command-line front end. Glue only: parse arguments, read files, call
 //! `mxsim-core`, render tables or JSON. No model logic lives here. This file holds the
 //! argument definitions, dispatch and the small commands; the larger commands have a module
-//! each (`run`, `check`, `compare`, `trace`), outputs too (`render`, `export`, `junit`, `plot`).
+//! each (`run`, `check`, `compare`, `sweep`, `trace`), with `experiment` (parallel runs with
+//! progress) and `shard` (`--shard K/N` files and `merge`); outputs too (`render`, `export`,
+//! `junit`, `plot`).
 //!
 //! Exit codes: 0 success; 1 an `[expect]` bound failed (`check`), a gate failed (`compare`),
 //! or an internal error; 2 invalid input or usage (the message goes to stderr).
 
 mod check;
 mod compare;
+mod experiment;
 mod export;
 mod junit;
 mod plot;
 mod render;
 mod run;
+mod shard;
+mod sweep;
 mod trace;
 
 use clap::{Parser, Subcommand};
@@ -46,6 +51,10 @@ enum Command {
         /// Replace the scenario's retry policy with a built-in preset (see `mxsim presets`).
         #[arg(long)]
         preset: Option<String>,
+        /// Override a scenario field before validation: PATH=VALUE, e.g.
+        /// policy.retry.fixed=1h or 'hosts[relay-a].failure.markov.mean_down=30m'. Repeatable.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
         /// Also write every trace record to this file as JSON Lines.
         #[arg(long, value_name = "FILE")]
         trace: Option<PathBuf>,
@@ -77,6 +86,10 @@ enum Command {
         /// Replace the scenario's retry policy with a built-in preset.
         #[arg(long)]
         preset: Option<String>,
+        /// Override a scenario field before validation: PATH=VALUE, e.g.
+        /// policy.retry.fixed=1h or 'hosts[relay-a].failure.markov.mean_down=30m'. Repeatable.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
         /// Trace this message (ids count from 0 in arrival order); repeatable.
         #[arg(long = "message", value_name = "N", conflicts_with = "worst")]
         messages: Vec<u64>,
@@ -109,10 +122,16 @@ enum Command {
         /// Scenario file.
         scenario: PathBuf,
         /// A policy: a preset (postfix, exim, …), a named policy of the scenario
-        /// ([policies.<name>]) or `scenario` (its own [policy]). Repeat; the first is the
-        /// baseline.
-        #[arg(long = "policy", value_name = "NAME", required = true)]
+        /// ([policies.<name>]) or `scenario` (its own [policy]), optionally with overrides:
+        /// NAME:PATH=VALUE[,PATH=VALUE], or PATH=VALUE[,…] for the scenario's own policy.
+        /// Repeat; the first is the baseline.
+        #[arg(long = "policy", value_name = "SPEC", required = true)]
         policies: Vec<String>,
+        /// Override a scenario field before validation: PATH=VALUE, e.g.
+        /// policy.retry.fixed=1h or 'hosts[relay-a].failure.markov.mean_down=30m'. Repeatable.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+
         /// Seeds per policy: the scenario's seed and the ones after it.
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(2..=100_000))]
         seeds: u32,
@@ -140,6 +159,69 @@ enum Command {
         /// Most seeds per policy with --precision.
         #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(2..=100_000), requires = "precision")]
         max_seeds: u32,
+        /// Draw the policies' delay distributions overlaid and the paired differences with
+        /// their intervals as SVG into this directory.
+        #[arg(long, value_name = "DIR")]
+        plot: Option<PathBuf>,
+        /// Run only shard K of N (K = 1 … N) and print it as JSON for `mxsim merge`; any
+        /// batch system's task index maps to K.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+    },
+    /// Run a scenario over a grid of parameter values × seeds: each cell's metrics with 95%
+    /// intervals, optionally the Pareto front of two metrics.
+    Sweep {
+        /// Scenario file.
+        scenario: PathBuf,
+        /// A parameter and its values: PATH=V1,V2,… (e.g.
+        /// policy.retry.exponential.initial=1m,5m,15m). Repeat for a grid.
+        #[arg(long = "param", value_name = "PATH=VALUES", required = true)]
+        params: Vec<String>,
+        /// Override a scenario field before validation: PATH=VALUE, e.g.
+        /// policy.retry.fixed=1h or 'hosts[relay-a].failure.markov.mean_down=30m'. Repeatable.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+        /// Seeds per cell: the scenario's seed and the ones after it.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        seeds: u32,
+        /// Worker threads (default: one per core); the output does not depend on it.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+        threads: Option<u16>,
+        /// Mark the cells no other cell beats on both metrics, e.g. delay_p95,attempts_per_message.
+        #[arg(long, value_name = "METRIC,METRIC")]
+        pareto: Option<String>,
+        /// Print as JSON.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Print one CSV row per cell and metric.
+        #[arg(long)]
+        csv: bool,
+        /// Draw the Pareto front (with --pareto) as SVG into this directory.
+        #[arg(long, value_name = "DIR")]
+        plot: Option<PathBuf>,
+        /// Run only shard K of N (K = 1 … N) and print it as JSON for `mxsim merge`; any
+        /// batch system's task index maps to K.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+    },
+    /// Combine the shard files of one compare or sweep (`--shard K/N`) into exactly the output
+    /// of the unsharded command.
+    Merge {
+        /// Shard files, one per K (any order).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print as JSON.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Print as CSV.
+        #[arg(long)]
+        csv: bool,
+        /// Draw the experiment's pictures into this directory.
+        #[arg(long, value_name = "DIR")]
+        plot: Option<PathBuf>,
+        /// For a compare with gates: also write them as JUnit XML.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
     },
     /// Validate scenarios without running them; lists every problem.
     Validate {
@@ -201,6 +283,10 @@ enum Command {
         /// Replace each scenario's retry policy with a built-in preset.
         #[arg(long)]
         preset: Option<String>,
+        /// Override a scenario field before validation: PATH=VALUE, e.g.
+        /// policy.retry.fixed=1h or 'hosts[relay-a].failure.markov.mean_down=30m'. Repeatable.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
         /// Print verdicts as JSON.
         #[arg(long, conflicts_with = "csv")]
         json: bool,
@@ -253,6 +339,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             seed,
             json,
             preset,
+            sets,
             trace,
             analyze,
             every,
@@ -262,6 +349,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             &scenario,
             seed,
             preset.as_deref(),
+            &sets,
             &run::RunOutputs {
                 json,
                 trace: trace.as_deref(),
@@ -277,6 +365,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             scenarios,
             seed,
             preset,
+            sets,
             json,
             csv,
             junit,
@@ -284,12 +373,14 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             &scenarios,
             seed,
             preset.as_deref(),
+            &sets,
             check::CheckOutput::of(json, csv),
             junit.as_deref(),
         ),
         Command::Compare {
             scenario,
             policies,
+            sets,
             seeds,
             threads,
             json,
@@ -298,16 +389,23 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             junit,
             precision,
             max_seeds,
+            plot,
+            shard,
         } => compare::command(
             &compare::CompareArgs {
                 path: &scenario,
                 policies: &policies,
+                sets: &sets,
                 seeds,
                 threads: threads.map(usize::from),
+                shard: parse_shard(shard.as_deref())?,
             },
-            check::CheckOutput::of(json, csv),
+            &compare::CompareOutputs {
+                output: check::CheckOutput::of(json, csv),
+                junit: junit.as_deref(),
+                plot: plot.as_deref(),
+            },
             &gates,
-            junit.as_deref(),
             precision
                 .map(|p| {
                     compare::parse_precision(&p).map(|share| compare::Precision {
@@ -317,10 +415,49 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
                 })
                 .transpose()?,
         ),
+        Command::Sweep {
+            scenario,
+            params,
+            sets,
+            seeds,
+            threads,
+            pareto,
+            json,
+            csv,
+            plot,
+            shard,
+        } => sweep::command(
+            &sweep::SweepArgs {
+                path: &scenario,
+                params: &params,
+                sets: &sets,
+                seeds,
+                threads: threads.map(usize::from),
+                shard: parse_shard(shard.as_deref())?,
+                pareto: pareto.as_deref(),
+            },
+            &sweep::SweepOutputs {
+                output: check::CheckOutput::of(json, csv),
+                plot: plot.as_deref(),
+            },
+        ),
+        Command::Merge {
+            files,
+            json,
+            csv,
+            plot,
+            junit,
+        } => merge(
+            &files,
+            check::CheckOutput::of(json, csv),
+            plot.as_deref(),
+            junit.as_deref(),
+        ),
         Command::Trace {
             scenario,
             seed,
             preset,
+            sets,
             messages,
             worst,
             code,
@@ -334,6 +471,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
                 path: &scenario,
                 seed,
                 preset: preset.as_deref(),
+                sets: &sets,
                 messages: &messages,
                 worst: worst.map(|k| k as usize),
                 limit: limit as usize,
@@ -387,23 +525,97 @@ fn emit(text: &str) {
     }
 }
 
-/// Loads a scenario and, if asked, swaps in a preset's retry policy.
+/// Loads a scenario with a preset's retry policy (if asked) and `--set` edits, validated by
+/// the normal loader after the edits.
 fn load_with_preset(
     path: &Path,
     seed: Option<u64>,
     preset: Option<&str>,
+    sets: &[String],
 ) -> Result<Scenario, Failure> {
-    let mut scenario = load(path, seed)?;
     if let Some(name) = preset {
-        let Some(p) = mxsim_core::policy::preset(name) else {
+        if mxsim_core::policy::preset(name).is_none() {
             return Err(Failure::Input(format!(
                 "error: unknown preset \"{name}\"\n  help: {}",
                 mxsim_core::policy::unknown_preset_help(name)
             )));
-        };
-        scenario.policy.retry = p.policy;
+        }
+    }
+    let edits = compare::parse_sets(sets)?;
+    let text = read_scenario_text(path)?;
+    let file = path.display().to_string();
+    let mut scenario =
+        scenario::load_edited(&text, &file, preset, &edits).map_err(|e| match e {
+            scenario::EditError::Invalid(d) if edits.is_empty() => Failure::Input(d.to_string()),
+            e => compare::edit_failure("--set", e),
+        })?;
+    if let Some(seed) = seed {
+        scenario.seed = seed;
     }
     Ok(scenario)
+}
+
+/// Reads a scenario file's text.
+fn read_scenario_text(path: &Path) -> Result<String, Failure> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Failure::Input(format!("error: cannot read {}: {e}", path.display())))
+}
+
+/// Parses `--shard K/N`.
+fn parse_shard(text: Option<&str>) -> Result<Option<mxsim_core::experiment::Shard>, Failure> {
+    text.map(|t| {
+        mxsim_core::experiment::Shard::parse(t).map_err(|m| {
+            Failure::Input(format!(
+                "error: --shard {t}: {m}\n  help: map your batch system's task index to K, e.g. --shard $((SLURM_ARRAY_TASK_ID+1))/$SLURM_ARRAY_TASK_COUNT"
+            ))
+        })
+    })
+    .transpose()
+}
+
+/// `mxsim merge`: shard files back into the output of the unsharded compare or sweep.
+fn merge(
+    files: &[PathBuf],
+    output: check::CheckOutput,
+    plot: Option<&Path>,
+    junit: Option<&Path>,
+) -> Result<(), Failure> {
+    let m = shard::merge(files)?;
+    match &m.experiment {
+        shard::Experiment::Compare {
+            scenario,
+            policies,
+            seeds,
+            gates,
+            ..
+        } => compare::finish(
+            scenario,
+            policies,
+            seeds,
+            &m.table,
+            gates,
+            None,
+            &compare::CompareOutputs {
+                output,
+                junit,
+                plot,
+            },
+        ),
+        shard::Experiment::Sweep { .. } => {
+            if junit.is_some() {
+                return Err(Failure::Input(
+                    "error: --junit: a sweep has no gates; JUnit output is for compare gates"
+                        .into(),
+                ));
+            }
+            sweep::finish(
+                &m.experiment,
+                m.variants,
+                &m.table,
+                &sweep::SweepOutputs { output, plot },
+            )
+        }
+    }
 }
 
 fn schedule(policy: &str, code: &str, seed: Option<u64>, json: bool) -> Result<(), Failure> {

@@ -33,6 +33,7 @@ pub fn run(
     path: &Path,
     seed: Option<u64>,
     preset: Option<&str>,
+    sets: &[String],
     out: &RunOutputs<'_>,
 ) -> Result<(), Failure> {
     let RunOutputs {
@@ -47,7 +48,7 @@ pub fn run(
     for dir in [csv, plot].into_iter().flatten() {
         export::prepare_dir(dir)?;
     }
-    let scenario = load_with_preset(path, seed, preset)?;
+    let scenario = load_with_preset(path, seed, preset, sets)?;
     let mut sim = Simulation::new(scenario);
     if trace.is_some() {
         sim.record_trace();

@@ -18,6 +18,7 @@ pub struct TraceArgs<'a> {
     pub path: &'a Path,
     pub seed: Option<u64>,
     pub preset: Option<&'a str>,
+    pub sets: &'a [String],
     pub messages: &'a [u64],
     pub worst: Option<usize>,
     pub limit: usize,
@@ -81,7 +82,7 @@ fn criteria(args: &TraceArgs<'_>, scenario: &Scenario) -> Result<Criteria, Failu
 
 /// Selects and traces the messages asked for.
 pub fn trace(args: &TraceArgs<'_>) -> Result<(Scenario, Vec<Traced>), Failure> {
-    let scenario = load_with_preset(args.path, args.seed, args.preset)?;
+    let scenario = load_with_preset(args.path, args.seed, args.preset, args.sets)?;
     let criteria = criteria(args, &scenario)?;
     let pick = if !args.messages.is_empty() {
         let ids = args

@@ -30,7 +30,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "records",
-        &["happening", "report", "trace", "expect", "compare"],
+        &["happening", "report", "trace", "expect", "compare", "sweep"],
     ),
     ("scenario", &["scenario"]),
     (
@@ -40,7 +40,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "snapshot",
         ],
     ),
-    ("orchestration", &["simulation"]),
+    ("orchestration", &["simulation", "experiment"]),
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

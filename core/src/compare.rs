@@ -9,10 +9,12 @@
 
 use crate::report::Report;
 use crate::stats::{mean_interval, paired_difference, welch_difference, Interval};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One metric read from a report: its name, whether it is a duration (ms), and its value
 /// (`None` when the run does not define it, e.g. a delay percentile with nothing delivered).
+/// Serialisable, so that shards of an experiment can be merged later (`mxsim merge`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Reading {
     /// Metric name, as in `[expect]` where one exists.
     pub name: String,
@@ -116,17 +118,13 @@ pub struct Comparison {
     pub metrics: Vec<MetricComparison>,
 }
 
-/// Compares `runs[p][i]`, the report of policy `p` on seed `seeds[i]`.
-pub fn compare(policies: Vec<String>, seeds: Vec<u64>, runs: &[Vec<Report>]) -> Comparison {
-    assert_eq!(policies.len(), runs.len(), "one row of runs per policy");
+/// Compares `table[p][i]`, the [`readings`] of policy `p`'s run on seed `seeds[i]`.
+pub fn compare(policies: Vec<String>, seeds: Vec<u64>, table: &[Vec<Vec<Reading>>]) -> Comparison {
+    assert_eq!(policies.len(), table.len(), "one row of runs per policy");
     assert!(
-        runs.iter().all(|r| r.len() == seeds.len()),
+        table.iter().all(|r| r.len() == seeds.len()) && !seeds.is_empty(),
         "one run per seed"
     );
-    let table: Vec<Vec<Vec<Reading>>> = runs
-        .iter()
-        .map(|row| row.iter().map(readings).collect())
-        .collect();
     // Metrics every run reports (network counters appear only where the scenario has them).
     let names: Vec<(String, bool)> = table[0][0]
         .iter()
@@ -231,8 +229,10 @@ pub fn precision_of(c: &Comparison, target: f64) -> PrecisionOutcome {
     }
 }
 
-/// Which way a metric gets worse.
-fn worse_when_higher(metric: &str) -> Option<bool> {
+/// Which way a metric gets worse: `Some(true)` when a higher value is worse (delays,
+/// attempts), `Some(false)` when lower is worse (ratios delivered), `None` for a name not
+/// among [`readings`].
+pub fn worse_when_higher(metric: &str) -> Option<bool> {
     match metric {
         "delivered_ratio" | "dns_hit_ratio" | "connections_reused_ratio" => Some(false),
         m if m.starts_with("delivered_within_") => Some(false),

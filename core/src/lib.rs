@@ -9,6 +9,7 @@
 // The public API: what the CLI, wasm, tests and benches use (ARCHITECTURE.md, "Entry points").
 pub mod compare;
 pub mod diagnostic;
+pub mod experiment;
 pub mod ids;
 pub mod network;
 pub mod policy;
@@ -18,6 +19,7 @@ pub mod simulation;
 pub mod smtp;
 pub mod snapshot;
 pub mod stats;
+pub mod sweep;
 pub mod time;
 pub mod trace;
 

@@ -71,7 +71,8 @@ pub fn t_975(df: f64) -> f64 {
         + (3.0 * z7 + 19.0 * z5 + 17.0 * z3 - 15.0 * z) / (384.0 * df * df * df)
 }
 
-fn mean(xs: &[f64]) -> f64 {
+/// The arithmetic mean (`NaN` for no values), summed in order so results are reproducible.
+pub fn mean(xs: &[f64]) -> f64 {
     xs.iter().sum::<f64>() / xs.len() as f64
 }
 

@@ -6,7 +6,7 @@ use mxsim_core::compare::{Comparison, GateOutcome, GateVerdict};
 use mxsim_core::stats::Interval;
 use std::fmt::Write;
 
-fn number(v: f64, duration: bool) -> String {
+pub(super) fn number(v: f64, duration: bool) -> String {
     if duration {
         let sign = if v < 0.0 { "-" } else { "" };
         format!("{sign}{}", human_ms(v.abs().round() as u64))
@@ -26,7 +26,7 @@ fn signed(v: f64, duration: bool) -> String {
     }
 }
 
-fn mean_pm(i: &Option<Interval>, duration: bool) -> String {
+pub(super) fn mean_pm(i: &Option<Interval>, duration: bool) -> String {
     match i {
         Some(i) => format!(
             "{} ± {}",
@@ -49,6 +49,13 @@ pub fn comparison(file: &str, c: &Comparison) -> String {
         c.seeds.len()
     );
     let _ = writeln!(s, "baseline: {}\n", c.policies[0]);
+    let w = c
+        .policies
+        .iter()
+        .map(|p| p.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(16);
     for m in &c.metrics {
         let _ = writeln!(s, "{}", m.metric);
         for (k, (name, i)) in c.policies.iter().zip(&m.policies).enumerate() {
@@ -80,7 +87,7 @@ pub fn comparison(file: &str, c: &Comparison) -> String {
             };
             let _ = writeln!(
                 s,
-                "  {name:<16} {:<24}{diff}{undefined}",
+                "  {name:<w$} {:<24}{diff}{undefined}",
                 mean_pm(i, m.is_duration)
             );
         }

@@ -11,9 +11,11 @@ use std::fmt::Write;
 
 mod analysis;
 mod compare;
+mod sweep;
 mod trace;
 pub use analysis::analysis;
 pub use compare::{comparison, gates, precision};
+pub use sweep::sweep;
 pub use trace::{ending, message_timeline};
 
 fn ms(v: Option<u64>) -> String {

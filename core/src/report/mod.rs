@@ -98,7 +98,7 @@ pub struct Report {
 }
 
 /// One point of the delay distribution.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct CdfPoint {
     /// Share of all generated messages, 0.01 … 1.
     pub share: f64,

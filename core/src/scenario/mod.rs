@@ -8,6 +8,7 @@
 //!
 //! The schema, with defaults, is documented in `docs/scenario.md` and mirrored by the `load` module.
 
+pub mod edit;
 pub mod load;
 pub mod reader;
 pub mod tree;
@@ -17,6 +18,7 @@ use crate::failure::{Availability, RejectSpec};
 use crate::policy::RetryPolicy;
 use crate::time::{SimDuration, SimTime};
 
+pub use edit::{load_edited, Edit, EditError};
 pub use load::{load, load_with_seed};
 
 pub use crate::dns::{DomainSpec, MxAnswer, MxRecord};

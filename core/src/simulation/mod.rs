@@ -325,7 +325,13 @@ impl Simulation {
         self.recorder.digest()
     }
 
-    /// The report of the run so far.
+    /// The censored delay distribution so far (share of generated messages delivered by
+    /// each delay), without observing the run: what `mxsim compare --plot` overlays.
+    pub fn delay_cdf(&self) -> Vec<crate::report::CdfPoint> {
+        self.recorder.metrics().delay_cdf()
+    }
+
+    /// The run's report so far (complete once [`Simulation::run`] has returned).
     pub fn report(&self) -> Report {
         let sender = &self.mtas[MtaId::SENDER.index()];
         let mut report = self.recorder.metrics().report(ReportInputs {

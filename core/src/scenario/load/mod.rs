@@ -71,8 +71,13 @@ pub fn load(text: &str, file: &str) -> Result<Scenario, Diagnostics> {
         Ok(n) => n,
         Err(d) => return Err(Diagnostics::locate(file, text, vec![*d])),
     };
+    load_tree(&root, file, text)
+}
+
+/// Validates a parsed (possibly edited, see [`super::edit`]) tree of `text`.
+pub(crate) fn load_tree(root: &Node, file: &str, text: &str) -> Result<Scenario, Diagnostics> {
     let mut r = Reader::default();
-    let scenario = read_scenario(&mut r, &root);
+    let scenario = read_scenario(&mut r, root);
     match scenario {
         Some(s) if r.diagnostics.is_empty() => Ok(s),
         _ => Err(Diagnostics::locate(file, text, r.diagnostics)),

@@ -1,6 +1,10 @@
 //! `mxsim run --plot DIR`: the run as SVG pictures (plotters, SVG backend only): the delay
 //! distribution, outcomes over time, the queue over time, and each host's success rate over
-//! time. Every axis says what it measures and in which unit.
+//! time. Every axis says what it measures and in which unit. `compare --plot` and
+//! `sweep --plot` draw theirs in `experiment`.
+
+mod experiment;
+pub use experiment::{comparison_plots, sweep_plots};
 
 use crate::Failure;
 use mxsim_core::Report;

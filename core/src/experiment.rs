@@ -1,0 +1,162 @@
+//! Experiments of many runs (`mxsim compare`, `mxsim sweep`): what one run is reduced to, and
+//! how the runs are numbered and sliced into shards for batch systems.
+//!
+//! An experiment is a list of variants (policies, or cells of a sweep grid) × a list of seeds.
+//! Job `j` is variant `j / seeds` on seed `j % seeds`; shard K of N owns the jobs with
+//! `j % N == K − 1`. Each job is a pure function of (scenario, variant, seed), so any thread
+//! count, any shard split and any order of merging give the same results.
+
+use crate::compare::{readings, Reading};
+use crate::report::CdfPoint;
+use crate::scenario::Scenario;
+use crate::simulation::Simulation;
+use serde::{Deserialize, Serialize};
+
+/// One run reduced to what comparisons and sweeps use: its metrics and its delay
+/// distribution (for overlaid CDF plots). Serialisable for shard files.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// Metric readings (see [`crate::compare::readings`]).
+    pub readings: Vec<Reading>,
+    /// Censored delay distribution at whole percents.
+    pub delay_cdf: Vec<CdfPoint>,
+}
+
+/// Runs `scenario` to the end and reduces it.
+pub fn run_reduced(scenario: Scenario) -> RunResult {
+    let mut sim = Simulation::new(scenario);
+    sim.run();
+    RunResult {
+        readings: readings(&sim.report()),
+        delay_cdf: sim.delay_cdf(),
+    }
+}
+
+/// The delay distribution of several runs (one policy over its seeds), averaged at each
+/// share of messages: point p is the mean over runs of the delay by which share p was
+/// delivered (the quantile average). Shares some run never reached are left out, so the
+/// curve stops where the worst run's delivered share ends.
+pub fn mean_delay_cdf(runs: &[&RunResult]) -> Vec<(f64, f64)> {
+    let Some(first) = runs.first() else {
+        return Vec::new();
+    };
+    first
+        .delay_cdf
+        .iter()
+        .filter_map(|p| {
+            let delays: Option<Vec<f64>> = runs
+                .iter()
+                .map(|r| {
+                    r.delay_cdf
+                        .iter()
+                        .find(|q| q.share == p.share)
+                        .map(|q| q.delay_ms as f64)
+                })
+                .collect();
+            delays.map(|d| (p.share, crate::stats::mean(&d)))
+        })
+        .collect()
+}
+
+/// The seeds of an experiment: the scenario's seed and the ones after it (wrapping inside
+/// the range a scenario's `seed` accepts).
+pub fn seeds_from(first: u64, count: u64) -> Vec<u64> {
+    (0..count)
+        .map(|i| first.wrapping_add(i) & (i64::MAX as u64))
+        .collect()
+}
+
+/// A slice of an experiment's jobs: shard `index` (1-based) of `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// Which shard, 1 … count.
+    pub index: u32,
+    /// How many shards.
+    pub count: u32,
+}
+
+impl Shard {
+    /// Most shards (more than jobs is allowed: the extra shards are empty).
+    pub const COUNT_MAX: u32 = 100_000;
+
+    /// The whole experiment as one shard.
+    pub const WHOLE: Shard = Shard { index: 1, count: 1 };
+
+    /// Parses `K/N` (1 ≤ K ≤ N ≤ [`Shard::COUNT_MAX`]).
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let bad = || {
+            format!(
+                "`{text}` is not K/N with 1 ≤ K ≤ N ≤ {}, e.g. 2/8 (shard 2 of 8; indices count from 1)",
+                Shard::COUNT_MAX
+            )
+        };
+        let (k, n) = text.split_once('/').ok_or_else(bad)?;
+        let (k, n) = (
+            k.trim().parse::<u32>().map_err(|_| bad())?,
+            n.trim().parse::<u32>().map_err(|_| bad())?,
+        );
+        if k == 0 || n == 0 || k > n || n > Shard::COUNT_MAX {
+            return Err(bad());
+        }
+        Ok(Shard { index: k, count: n })
+    }
+
+    /// Whether this shard runs job `j`.
+    pub fn owns(self, job: usize) -> bool {
+        job % self.count as usize == (self.index - 1) as usize
+    }
+
+    /// The jobs of an experiment of `total` jobs this shard runs, ascending.
+    pub fn jobs(self, total: usize) -> impl Iterator<Item = usize> {
+        (self.index as usize - 1..total).step_by(self.count as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_split_the_jobs_exactly_once() {
+        for n in 1..6u32 {
+            let mut seen = vec![0; 17];
+            for k in 1..=n {
+                let s = Shard { index: k, count: n };
+                for j in s.jobs(17) {
+                    assert!(s.owns(j));
+                    seen[j] += 1;
+                }
+            }
+            assert!(seen.iter().all(|&c| c == 1), "{n}: {seen:?}");
+        }
+    }
+
+    #[test]
+    fn shard_specs_are_checked() {
+        assert_eq!(Shard::parse("2/3"), Ok(Shard { index: 2, count: 3 }));
+        for bad in ["0/3", "4/3", "3", "a/b", "1/0", "-1/2", "1/200000", ""] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_mean_cdf_averages_delays_and_stops_at_the_least_delivered_run() {
+        let run = |points: &[(f64, u64)]| RunResult {
+            readings: Vec::new(),
+            delay_cdf: points
+                .iter()
+                .map(|&(share, delay_ms)| CdfPoint { share, delay_ms })
+                .collect(),
+        };
+        let a = run(&[(0.5, 10), (1.0, 30)]);
+        let b = run(&[(0.5, 20)]);
+        assert_eq!(mean_delay_cdf(&[&a, &b]), vec![(0.5, 15.0)]);
+        assert!(mean_delay_cdf(&[]).is_empty());
+    }
+
+    #[test]
+    fn seeds_start_at_the_scenarios_and_stay_in_range() {
+        assert_eq!(seeds_from(5, 3), vec![5, 6, 7]);
+        assert_eq!(seeds_from(i64::MAX as u64, 2), vec![i64::MAX as u64, 0]);
+    }
+}

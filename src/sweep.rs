@@ -132,7 +132,9 @@ pub fn command(args: &SweepArgs<'_>, outputs: &SweepOutputs<'_>) -> Result<(), F
         .iter()
         .map(|p| parse_param(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let pareto = args.pareto.map(parse_pareto).transpose()?;
+    if let Some(p) = args.pareto {
+        parse_pareto(p)?;
+    }
     let sets = parse_sets(args.sets)?;
     let file = args.path.display().to_string();
     let text = read_scenario_text(args.path)?;
@@ -170,16 +172,18 @@ pub fn command(args: &SweepArgs<'_>, outputs: &SweepOutputs<'_>) -> Result<(), F
     let table: Vec<Vec<RunResult>> = (0..scenarios.len())
         .map(|_| rows.by_ref().take(seeds.len()).collect())
         .collect();
-    let _ = pareto;
     finish(&experiment, labels, &table, outputs)
 }
 
-/// `--pareto A,B`: two metric names.
+/// `--pareto A,B`: two different metrics that have a better direction (checked before any
+/// run; whether the scenario reports a network counter is known only after).
 fn parse_pareto(text: &str) -> Result<(String, String), Failure> {
+    let known = |m: &str| mxsim_core::compare::worse_when_higher(m).is_some();
     match text.split(',').map(str::trim).collect::<Vec<_>>()[..] {
-        [a, b] if !a.is_empty() && !b.is_empty() && a != b => Ok((a.into(), b.into())),
+        [a, b] if known(a) && known(b) && a != b => Ok((a.into(), b.into())),
         _ => Err(Failure::Input(format!(
-            "error: --pareto {text}: two different metrics, e.g. delay_p95,attempts_per_message"
+            "error: --pareto {text}: two different metrics, e.g. delay_p95,attempts_per_message\n  help: metrics: {}",
+            mxsim_core::compare::METRICS.join(", ")
         ))),
     }
 }

@@ -229,6 +229,24 @@ pub fn precision_of(c: &Comparison, target: f64) -> PrecisionOutcome {
     }
 }
 
+/// The metrics [`readings`] may report (`delivered_within_<time>` stands for one per SLO
+/// time), for help texts.
+pub const METRICS: &[&str] = &[
+    "delivered_ratio",
+    "bounced_ratio",
+    "expired_ratio",
+    "delay_p50",
+    "delay_p95",
+    "delay_p99",
+    "delay_mean",
+    "attempts_per_message",
+    "delivered_within_<time> (e.g. delivered_within_4h)",
+    "over_capacity",
+    "greylist_deferrals",
+    "dns_hit_ratio",
+    "connections_reused_ratio",
+];
+
 /// Which way a metric gets worse: `Some(true)` when a higher value is worse (delays,
 /// attempts), `Some(false)` when lower is worse (ratios delivered), `None` for a name not
 /// among [`readings`].

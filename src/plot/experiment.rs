@@ -166,7 +166,9 @@ pub fn comparison_plots(
             .y_label_formatter(&move |y| {
                 let i = y.round();
                 if (y - i).abs() < 1e-6 && i >= 0.0 {
-                    names.get(i as usize).cloned().unwrap_or_default()
+                    // The first metric on top.
+                    let k = names.len().checked_sub(1 + i as usize);
+                    k.and_then(|k| names.get(k)).cloned().unwrap_or_default()
                 } else {
                     String::new()
                 }
@@ -193,7 +195,7 @@ pub fn comparison_plots(
             let mine: Vec<&Bar> = bars.iter().filter(|b| b.candidate == k).collect();
             chart
                 .draw_series(mine.iter().map(|b| {
-                    let y = b.row as f64 + offset(k);
+                    let y = n - 1.0 - b.row as f64 - offset(k);
                     PathElement::new(vec![(b.low, y), (b.high, y)], style.stroke_width(2))
                 }))
                 .map_err(|e| fail(&path, e))?
@@ -203,7 +205,7 @@ pub fn comparison_plots(
                 });
             chart
                 .draw_series(mine.iter().map(|b| {
-                    let y = b.row as f64 + offset(k);
+                    let y = n - 1.0 - b.row as f64 - offset(k);
                     let fill = if b.significant {
                         style.filled()
                     } else {

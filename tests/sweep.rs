@@ -394,3 +394,60 @@ fn bad_params_sets_and_shards_exit_2_naming_the_problem() {
         "{e}"
     );
 }
+
+/// The lines of the README's first code block after `marker`.
+fn readme_block(marker: &str) -> Vec<String> {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let after = readme
+        .split(marker)
+        .nth(1)
+        .unwrap_or_else(|| panic!("README has {marker:?}"));
+    let block = after
+        .split("```\n")
+        .nth(1)
+        .expect("a code block follows the marker");
+    let lines: Vec<String> = block.lines().map(|l| l.trim_end().to_string()).collect();
+    assert!(lines.len() >= 4, "README block after {marker:?} is too short: {lines:?}");
+    lines
+}
+
+fn assert_lines_in(block: &[String], out: &str) {
+    let lines: Vec<&str> = out.lines().map(str::trim_end).collect();
+    for want in block {
+        assert!(
+            lines.contains(&want.as_str()),
+            "README line not in the output: {want:?}\n{out}"
+        );
+    }
+}
+
+#[test]
+fn readme_4_4_3_comparison_and_sweep_excerpts_match_the_binary() {
+    let block = readme_block(
+        "mxsim compare scenarios/flaky-relay-443.toml --policy 'policy.on_code={}' --policy scenario --seeds 30\n```\n",
+    );
+    let out = mxsim(&[
+        "compare",
+        "scenarios/flaky-relay-443.toml",
+        "--policy",
+        "policy.on_code={}",
+        "--policy",
+        "scenario",
+        "--seeds",
+        "30",
+    ]);
+    assert_lines_in(&block, &stdout(&out));
+    let block =
+        readme_block("--seeds 20 --pareto delay_p95,attempts_per_message --plot out/\n```\n");
+    let out = mxsim(&[
+        "sweep",
+        "scenarios/flaky-relay-443.toml",
+        "--param",
+        "policy.on_code.\"4.4.3\".fixed=5m,15m,30m,1h,2h,4h",
+        "--seeds",
+        "20",
+        "--pareto",
+        "delay_p95,attempts_per_message",
+    ]);
+    assert_lines_in(&block, &stdout(&out));
+}

@@ -338,11 +338,14 @@ pub fn sweep_plots(dir: &Path, file: &str, s: &Sweep) -> Result<Vec<PathBuf>, Fa
             .label("on the Pareto front")
             .legend(move |(x, y)| Circle::new((x + 10, y), 5, blue.filled()));
         chart
-            .draw_series(
-                front
-                    .iter()
-                    .map(|p| Text::new(p.3.clone(), (p.0, p.1), ("sans-serif", 12).into_font())),
-            )
+            .draw_series(points.iter().map(|p| {
+                let colour = if p.2 { BLACK } else { RGBColor(110, 110, 110) };
+                Text::new(
+                    format!(" {}", p.3),
+                    (p.0, p.1),
+                    ("sans-serif", 12).into_font().color(&colour),
+                )
+            }))
             .map_err(|e| fail(&path, e))?;
         chart
             .configure_series_labels()

@@ -163,9 +163,9 @@ enum Command {
         /// their intervals as SVG into this directory.
         #[arg(long, value_name = "DIR")]
         plot: Option<PathBuf>,
-        /// Run only shard K of N (K = 1 … N) and print it as JSON for `mxsim merge`; any
-        /// batch system's task index maps to K.
-        #[arg(long, value_name = "K/N")]
+        /// Run only shard K of N (K = 1 … N) and print it as JSON for `mxsim merge` (which
+        /// chooses the output form); any batch system's task index maps to K.
+        #[arg(long, value_name = "K/N", conflicts_with_all = ["json", "csv", "plot", "junit"])]
         shard: Option<String>,
     },
     /// Run a scenario over a grid of parameter values × seeds: each cell's metrics with 95%
@@ -199,9 +199,9 @@ enum Command {
         /// Draw the Pareto front (with --pareto) as SVG into this directory.
         #[arg(long, value_name = "DIR")]
         plot: Option<PathBuf>,
-        /// Run only shard K of N (K = 1 … N) and print it as JSON for `mxsim merge`; any
-        /// batch system's task index maps to K.
-        #[arg(long, value_name = "K/N")]
+        /// Run only shard K of N (K = 1 … N) and print it as JSON for `mxsim merge` (which
+        /// chooses the output form); any batch system's task index maps to K.
+        #[arg(long, value_name = "K/N", conflicts_with_all = ["json", "csv", "plot"])]
         shard: Option<String>,
     },
     /// Combine the shard files of one compare or sweep (`--shard K/N`) into exactly the output

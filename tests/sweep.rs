@@ -365,6 +365,18 @@ fn bad_params_sets_and_shards_exit_2_naming_the_problem() {
             ],
             "did you mean `patient-443`?",
         ),
+        (
+            &[
+                "sweep",
+                SHOOTOUT,
+                "--param",
+                "policy.queue_scan=1m",
+                "--shard",
+                "1/2",
+                "--json",
+            ],
+            "cannot be used with",
+        ),
         (&["run", SHOOTOUT, "--set", "seed"], "not PATH=VALUE"),
         (&["run", SHOOTOUT, "--set", "hosts.role=mx"], "is an array"),
         (
@@ -407,7 +419,10 @@ fn readme_block(marker: &str) -> Vec<String> {
         .nth(1)
         .expect("a code block follows the marker");
     let lines: Vec<String> = block.lines().map(|l| l.trim_end().to_string()).collect();
-    assert!(lines.len() >= 4, "README block after {marker:?} is too short: {lines:?}");
+    assert!(
+        lines.len() >= 4,
+        "README block after {marker:?} is too short: {lines:?}"
+    );
     lines
 }
 

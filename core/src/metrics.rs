@@ -72,8 +72,8 @@ pub struct ReportInputs<'a> {
     pub conns: Option<&'a ConnectionCache>,
     /// The sender's queue manager.
     pub qmgr: Option<&'a QueueManager>,
-    /// Queue-length samples.
-    pub series: &'a [QueueSample],
+    /// Queue-length samples, and their interval (coarsened past `QueueSeries::SAMPLES_MAX`).
+    pub series: (&'a [QueueSample], SimDuration),
 }
 
 /// Facts about the run itself, supplied by the simulation.
@@ -287,8 +287,8 @@ impl Metrics {
                 }),
             },
             queue: QueueReport {
-                series_every_ms: scenario.series_every.as_ms(),
-                series: series.to_vec(),
+                series_every_ms: series.1.as_ms(),
+                series: series.0.to_vec(),
                 manager: qmgr.map(|q| q.counters),
             },
             routing: None,
@@ -323,6 +323,11 @@ pub struct QueueSeries {
 }
 
 impl QueueSeries {
+    /// Most samples kept: past it the interval doubles and every other sample is dropped, so
+    /// a run's series costs at most this much memory and work whatever its length or interval
+    /// (an arrival at 100 000 000 days, or `series_every = "1ms"`). As `Series::BUCKETS_MAX`.
+    pub const SAMPLES_MAX: usize = 4096;
+
     /// A series sampled every `every` from t = 0.
     pub fn new(every: SimDuration) -> Self {
         assert!(
@@ -343,10 +348,14 @@ impl QueueSeries {
     }
 
     /// Samples every series time up to and including `t` (the state before the event at
-    /// `t`, which is the state at those times).
+    /// `t`, which is the state at those times), coarsening when the cap is reached.
     pub fn sample_until(&mut self, t: crate::time::SimTime, counts: crate::message::StateCounts) {
         use crate::message::MessageState;
         while self.next <= t {
+            if self.samples.len() >= Self::SAMPLES_MAX {
+                self.coarsen();
+                continue;
+            }
             self.samples.push(QueueSample {
                 t_ms: self.next.as_ms(),
                 queued: counts.queued(),
@@ -357,8 +366,56 @@ impl QueueSeries {
         }
     }
 
+    /// Doubles the interval: keeps the samples at multiples of the new interval (every other
+    /// one, as all were taken at multiples of the old) and moves the next sample time to the
+    /// first multiple of the new interval not yet sampled.
+    fn coarsen(&mut self) {
+        let every = self.every.as_ms().saturating_mul(2);
+        self.every = SimDuration::from_ms(every);
+        self.samples.retain(|s| s.t_ms % every == 0);
+        let next = self.next.as_ms().div_ceil(every).saturating_mul(every);
+        self.next = crate::time::SimTime::ZERO.after(SimDuration::from_ms(next));
+    }
+
+    /// The interval between samples now (the scenario's, doubled at each coarsening).
+    pub fn every(&self) -> SimDuration {
+        self.every
+    }
+
     /// The samples so far.
     pub fn samples(&self) -> &[QueueSample] {
         &self.samples
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::SimTime;
+
+    #[test]
+    fn the_queue_series_coarsens_instead_of_growing() {
+        let mut q = QueueSeries::new(SimDuration::from_ms(1));
+        // One sample call far in the future: bounded work and memory.
+        q.sample_until(
+            SimTime::ZERO.after(SimDuration::from_days(100_000_000)),
+            Default::default(),
+        );
+        let s = q.samples();
+        assert!(s.len() <= QueueSeries::SAMPLES_MAX && s.len() > QueueSeries::SAMPLES_MAX / 4);
+        let every = q.every().as_ms();
+        assert!(every.is_power_of_two());
+        // Evenly spaced from 0 at the final interval.
+        for (i, x) in s.iter().enumerate() {
+            assert_eq!(x.t_ms, i as u64 * every);
+        }
+        // Below the cap nothing changes.
+        let mut q = QueueSeries::new(SimDuration::from_mins(10));
+        q.sample_until(
+            SimTime::ZERO.after(SimDuration::from_mins(100)),
+            Default::default(),
+        );
+        assert_eq!(q.samples().len(), 11);
+        assert_eq!(q.every(), SimDuration::from_mins(10));
     }
 }

@@ -147,7 +147,8 @@ pub struct QueueSample {
 /// Queue lengths over time (R15).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct QueueReport {
-    /// Sampling interval, ms.
+    /// Sampling interval, ms: the scenario's `series_every`, doubled as often as needed to
+    /// keep at most 4096 samples (`QueueSeries::SAMPLES_MAX`).
     pub series_every_ms: u64,
     /// Samples from t = 0, every `series_every_ms`, up to the last event.
     pub series: Vec<QueueSample>,

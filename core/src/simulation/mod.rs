@@ -347,7 +347,7 @@ impl Simulation {
             dns: sender.dns.as_ref(),
             conns: sender.conns.as_ref(),
             qmgr: sender.qmgr.as_ref(),
-            series: self.series.samples(),
+            series: (self.series.samples(), self.series.every()),
         });
         if let Some(obs) = self.recorder.observer() {
             let routing = obs.routing(&self.scenario);

@@ -4,6 +4,7 @@
 use crate::{emit, export, load_with_preset, plot, render, Failure};
 use mxsim_core::time::SimDuration;
 use mxsim_core::Simulation;
+use std::io::Write;
 use std::path::Path;
 
 /// What `mxsim run` writes besides the report.
@@ -50,13 +51,36 @@ pub fn run(
     }
     let scenario = load_with_preset(path, seed, preset, sets)?;
     let mut sim = Simulation::new(scenario);
-    if trace.is_some() {
-        sim.record_trace();
-    }
+    let mut trace_out = match trace {
+        Some(path) => {
+            let file = std::fs::File::create(path).map_err(|e| {
+                Failure::Input(format!("error: cannot write {}: {e}", path.display()))
+            })?;
+            sim.record_trace();
+            Some((path, std::io::BufWriter::new(file)))
+        }
+        None => None,
+    };
     if json || analyze || csv.is_some() || plot.is_some() || every.is_some() {
         sim.observe(every);
     }
-    sim.run();
+    // The trace is written as the run proceeds, one batch of events at a time, so its memory
+    // does not grow with its length.
+    loop {
+        let ran = sim.run_events(TRACE_BATCH);
+        if let Some((path, out)) = &mut trace_out {
+            write_records(out, &sim.take_trace()).map_err(|e| {
+                Failure::Input(format!("error: cannot write {}: {e}", path.display()))
+            })?;
+        }
+        if ran < TRACE_BATCH {
+            break;
+        }
+    }
+    if let Some((path, mut out)) = trace_out {
+        out.flush()
+            .map_err(|e| Failure::Input(format!("error: cannot write {}: {e}", path.display())))?;
+    }
     let report = sim.report();
     if let Some(dir) = csv {
         export::write_run(dir, &report)?;
@@ -67,16 +91,6 @@ pub fn run(
             let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
             eprintln!("wrote {}", names.join(", "));
         }
-    }
-    if let Some(trace_path) = trace {
-        let mut lines = String::new();
-        for record in sim.trace() {
-            lines.push_str(&serde_json::to_string(record).expect("trace records serialise"));
-            lines.push('\n');
-        }
-        std::fs::write(trace_path, lines).map_err(|e| {
-            Failure::Input(format!("error: cannot write {}: {e}", trace_path.display()))
-        })?;
     }
     if json {
         emit(&(serde_json::to_string_pretty(&report).expect("reports serialise") + "\n"));
@@ -89,6 +103,21 @@ pub fn run(
         if let (true, Some(a), Some(routing)) = (analyze, &report.analysis, &report.routing) {
             emit(&render::analysis(a, routing));
         }
+    }
+    Ok(())
+}
+
+/// Events run between two writes of `--trace` records: about 20 MB of records at most.
+const TRACE_BATCH: u64 = 100_000;
+
+/// Appends `records` as JSON Lines.
+fn write_records(
+    out: &mut impl std::io::Write,
+    records: &[mxsim_core::trace::TraceRecord],
+) -> std::io::Result<()> {
+    for r in records {
+        serde_json::to_writer(&mut *out, r).map_err(std::io::Error::other)?;
+        out.write_all(b"\n")?;
     }
     Ok(())
 }

@@ -61,9 +61,13 @@ pub struct Diagnostics {
 }
 
 impl Diagnostics {
-    /// Fills line/column from spans against `source` and orders items by position.
+    /// Fills line/column from spans against `source`, makes the text safe to print
+    /// ([`printable`]) and orders items by position.
     pub fn locate(file: &str, source: &str, mut items: Vec<Diagnostic>) -> Self {
         for d in &mut items {
+            d.message = printable(&d.message);
+            d.path = printable(&d.path);
+            d.help = d.help.as_deref().map(printable);
             if let Some(span) = &d.span {
                 let (line, column) = line_column(source, span.start);
                 d.line = Some(line);
@@ -73,8 +77,58 @@ impl Diagnostics {
         items.sort_by_key(|d| (d.line.unwrap_or(usize::MAX), d.column.unwrap_or(0)));
         items.dedup();
         Diagnostics {
-            file: file.to_string(),
+            file: printable(file),
             items,
+        }
+    }
+}
+
+/// Longest quoted user text kept whole in a message, in characters.
+pub const QUOTE_MAX: usize = 80;
+
+/// `text` made safe to print on a terminal and short enough to read: control characters
+/// become `\u{…}` escapes (a scenario cannot move the cursor or recolour the screen), and a
+/// quoted segment longer than [`QUOTE_MAX`] characters keeps its first 60 with its length.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(4096));
+    let mut rest = text;
+    loop {
+        let (plain, quoted) = match rest.find('"') {
+            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+            None => (rest, None),
+        };
+        escape_into(&mut out, plain);
+        let Some(after) = quoted else { break };
+        out.push('"');
+        let Some(end) = after.find('"') else {
+            escape_into(&mut out, &shorten(after));
+            break;
+        };
+        escape_into(&mut out, &shorten(&after[..end]));
+        out.push('"');
+        rest = &after[end + 1..];
+    }
+    out
+}
+
+fn shorten(s: &str) -> String {
+    let n = s.chars().count();
+    if n <= QUOTE_MAX {
+        s.to_string()
+    } else {
+        format!(
+            "{}…({n} characters)",
+            s.chars().take(60).collect::<String>()
+        )
+    }
+}
+
+fn escape_into(out: &mut String, s: &str) {
+    for c in s.chars() {
+        if c.is_control() {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
         }
     }
 }
@@ -123,12 +177,26 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
+/// Longest name (in characters) for which near names are suggested: a typo in a longer text
+/// is not what a suggestion helps with, and the distance table grows with the square of the
+/// length (a 40 000-character id took 4 GB).
+pub const SUGGEST_LEN_MAX: usize = 64;
+
 /// The closest name to `wrong` among `candidates`, if close enough to be a likely typo
-/// (Levenshtein distance ≤ max(1, len/3)).
+/// (Levenshtein distance ≤ max(1, len/3)). Names longer than [`SUGGEST_LEN_MAX`], and
+/// candidates whose length alone puts them out of reach, are skipped.
 pub fn suggest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (wrong.chars().count() / 3).max(1);
+    let len = wrong.chars().count();
+    if len > SUGGEST_LEN_MAX {
+        return None;
+    }
+    let limit = (len / 3).max(1);
     candidates
         .into_iter()
+        .filter(|c| {
+            let n = c.chars().count();
+            n <= SUGGEST_LEN_MAX && n.abs_diff(len) <= limit
+        })
         .map(|c| (levenshtein(wrong, c), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
@@ -180,5 +248,13 @@ mod tests {
         assert_eq!(suggest("latncy", names), Some("latency"));
         assert_eq!(suggest("frmo", names), Some("from"));
         assert_eq!(suggest("bandwidth", names), None);
+        let long = "h".repeat(40_000);
+        let shown = printable(&format!("unknown host \"{long}\" (x)"));
+        assert_eq!(
+            shown,
+            format!("unknown host \"{}…(40000 characters)\" (x)", "h".repeat(60))
+        );
+        assert_eq!(printable("id \"a\u{1b}[31mb\""), "id \"a\\u{1b}[31mb\"");
+        assert_eq!(suggest(&long, [long.as_str()]), None);
     }
 }

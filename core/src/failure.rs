@@ -82,66 +82,160 @@ enum HealthState {
     Schedule(Vec<(SimTime, SimTime)>),
 }
 
-/// The lazily generated timeline of a Markov host.
+/// The lazily generated timeline of a Markov host, in blocks of [`BLOCK_CYCLES`] mean cycles.
+///
+/// Block 0 is the chain started from the stationary distribution at t = 0; every later block
+/// restarts it from the stationary distribution, drawn from its own stream keyed by (host,
+/// block). So a query at any time generates at most one block (about 2 × `BLOCK_CYCLES` flips)
+/// and keeps only that block in memory, however late the time or short the periods (a host
+/// with 1 ms periods queried at 10 days used to generate and store every flip since t = 0).
+/// The process stays stationary (availability exactly A); the only difference from one
+/// unbroken chain is that about one period in `BLOCK_CYCLES` is cut at a block boundary. Runs
+/// shorter than one block (every shipped scenario) are unchanged.
 #[derive(Debug)]
 pub struct MarkovTimeline {
-    rng: SeqStream,
+    streams: Streams,
+    host: u64,
     mean_up_ms: f64,
     mean_down_ms: f64,
+    /// Length of a block, ms.
+    block_ms: u64,
+    /// The block whose flips are held.
+    block: u64,
+    /// This block's stream, positioned after its last flip.
+    rng: SeqStream,
+    /// The state at the block's start.
     initially_up: bool,
-    /// Times at which the state flips, increasing.
+    /// Times in this block at which the state flips, increasing (the last may lie past the
+    /// block's end).
     flips: Vec<SimTime>,
 }
+
+/// Mean up-and-down cycles per block of a Markov timeline.
+pub const BLOCK_CYCLES: f64 = 1000.0;
+
+/// Most windows [`MarkovTimeline::down_windows`] returns (the earliest ones): its output must
+/// stay bounded too; ask again with an earlier `until` for fewer.
+pub const DOWN_WINDOWS_MAX: usize = 1_000_000;
 
 impl MarkovTimeline {
     /// The timeline of host `host` under seed `streams`.
     pub fn new(streams: Streams, host: u64, mean_up_ms: f64, mean_down_ms: f64) -> Self {
-        let mut rng = streams.sequential(Purpose::Outage, host);
-        let availability = mean_up_ms / (mean_up_ms + mean_down_ms);
-        let initially_up = rng.unit() < availability;
-        MarkovTimeline {
-            rng,
+        let cycle = BLOCK_CYCLES * (mean_up_ms + mean_down_ms);
+        let block_ms = if cycle.is_finite() {
+            (cycle as u64).clamp(1, u64::MAX / 4)
+        } else {
+            u64::MAX / 4
+        };
+        let mut m = MarkovTimeline {
+            streams,
+            host,
             mean_up_ms,
             mean_down_ms,
-            initially_up,
+            block_ms,
+            block: 0,
+            rng: streams.sequential(Purpose::Outage, host),
+            initially_up: true,
             flips: Vec::new(),
-        }
+        };
+        m.load_block(0);
+        m
     }
 
+    /// Starts block `b` afresh: its stream, its initial state from the stationary
+    /// distribution, no flips yet.
+    fn load_block(&mut self, b: u64) {
+        self.rng = if b == 0 {
+            self.streams.sequential(Purpose::Outage, self.host)
+        } else {
+            self.streams
+                .sequential(Purpose::OutageBlock, crate::random::mix(self.host, b))
+        };
+        let availability = self.mean_up_ms / (self.mean_up_ms + self.mean_down_ms);
+        self.initially_up = self.rng.unit() < availability;
+        self.block = b;
+        self.flips.clear();
+    }
+
+    fn block_start(&self, b: u64) -> SimTime {
+        SimTime(b.saturating_mul(self.block_ms))
+    }
+
+    /// Generates this block's flips past `t` (or past the block's end, whichever is first).
     fn extend_past(&mut self, t: SimTime) {
-        while self.flips.last().is_none_or(|&last| last <= t) {
+        let end = self.block_start(self.block.saturating_add(1));
+        while self
+            .flips
+            .last()
+            .is_none_or(|&last| last <= t && last < end)
+        {
             let up_now = self.initially_up == self.flips.len().is_multiple_of(2);
             let mean = if up_now {
                 self.mean_up_ms
             } else {
                 self.mean_down_ms
             };
-            let start = self.flips.last().copied().unwrap_or(SimTime::ZERO);
+            let start = self
+                .flips
+                .last()
+                .copied()
+                .unwrap_or(self.block_start(self.block));
             // Round up so every period lasts at least 1 ms and flips strictly increase.
             let length = libm::ceil(self.rng.exponential(mean)).max(1.0) as u64;
             self.flips.push(SimTime(start.0.saturating_add(length)));
         }
     }
 
+    /// Holds the block containing `t`.
+    fn seek(&mut self, t: SimTime) {
+        let b = t.0 / self.block_ms;
+        if b != self.block {
+            self.load_block(b);
+        }
+    }
+
     /// Whether the host is up at `t`.
     pub fn is_up(&mut self, t: SimTime) -> bool {
+        self.seek(t);
         self.extend_past(t);
         let flipped = self.flips.partition_point(|&f| f <= t);
         self.initially_up == flipped.is_multiple_of(2)
     }
 
-    /// Down windows `[from, to)` that start before `until`, for reports and tests.
+    /// Down windows `[from, to)` that start before `until`, for reports and tests (at most
+    /// [`DOWN_WINDOWS_MAX`], the earliest). Windows that meet at a block boundary are joined.
     pub fn down_windows(&mut self, until: SimTime) -> Vec<(SimTime, SimTime)> {
-        self.extend_past(until);
-        let mut out = Vec::new();
-        let mut start = SimTime::ZERO;
-        let mut up = self.initially_up;
-        for &flip in &self.flips {
-            if !up && start < until {
-                out.push((start, flip));
+        let mut out: Vec<(SimTime, SimTime)> = Vec::new();
+        if until.0 == 0 {
+            return out;
+        }
+        let last_block = (until.0 - 1) / self.block_ms;
+        for b in 0..=last_block {
+            if self.block != b {
+                self.load_block(b);
             }
-            start = flip;
-            up = !up;
+            let end = self.block_start(b.saturating_add(1));
+            self.extend_past(end.min(until));
+            let mut start = self.block_start(b);
+            let mut up = self.initially_up;
+            for &flip in &self.flips {
+                let flip = flip.min(end);
+                if !up && start < until {
+                    match out.last_mut() {
+                        Some(last) if last.1 == start => last.1 = flip,
+                        _ => out.push((start, flip)),
+                    }
+                }
+                if flip >= end {
+                    break;
+                }
+                start = flip;
+                up = !up;
+            }
+            if out.len() >= DOWN_WINDOWS_MAX {
+                out.truncate(DOWN_WINDOWS_MAX);
+                break;
+            }
         }
         out
     }
@@ -281,6 +375,49 @@ mod tests {
             .rev()
             .collect();
         assert_eq!(fwd, bwd);
+    }
+
+    #[test]
+    fn markov_work_and_memory_stay_bounded_for_tiny_periods_queried_late() {
+        // 1 ms periods queried at 10 days: one block (2000 ms) is generated, not 10 days.
+        let mut m = MarkovTimeline::new(Streams::new(3), 1, 1.0, 1.0);
+        let ten_days = SimTime(10 * 86_400_000);
+        let up = (0..1000)
+            .filter(|&i| m.is_up(SimTime(ten_days.0 + i)))
+            .count();
+        assert!(
+            m.flips.len() <= 2 * BLOCK_CYCLES as usize + 2,
+            "{}",
+            m.flips.len()
+        );
+        assert!((300..700).contains(&up), "{up}");
+        // Still a function of (seed, host, t): a fresh timeline agrees.
+        let mut fresh = MarkovTimeline::new(Streams::new(3), 1, 1.0, 1.0);
+        assert_eq!(
+            m.is_up(SimTime(ten_days.0 + 7)),
+            fresh.is_up(SimTime(ten_days.0 + 7))
+        );
+        // Down windows stop at the cap.
+        let w = m.down_windows(ten_days);
+        assert_eq!(w.len(), DOWN_WINDOWS_MAX);
+        assert!(w.windows(2).all(|p| p[0].1 < p[1].0));
+    }
+
+    #[test]
+    fn blocks_keep_the_stationary_availability_and_windows_agree_with_queries() {
+        // Periods of 900 and 100 ms (rounding to whole ms hardly biases them), blocks of
+        // 1000 s; the sample spans 50 blocks.
+        let mut m = MarkovTimeline::new(Streams::new(8), 4, 900.0, 100.0);
+        let n = 500_000u64;
+        let up = (0..n).filter(|&i| m.is_up(SimTime(i * 100))).count();
+        let share = up as f64 / n as f64;
+        assert!((share - 0.9).abs() < 0.01, "{share}");
+        let until = SimTime(3 * m.block_ms + 500);
+        let windows = m.down_windows(until);
+        for t in (0..until.0).step_by(7) {
+            let down = windows.iter().any(|&(from, to)| from.0 <= t && t < to.0);
+            assert_eq!(!down, m.is_up(SimTime(t)), "t = {t}");
+        }
     }
 
     #[test]

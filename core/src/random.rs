@@ -26,6 +26,9 @@ pub enum Purpose {
     Outage = 2,
     /// One key per message, from which its per-attempt draws are expanded ([`AttemptRandom`]).
     MessageKeys = 3,
+    /// A host's availability timeline after its first block (`failure::MarkovTimeline`): one
+    /// stream per (host, block), so any block is generated without the ones before it.
+    OutageBlock = 4,
 }
 
 /// The source of all randomness in one run: a master seed.

@@ -56,6 +56,8 @@ pub struct Recorder {
     digest: Digest,
     metrics: Metrics,
     trace: Option<Vec<TraceRecord>>,
+    /// Records moved out by `take_trace` so far.
+    taken: usize,
     /// When set, only these messages' records are kept (ascending ids).
     only: Option<Vec<MessageId>>,
     in_flight: BTreeMap<MessageId, InFlight>,
@@ -71,6 +73,7 @@ impl Recorder {
             digest: Digest::default(),
             metrics: Metrics::new(hosts),
             trace: None,
+            taken: 0,
             only: None,
             in_flight: BTreeMap::new(),
             observer: None,
@@ -115,9 +118,21 @@ impl Recorder {
         self.trace.get_or_insert_with(Vec::new);
     }
 
-    /// Trace records kept so far (empty unless recording).
+    /// Trace records kept so far (empty unless recording), after the ones taken out.
     pub fn trace(&self) -> &[TraceRecord] {
         self.trace.as_deref().unwrap_or(&[])
+    }
+
+    /// Moves out the records kept so far; recording goes on.
+    pub fn take_trace(&mut self) -> Vec<TraceRecord> {
+        let out = self.trace.as_mut().map(std::mem::take).unwrap_or_default();
+        self.taken += out.len();
+        out
+    }
+
+    /// How many records were taken out (the index of the first record still kept).
+    pub fn taken(&self) -> usize {
+        self.taken
     }
 
     /// Attempts under way (empty unless recording).

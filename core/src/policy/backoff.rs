@@ -268,10 +268,20 @@ pub fn parse_list(text: &str) -> Result<Vec<SimDuration>, String> {
         if d.as_ms() == 0 {
             return Err(format!("delay \"{item}\" must be longer than zero"));
         }
+        if out.len() + n as usize > LIST_MAX {
+            return Err(format!(
+                "delay list \"{}…\" expands to more than {LIST_MAX} delays",
+                text.chars().take(40).collect::<String>()
+            ));
+        }
         out.extend(std::iter::repeat_n(d, n as usize));
     }
     Ok(out)
 }
+
+/// Most delays a `list` may expand to: far beyond any real schedule (Haraka's default has 6),
+/// and checked before expanding, so `"1m*10000, …"` repeated cannot exhaust memory.
+pub const LIST_MAX: usize = 100_000;
 
 /// Prints a list compactly, folding runs into `d*N`.
 pub fn format_list(delays: &[SimDuration]) -> String {

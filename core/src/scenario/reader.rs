@@ -16,6 +16,19 @@ pub struct Reader {
     /// Prefix of every path reported (`hosts[3].` while a relay's own `policy` is read, so
     /// the same policy reader serves the sender and each relay without rewriting paths).
     scope: String,
+    /// Host id → position of its first declaration, so each reference is one lookup and
+    /// loading stays linear in the number of hosts and references (filled by the hosts
+    /// section; only looked up, never iterated).
+    pub host_index: std::collections::HashMap<String, usize>,
+    /// Declared links (from, to) as host positions, for the same reason (filled by the links
+    /// section).
+    pub link_set: std::collections::HashSet<(usize, usize)>,
+    /// The hosts section itself was refused (not an array, or over `limits.hosts_max`): host
+    /// references are then not reported again as unknown (no follow-on errors).
+    pub hosts_refused: bool,
+    /// Host ids already reported as invalid (e.g. too long): references to them are not
+    /// reported again as unknown.
+    pub refused_ids: std::collections::HashSet<String>,
 }
 
 /// The fields of one table, checked against the names it may hold.
@@ -48,7 +61,20 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// Longest name (host id, domain, scenario name) in characters, refused before any lookup
+/// or suggestion works on it.
+pub const NAME_MAX: usize = 255;
+
 impl Reader {
+    /// Exchanges the name indexes (hosts, links, refused names) with `other`: a reader for a
+    /// side pass (a named policy read on its own) borrows them and gives them back.
+    pub fn swap_names(&mut self, other: &mut Reader) {
+        std::mem::swap(&mut self.host_index, &mut other.host_index);
+        std::mem::swap(&mut self.link_set, &mut other.link_set);
+        std::mem::swap(&mut self.hosts_refused, &mut other.hosts_refused);
+        std::mem::swap(&mut self.refused_ids, &mut other.refused_ids);
+    }
+
     /// Records a problem.
     pub fn error(
         &mut self,
@@ -164,6 +190,16 @@ impl Reader {
         let s = self.string(node, path)?;
         if s.trim().is_empty() {
             self.error(path, node.span.clone(), "must not be empty".into(), None);
+            return None;
+        }
+        let len = s.chars().count();
+        if len > NAME_MAX {
+            self.error(
+                path,
+                node.span.clone(),
+                format!("a name of {len} characters; at most {NAME_MAX}"),
+                Some("names are host ids and domain names: a DNS name is at most 255 octets (RFC 1035 §2.3.4)".into()),
+            );
             return None;
         }
         Some(s.to_string())

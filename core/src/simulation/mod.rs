@@ -209,8 +209,23 @@ impl Simulation {
     }
 
     /// Trace records from index `cursor` on (for pages that animate new events each frame).
+    /// Indices count every record of the run; records already taken out by
+    /// [`take_trace`](Self::take_trace) are gone, so a cursor before them starts at the first
+    /// record still kept.
     pub fn trace_since(&self, cursor: usize) -> &[TraceRecord] {
-        self.trace().get(cursor..).unwrap_or(&[])
+        let kept = cursor.saturating_sub(self.recorder.taken());
+        self.trace().get(kept..).unwrap_or(&[])
+    }
+
+    /// Moves out the trace records kept so far; recording goes on. A long run's trace is
+    /// written as it proceeds (`mxsim run --trace`), in memory bounded by one batch of events.
+    pub fn take_trace(&mut self) -> Vec<TraceRecord> {
+        self.recorder.take_trace()
+    }
+
+    /// How many trace records were taken out so far (the index of the first one kept).
+    pub fn trace_taken(&self) -> usize {
+        self.recorder.taken()
     }
 
     /// A picture of the run now, for drawing. In-flight attempts are listed only when the

@@ -19,8 +19,8 @@ pub(super) fn read_domains(
     let Some(items) = r.array(node, "domains") else {
         return Vec::new();
     };
-    let names: Vec<&str> = hosts.iter().map(|h| h.id.as_str()).collect();
     let mut domains: Vec<DomainSpec> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     for (i, item) in items.iter().enumerate() {
         let path = format!("domains[{i}]");
         let Some(f) = r.table(item, &path, &["name", "mx", "ttl", "nxdomain"]) else {
@@ -34,7 +34,7 @@ pub(super) fn read_domains(
             |r, n, p| r.name(n, p),
         );
         if let (Some(name), Some(n)) = (&name, f.get("name")) {
-            if domains.iter().any(|d| &d.name == name) {
+            if !seen.insert(name.clone()) {
                 r.error(
                     &f.path_of("name"),
                     n.span.clone(),
@@ -63,13 +63,19 @@ pub(super) fn read_domains(
             (None, true) => Some(MxAnswer::NxDomain),
             (None, false) => Some(MxAnswer::Implicit(
                 name.as_deref()
-                    .and_then(|d| names.iter().position(|h| *h == d))
-                    .map(|i| HostId(i as u32)),
+                    .and_then(|d| r.host_index.get(d).copied())
+                    .map(HostId::from_index),
             )),
             (Some(n), false) => read_mx(r, n, &f.path_of("mx"), hosts),
         };
-        if let (Some(name), Some(mx), Some(ttl)) = (name, mx, ttl) {
-            domains.push(DomainSpec { name, mx, ttl });
+        if let Some(name) = name {
+            // A domain whose MX or TTL is invalid (already reported) is kept with placeholders,
+            // so the workload's references to it raise no follow-on "unknown domain".
+            domains.push(DomainSpec {
+                name,
+                mx: mx.unwrap_or(MxAnswer::NxDomain),
+                ttl: ttl.unwrap_or(SimDuration::from_hours(1)),
+            });
         }
     }
     domains

@@ -28,9 +28,12 @@ pub(super) fn read_hosts<'a>(
         return (Vec::new(), queues);
     };
     let Some(items) = r.array(node, "hosts") else {
+        r.hosts_refused = true;
         return (Vec::new(), queues);
     };
     if items.len() as u64 > limits.hosts_max {
+        // Refused before any host is read: reading is linear, but a file this size is a
+        // mistake or an attack, and one error says so.
         r.error(
             "hosts",
             node.span.clone(),
@@ -41,6 +44,8 @@ pub(super) fn read_hosts<'a>(
             ),
             Some("raise limits.hosts_max if this is intended".into()),
         );
+        r.hosts_refused = true;
+        return (Vec::new(), queues);
     }
     let mut hosts: Vec<HostSpec> = Vec::new();
     for (i, item) in items.iter().enumerate() {
@@ -70,8 +75,11 @@ pub(super) fn read_hosts<'a>(
             "give the host a unique name, e.g. id = \"mx1.example.net\"",
             |r, n, p| r.name(n, p),
         );
+        if let (None, Some(Kind::Str(raw))) = (&id, f.get("id").map(|n| &n.kind)) {
+            r.refused_ids.insert(raw.clone());
+        }
         if let (Some(id), Some(n)) = (&id, f.get("id")) {
-            if hosts.iter().any(|h| &h.id == id) {
+            if r.host_index.contains_key(id) {
                 r.error(
                     &f.path_of("id"),
                     n.span.clone(),
@@ -171,6 +179,7 @@ pub(super) fn read_hosts<'a>(
                     policy: f.get("policy"),
                 });
             }
+            r.host_index.entry(id.clone()).or_insert(hosts.len());
             hosts.push(HostSpec {
                 id,
                 role,

@@ -39,7 +39,7 @@ pub(super) fn read_links(r: &mut Reader, top: &Fields<'_>, hosts: &[HostSpec]) -
                 "a link cannot connect a host to itself".into(),
                 None,
             );
-        } else if links.iter().any(|l| l.from == from && l.to == to) {
+        } else if !r.link_set.insert((from.index(), to.index())) {
             r.error(
                 &path,
                 item.span.clone(),

@@ -30,7 +30,7 @@ pub(super) fn resolve_host(
     hosts: &[HostSpec],
     want: Want,
 ) -> Option<HostId> {
-    match hosts.iter().position(|h| h.id == name) {
+    match r.host_index.get(name).copied().filter(|&i| i < hosts.len()) {
         Some(i) => {
             let role = hosts[i].role;
             match want {
@@ -57,6 +57,7 @@ pub(super) fn resolve_host(
                 _ => Some(HostId::from_index(i)),
             }
         }
+        None if r.hosts_refused || r.refused_ids.contains(name) => None,
         None => {
             let help = match want {
                 Want::Role {
@@ -92,7 +93,9 @@ pub(super) fn check_link(
     span: Option<std::ops::Range<usize>>,
     why: &str,
 ) {
-    if links.iter().any(|l| l.from == from && l.to == to) {
+    if r.link_set.contains(&(from.index(), to.index()))
+        || links.iter().any(|l| l.from == from && l.to == to)
+    {
         return;
     }
     let (a, b) = (&hosts[from.index()].id, &hosts[to.index()].id);

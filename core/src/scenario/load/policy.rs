@@ -346,7 +346,9 @@ pub(super) fn read_named_policies(
             span: e.value.span.clone(),
         };
         let mut sub = Reader::default();
+        sub.swap_names(r);
         let policy = read_policy(&mut sub, Some(&merged), hosts, links, None);
+        sub.swap_names(r);
         // Keep what concerns the named table's own fields, under its own path.
         let own_spans: Vec<std::ops::Range<usize>> = own
             .iter()

@@ -5,8 +5,9 @@
 //! progress) and `shard` (`--shard K/N` files and `merge`); outputs too (`render`, `export`,
 //! `junit`, `plot`).
 //!
-//! Exit codes: 0 success; 1 an `[expect]` bound failed (`check`), a gate failed (`compare`),
-//! or an internal error; 2 invalid input or usage (the message goes to stderr).
+//! Exit codes: 0 success; 1 an `[expect]` bound failed (`check`) or a gate failed
+//! (`compare`, `merge`); 2 invalid input or usage (the message goes to stderr); 3 an internal
+//! error (a bug: a panic, reported with a request to send the scenario and seed).
 
 mod check;
 mod compare;
@@ -328,7 +329,9 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
         Ok(Err(Failure::Check)) => ExitCode::from(1),
-        Err(_) => ExitCode::from(1),
+        // An internal error (a bug, already reported by the panic hook): distinct from a
+        // failed check, so CI can tell "the policy regressed" from "mxsim broke".
+        Err(_) => ExitCode::from(3),
     }
 }
 
@@ -508,8 +511,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
 
 fn load(path: &Path, seed: Option<u64>) -> Result<Scenario, Failure> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::Input(format!("error: cannot read {name}: {e}")))?;
+    let text = read_scenario_text(path)?;
     scenario::load_with_seed(&text, &name, seed).map_err(|d| Failure::Input(d.to_string()))
 }
 
@@ -555,10 +557,38 @@ fn load_with_preset(
     Ok(scenario)
 }
 
-/// Reads a scenario file's text.
+/// Largest scenario file read (64 MiB): far beyond any hand-written or generated scenario
+/// within the default limits, and checked before the file is read into memory.
+const SCENARIO_BYTES_MAX: u64 = 64 << 20;
+
+/// Reads a scenario file's text: at most [`SCENARIO_BYTES_MAX`] bytes of UTF-8 (invalid
+/// UTF-8 is reported with its byte offset, line and column).
 fn read_scenario_text(path: &Path) -> Result<String, Failure> {
-    std::fs::read_to_string(path)
-        .map_err(|e| Failure::Input(format!("error: cannot read {}: {e}", path.display())))
+    let name = mxsim_core::diagnostic::printable(&path.display().to_string());
+    let cannot = |e: io::Error| Failure::Input(format!("error: cannot read {name}: {e}"));
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    io::Read::read_to_end(
+        &mut io::Read::take(file, SCENARIO_BYTES_MAX + 1),
+        &mut bytes,
+    )
+    .map_err(cannot)?;
+    if bytes.len() as u64 > SCENARIO_BYTES_MAX {
+        return Err(Failure::Input(format!(
+            "error: {name} is larger than {} MiB\n  help: a scenario describes hosts and policies, not data; generate large workloads with arrival processes",
+            SCENARIO_BYTES_MAX >> 20
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let valid = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+        let (line, column) = mxsim_core::diagnostic::line_column(valid, at);
+        Failure::Input(format!(
+            "error: {name} is not UTF-8 text: byte 0x{:02x} at offset {at} (line {line}, column {column})\n  help: save the scenario as UTF-8",
+            bytes[at]
+        ))
+    })
 }
 
 /// Parses `--shard K/N`.

@@ -115,7 +115,7 @@ fn every_problem_is_reported_in_one_pass() {
 }
 
 #[test]
-fn json_diagnostics_carry_paths_without_lines() {
+fn json_diagnostics_carry_paths_and_lines() {
     let text = r#"{"name": "j", "seed": 1, "hosts": [{"id": "out", "role": "sender", "failure": {"bernoulli": {"p": 2}}}],
         "domains": [{"name": "x.example"}], "workload": {"arrivals": {"at": ["0s"]}}}"#;
     let err = scenario::load(text, "s.json").unwrap_err();
@@ -124,8 +124,17 @@ fn json_diagnostics_carry_paths_without_lines() {
         .iter()
         .find(|d| d.path == "hosts[0].failure.bernoulli.p")
         .expect("p is reported");
-    assert_eq!(d.line, None);
+    assert_eq!((d.line, d.column), (Some(1), Some(99)));
     assert!(d.message.contains("got 2"));
+}
+
+#[test]
+fn json_duplicate_keys_are_refused_at_their_line() {
+    let err =
+        scenario::load("{\"name\": \"a\",\n \"seed\": 1,\n \"seed\": 2}", "d.json").unwrap_err();
+    assert_eq!(err.items.len(), 1);
+    assert_eq!((err.items[0].line, err.items[0].column), (Some(3), Some(2)));
+    assert!(err.items[0].message.contains("duplicate key \"seed\""));
 }
 
 #[test]

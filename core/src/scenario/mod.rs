@@ -9,6 +9,7 @@
 //! The schema, with defaults, is documented in `docs/scenario.md` and mirrored by the `load` module.
 
 pub mod edit;
+pub mod json;
 pub mod load;
 pub mod reader;
 pub mod tree;

@@ -2,8 +2,8 @@
 //!
 //! Validation walks this tree rather than deserialising straight into structs, so that it can
 //! report *every* problem (serde stops at the first) with the span of the offending key or
-//! value. TOML gives byte spans; JSON parsed by serde_json gives none, so JSON diagnostics carry
-//! the field path only.
+//! value. Both formats give byte spans (JSON through mxsim's own reader, `scenario::json`,
+//! which also refuses duplicate keys as TOML does).
 
 use crate::diagnostic::Diagnostic;
 use std::ops::Range;
@@ -142,54 +142,7 @@ fn toml_node(v: &toml::Spanned<toml::de::DeValue<'_>>) -> Node {
 }
 
 fn parse_json(text: &str) -> Result<Node, Box<Diagnostic>> {
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(v) => Ok(json_node(v)),
-        Err(e) => {
-            let offset = offset_of_line_column(text, e.line(), e.column());
-            let mut message = e.to_string();
-            if let Some(i) = message.find(" at line ") {
-                message.truncate(i);
-            }
-            Err(Box::new(Diagnostic::new(
-                "",
-                Some(offset..offset),
-                format!("invalid JSON: {message}"),
-            )))
-        }
-    }
-}
-
-fn offset_of_line_column(text: &str, line: usize, column: usize) -> usize {
-    let line_start: usize = text
-        .split_inclusive('\n')
-        .take(line.saturating_sub(1))
-        .map(str::len)
-        .sum();
-    (line_start + column.saturating_sub(1)).min(text.len())
-}
-
-fn json_node(v: serde_json::Value) -> Node {
-    use serde_json::Value;
-    let kind = match v {
-        Value::Null => Kind::Str(String::new()),
-        Value::Bool(b) => Kind::Bool(b),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => Kind::Int(i),
-            None => Kind::Float(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        Value::String(s) => Kind::Str(s),
-        Value::Array(a) => Kind::Array(a.into_iter().map(json_node).collect()),
-        Value::Object(o) => Kind::Table(
-            o.into_iter()
-                .map(|(key, value)| Entry {
-                    key,
-                    key_span: None,
-                    value: json_node(value),
-                })
-                .collect(),
-        ),
-    };
-    Node { kind, span: None }
+    super::json::parse(text)
 }
 
 #[cfg(test)]

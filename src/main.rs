@@ -557,9 +557,8 @@ fn load_with_preset(
     Ok(scenario)
 }
 
-/// Largest scenario file read (64 MiB): far beyond any hand-written or generated scenario
-/// within the default limits, and checked before the file is read into memory.
-const SCENARIO_BYTES_MAX: u64 = 64 << 20;
+/// Largest scenario file read, checked before the file is read into memory (core's limit).
+const SCENARIO_BYTES_MAX: u64 = mxsim_core::scenario::tree::TEXT_BYTES_MAX as u64;
 
 /// Reads a scenario file's text: at most [`SCENARIO_BYTES_MAX`] bytes of UTF-8 (invalid
 /// UTF-8 is reported with its byte offset, line and column).

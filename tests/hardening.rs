@@ -236,3 +236,18 @@ fn trace_files_are_written_as_the_run_proceeds() {
     assert_eq!(r["outcomes"]["delivered"], 1);
     std::fs::remove_file(trace).ok();
 }
+
+#[test]
+fn invalid_utf8_is_reported_with_its_byte_offset() {
+    let dir = std::env::temp_dir().join(format!("mxsim-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("latin1.toml");
+    std::fs::write(&path, b"name = \"caf\xe9\"\nseed = 1\n").unwrap();
+    let o = mxsim_within(LIMIT, &["validate", &path.display().to_string()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("not UTF-8 text: byte 0xe9 at offset 11 (line 1, column 12)"),
+        "{e}"
+    );
+}

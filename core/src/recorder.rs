@@ -56,8 +56,14 @@ pub struct Recorder {
     digest: Digest,
     metrics: Metrics,
     trace: Option<Vec<TraceRecord>>,
-    /// Records moved out by `take_trace` so far.
+    /// Records moved out by `take_trace`, released or dropped so far: the run-wide index of
+    /// the first record still kept.
     taken: usize,
+    /// Most records kept at once, when bounded (`record_trace_bounded`): the oldest half is
+    /// dropped when it is reached.
+    kept_max: Option<usize>,
+    /// Records dropped unread because of `kept_max`.
+    dropped: usize,
     /// When set, only these messages' records are kept (ascending ids).
     only: Option<Vec<MessageId>>,
     in_flight: BTreeMap<MessageId, InFlight>,
@@ -74,6 +80,8 @@ impl Recorder {
             metrics: Metrics::new(hosts),
             trace: None,
             taken: 0,
+            kept_max: None,
+            dropped: 0,
             only: None,
             in_flight: BTreeMap::new(),
             observer: None,
@@ -133,6 +141,26 @@ impl Recorder {
     /// How many records were taken out (the index of the first record still kept).
     pub fn taken(&self) -> usize {
         self.taken
+    }
+
+    /// Keeps at most `max` records at once (≥ 2): when full, the oldest half is dropped and
+    /// counted, so a page that stops reading cannot exhaust memory.
+    pub fn bound_trace(&mut self, max: usize) {
+        self.kept_max = Some(max.max(2));
+    }
+
+    /// Releases the records before run-wide index `index` (already read).
+    pub fn release_before(&mut self, index: usize) {
+        if let Some(records) = &mut self.trace {
+            let n = index.saturating_sub(self.taken).min(records.len());
+            records.drain(..n);
+            self.taken += n;
+        }
+    }
+
+    /// Records dropped unread because the bound was reached.
+    pub fn dropped(&self) -> usize {
+        self.dropped
     }
 
     /// Attempts under way (empty unless recording).
@@ -311,6 +339,14 @@ impl Recorder {
             self.in_flight.remove(&id);
         }
         if let Some(records) = &mut self.trace {
+            if let Some(max) = self.kept_max {
+                if records.len() >= max {
+                    let n = max / 2;
+                    records.drain(..n);
+                    self.taken += n;
+                    self.dropped += n;
+                }
+            }
             records.push(TraceRecord {
                 t_ms: t.as_ms(),
                 message: u64::from(id.0),

@@ -4,21 +4,72 @@
 //! serde types the CLI prints, so `report()` is byte-identical to `mxsim run --json`). No model
 //! logic lives here. Errors become JS `Error`s whose message is the CLI's diagnostic text.
 //! See `wasm/README.md` for the API and a Node example.
+//!
+//! An internal error (a panic: a bug in mxsim) becomes a JS `Error` too, naming the scenario
+//! and seed, instead of WebAssembly's bare `RuntimeError: unreachable`; the `Sim` it happened
+//! in refuses every later call with a message saying so (its state is not trustworthy).
 
 use mxsim_core::scenario;
 use mxsim_core::time::SimTime;
 use mxsim_core::{smtp, Simulation};
+use std::cell::{RefCell, RefMut};
 use wasm_bindgen::prelude::*;
+
+/// Most trace records a recording `Sim` keeps unread: past it the oldest half is dropped and
+/// `eventsSince` reports how many (a page that stops reading cannot exhaust memory).
+pub const TRACE_KEPT_MAX: usize = 1_000_000;
 
 /// A simulation created from scenario text, advanced in bounded steps.
 #[wasm_bindgen]
 pub struct Sim {
-    inner: Simulation,
+    inner: RefCell<Simulation>,
     recording: bool,
+    /// "scenario \"name\", seed N", for internal-error messages.
+    context: String,
 }
 
 fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("core types serialise")
+}
+
+thread_local! {
+    /// What the running call works on (set on entry), for the panic message.
+    static CONTEXT: RefCell<String> = const { RefCell::new(String::new()) };
+    /// The last internal error's message.
+    static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Installs (once) the hook that turns a panic into a thrown JS `Error` with the panic's
+/// message, what was being run, and a request to report it.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let context = CONTEXT.with(|c| c.borrow().clone());
+            let message = format!(
+                "mxsim internal error: {info}{}; this is a bug in mxsim, please report it with the scenario and seed",
+                if context.is_empty() { String::new() } else { format!(" ({context})") }
+            );
+            LAST_ERROR.with(|e| e.borrow_mut().clone_from(&message));
+            // Throws through the WebAssembly frames: the caller gets an `Error`, not a trap.
+            wasm_bindgen::throw_str(&message);
+        }));
+    });
+}
+
+impl Sim {
+    /// The simulation, for one call; an error once an internal error interrupted a call
+    /// (the borrow it held was never given back).
+    fn sim(&self) -> Result<RefMut<'_, Simulation>, JsError> {
+        install_panic_hook();
+        CONTEXT.with(|c| c.borrow_mut().clone_from(&self.context));
+        self.inner.try_borrow_mut().map_err(|_| {
+            let last = LAST_ERROR.with(|e| e.borrow().clone());
+            JsError::new(&format!(
+                "this Sim stopped after an internal error and cannot be used any more; create a new one ({last})"
+            ))
+        })
+    }
 }
 
 #[wasm_bindgen]
@@ -34,22 +85,29 @@ impl Sim {
         seed: Option<u64>,
         record: Option<bool>,
     ) -> Result<Sim, JsError> {
+        install_panic_hook();
         let file = file.unwrap_or_else(|| "<scenario>".to_string());
+        CONTEXT.with(|c| *c.borrow_mut() = format!("loading {file}"));
         let scenario = scenario::load_with_seed(text, &file, seed)
             .map_err(|d| JsError::new(&d.to_string()))?;
+        let context = format!("scenario \"{}\", seed {}", scenario.name, scenario.seed);
         let mut inner = Simulation::new(scenario);
         let recording = record.unwrap_or(false);
         if recording {
-            inner.record_trace();
+            inner.record_trace_bounded(TRACE_KEPT_MAX);
         }
-        Ok(Sim { inner, recording })
+        Ok(Sim {
+            inner: RefCell::new(inner),
+            recording,
+            context,
+        })
     }
 
     /// Observes the run in detail from now on: the report gains `routing` (per host, link and
     /// route), `series` (buckets of `every_ms`, default the scenario's `series_every`) and
     /// `analysis` (culprits, failure windows, where 4.4.3 came from), as `mxsim run --json`
     /// prints them. Call before advancing. Throws if `every_ms` is not a positive whole number.
-    pub fn observe(&mut self, every_ms: Option<f64>) -> Result<(), JsError> {
+    pub fn observe(&self, every_ms: Option<f64>) -> Result<(), JsError> {
         let every = match every_ms {
             None => None,
             Some(ms) if ms.is_finite() && ms >= 1.0 && ms.fract() == 0.0 && ms < 9.0e15 => {
@@ -61,20 +119,20 @@ impl Sim {
                 )))
             }
         };
-        self.inner.observe(every);
+        self.sim()?.observe(every);
         Ok(())
     }
 
     /// Runs at most `budget` events; returns how many ran (0 once the run has stopped).
-    pub fn advance(&mut self, budget: u32) -> u32 {
-        self.inner.run_events(u64::from(budget)) as u32
+    pub fn advance(&self, budget: u32) -> Result<u32, JsError> {
+        Ok(self.sim()?.run_events(u64::from(budget)) as u32)
     }
 
     /// Runs the events at or before simulated time `t_ms`, at most `budget` of them; returns
     /// how many ran. Call once per animation frame with the frame's target time. Throws if
     /// `t_ms` is not a time (NaN, negative) or is before the simulation's clock.
     #[wasm_bindgen(js_name = advanceTo)]
-    pub fn advance_to(&mut self, t_ms: f64, budget: u32) -> Result<u32, JsError> {
+    pub fn advance_to(&self, t_ms: f64, budget: u32) -> Result<u32, JsError> {
         if !(t_ms.is_finite() && t_ms >= 0.0) {
             return Err(JsError::new(&format!(
                 "advanceTo needs a simulated time in ms (a number >= 0), got {t_ms}"
@@ -82,7 +140,7 @@ impl Sim {
         }
         // f64 → u64 saturates; a frame time past u64::MAX ms simply means "run on".
         let t = SimTime(t_ms as u64);
-        self.inner
+        self.sim()?
             .run_until(t, u64::from(budget))
             // At most `budget` (a u32) events ran.
             .map(|n| n as u32)
@@ -91,59 +149,74 @@ impl Sim {
 
     /// Runs to the end in chunks of at most `budget` events; returns true once finished.
     #[wasm_bindgen(js_name = runToEnd)]
-    pub fn run_to_end(&mut self, budget: u32) -> bool {
-        self.inner.run_events(u64::from(budget));
-        self.done()
+    pub fn run_to_end(&self, budget: u32) -> Result<bool, JsError> {
+        let mut sim = self.sim()?;
+        sim.run_events(u64::from(budget));
+        Ok(sim.stopped().is_some())
     }
 
     /// True once the run has stopped (queue empty, duration or event limit).
-    pub fn done(&self) -> bool {
-        self.inner.stopped().is_some()
+    pub fn done(&self) -> Result<bool, JsError> {
+        Ok(self.sim()?.stopped().is_some())
     }
 
     /// Current simulated time, ms.
     #[wasm_bindgen(js_name = nowMs)]
-    pub fn now_ms(&self) -> f64 {
-        self.inner.now().as_ms() as f64
+    pub fn now_ms(&self) -> Result<f64, JsError> {
+        Ok(self.sim()?.now().as_ms() as f64)
     }
 
     /// Events processed so far.
-    pub fn events(&self) -> f64 {
-        self.inner.events() as f64
+    pub fn events(&self) -> Result<f64, JsError> {
+        Ok(self.sim()?.events() as f64)
     }
 
-    /// Trace records from index `cursor`, at most `max`, as JSON
-    /// `{"next": <cursor for the next call>, "events": [<trace records>]}`. Needs `record`.
+    /// Trace records from index `cursor` (counting every record of the run), at most `max`,
+    /// as JSON `{"next": <cursor for the next call>, "events": [<trace records>], "skipped":
+    /// <records from `cursor` on that are no longer kept: released after an earlier read, or
+    /// dropped unread past the bound>}`.
+    /// Records before `cursor` are released (read already); at most [`TRACE_KEPT_MAX`] unread
+    /// records are kept, the oldest half dropped past it. Needs `record`.
     #[wasm_bindgen(js_name = eventsSince)]
-    pub fn events_since(&self, cursor: u32, max: u32) -> Result<String, JsError> {
+    pub fn events_since(&self, cursor: f64, max: u32) -> Result<String, JsError> {
         if !self.recording {
             return Err(JsError::new(
                 "events are only kept when the simulation is created with record = true",
             ));
         }
-        let records = self.inner.trace_since(cursor as usize);
+        if !(cursor.is_finite() && cursor >= 0.0 && cursor.fract() == 0.0) {
+            return Err(JsError::new(&format!(
+                "eventsSince needs a cursor (a whole number >= 0, as returned in `next`), got {cursor}"
+            )));
+        }
+        let cursor = cursor as usize;
+        let mut sim = self.sim()?;
+        sim.release_trace_before(cursor);
+        let first = sim.trace_taken().max(cursor);
+        let records = sim.trace_since(first);
         let records = &records[..records.len().min(max as usize)];
         Ok(format!(
-            "{{\"next\":{},\"events\":{}}}",
-            cursor as usize + records.len(),
-            json(&records)
+            "{{\"next\":{},\"events\":{},\"skipped\":{}}}",
+            first + records.len(),
+            json(&records),
+            first - cursor
         ))
     }
 
     /// The state now, for drawing, as JSON: hosts (up/down/flaky), queue counts, in-flight
     /// messages with their current hop (those need `record`).
-    pub fn snapshot(&mut self) -> String {
-        json(&self.inner.snapshot())
+    pub fn snapshot(&self) -> Result<String, JsError> {
+        Ok(json(&self.sim()?.snapshot()))
     }
 
     /// The report so far, byte-identical to `mxsim run --json` (without its final newline).
-    pub fn report(&self) -> String {
-        serde_json::to_string_pretty(&self.inner.report()).expect("reports serialise")
+    pub fn report(&self) -> Result<String, JsError> {
+        Ok(serde_json::to_string_pretty(&self.sim()?.report()).expect("reports serialise"))
     }
 
     /// The trace digest so far (16 hex digits).
-    pub fn digest(&self) -> String {
-        self.inner.digest()
+    pub fn digest(&self) -> Result<String, JsError> {
+        Ok(self.sim()?.digest())
     }
 }
 
@@ -151,7 +224,9 @@ impl Sim {
 /// with each problem's path, line, column, message and help (for an editor).
 #[wasm_bindgen]
 pub fn validate(text: &str, file: Option<String>) -> String {
+    install_panic_hook();
     let file = file.unwrap_or_else(|| "<scenario>".to_string());
+    CONTEXT.with(|c| *c.borrow_mut() = format!("validating {file}"));
     match scenario::load(text, &file) {
         Ok(_) => "{\"ok\":true,\"problems\":[]}".to_string(),
         Err(d) => format!("{{\"ok\":false,\"problems\":{}}}", json(&d.items)),

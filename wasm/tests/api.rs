@@ -44,39 +44,39 @@ fn invalid_scenarios_throw_the_cli_diagnostics() {
 
 #[wasm_bindgen_test]
 fn stepping_respects_the_event_budget() {
-    let mut sim = Sim::new(BACKUP, None, None, None).unwrap();
-    assert_eq!(sim.advance(100), 100);
-    assert_eq!(sim.events(), 100.0);
-    let t = sim.now_ms();
+    let sim = Sim::new(BACKUP, None, None, None).unwrap();
+    assert_eq!(sim.advance(100).unwrap(), 100);
+    assert_eq!(sim.events().unwrap(), 100.0);
+    let t = sim.now_ms().unwrap();
     let ran = sim
         .advance_to(t + 60_000.0, 10_000)
         .map_err(|_| "advanceTo")
         .unwrap();
-    assert!(ran > 0 && sim.now_ms() <= t + 60_000.0);
+    assert!(ran > 0 && sim.now_ms().unwrap() <= t + 60_000.0);
     assert!(
         sim.advance_to(t - 1.0, 10).is_err(),
         "a time in the past is an error"
     );
     assert!(sim.advance_to(f64::NAN, 10).is_err(), "NaN is not a time");
     let mut chunks = 0;
-    while !sim.run_to_end(5_000) {
+    while !sim.run_to_end(5_000).unwrap() {
         chunks += 1;
         assert!(chunks < 100, "the run must finish");
     }
-    assert_eq!(sim.advance(10), 0, "nothing runs after the end");
-    let report = parse(&sim.report());
+    assert_eq!(sim.advance(10).unwrap(), 0, "nothing runs after the end");
+    let report = parse(&sim.report().unwrap());
     assert_eq!(report["stopped_by"], "queue_empty");
-    assert_eq!(report["digest"], sim.digest());
+    assert_eq!(report["digest"], sim.digest().unwrap());
 }
 
 #[wasm_bindgen_test]
 fn the_cursor_returns_each_event_once_in_time_order() {
-    let mut sim = Sim::new(BACKUP, None, Some(5), Some(true)).unwrap();
+    let sim = Sim::new(BACKUP, None, Some(5), Some(true)).unwrap();
     let mut cursor = 0;
     let mut seen = 0;
     let mut last_t = 0;
-    while !sim.run_to_end(997) {
-        let batch = parse(&sim.events_since(cursor, 400).unwrap());
+    while !sim.run_to_end(997).unwrap() {
+        let batch = parse(&sim.events_since(f64::from(cursor), 400).unwrap());
         let events = batch["events"].as_array().unwrap();
         for e in events {
             let t = e["t_ms"].as_u64().unwrap();
@@ -87,21 +87,21 @@ fn the_cursor_returns_each_event_once_in_time_order() {
         cursor = batch["next"].as_u64().unwrap() as u32;
         assert_eq!(cursor as usize, seen);
     }
-    let rest = parse(&sim.events_since(cursor, u32::MAX).unwrap());
+    let rest = parse(&sim.events_since(f64::from(cursor), u32::MAX).unwrap());
     seen += rest["events"].as_array().unwrap().len();
-    let report = parse(&sim.report());
+    let report = parse(&sim.report().unwrap());
     let generated = report["outcomes"]["generated"].as_u64().unwrap() as usize;
     // Each message: arrival, attempt, delivered (the backup scenario delivers at first try).
     assert_eq!(seen, 3 * generated);
     let without = Sim::new(BACKUP, None, None, None).unwrap();
-    assert!(without.events_since(0, 10).is_err());
+    assert!(without.events_since(0.0, 10).is_err());
 }
 
 #[wasm_bindgen_test]
 fn snapshots_show_hosts_queue_and_messages_in_flight() {
-    let mut sim = Sim::new(BACKUP, None, None, Some(true)).unwrap();
-    sim.advance(1);
-    let s = parse(&sim.snapshot());
+    let sim = Sim::new(BACKUP, None, None, Some(true)).unwrap();
+    sim.advance(1).unwrap();
+    let s = parse(&sim.snapshot().unwrap());
     let hosts = s["hosts"].as_array().unwrap();
     assert_eq!(hosts.len(), 3);
     // mx1 is scheduled down for the first 6 hours.
@@ -127,7 +127,7 @@ fn presets_and_explanations_come_from_the_core_registry() {
 #[wasm_bindgen_test]
 fn observing_adds_routing_series_and_analysis_and_refuses_bad_widths() {
     const BAD_BACKUP: &str = include_str!("../../scenarios/analyze-bad-backup-mx.toml");
-    let mut sim = Sim::new(BAD_BACKUP, None, None, None).unwrap();
+    let sim = Sim::new(BAD_BACKUP, None, None, None).unwrap();
     for bad in [0.0, -5.0, 1.5, f64::NAN, f64::INFINITY] {
         assert!(
             sim.observe(Some(bad)).is_err(),
@@ -135,9 +135,27 @@ fn observing_adds_routing_series_and_analysis_and_refuses_bad_widths() {
         );
     }
     sim.observe(Some(600_000.0)).unwrap();
-    while !sim.run_to_end(100_000) {}
-    let report = parse(&sim.report());
+    while !sim.run_to_end(100_000).unwrap() {}
+    let report = parse(&sim.report().unwrap());
     assert_eq!(report["analysis"]["culprit"], "old-mx2.example.org");
     assert_eq!(report["series"]["every_ms"], 600_000);
     assert!(report["routing"]["routes"].as_array().unwrap().len() >= 2);
+}
+
+#[wasm_bindgen_test]
+fn events_read_are_released_and_unread_ones_are_bounded() {
+    let sim = Sim::new(BACKUP, None, Some(5), Some(true)).unwrap();
+    while !sim.run_to_end(10_000).unwrap() {}
+    let all = parse(&sim.events_since(0.0, u32::MAX).unwrap());
+    let n = all["events"].as_array().unwrap().len();
+    assert_eq!(all["skipped"], 0);
+    // Reading from `next` releases what came before: asking again from 0 returns nothing
+    // old, and says how many records before the first one returned are gone.
+    let again = parse(&sim.events_since(n as f64, 10).unwrap());
+    assert!(again["events"].as_array().unwrap().is_empty());
+    let from_zero = parse(&sim.events_since(0.0, 10).unwrap());
+    assert!(from_zero["events"].as_array().unwrap().is_empty());
+    assert_eq!(from_zero["skipped"], n as u64);
+    assert!(sim.events_since(-1.0, 10).is_err());
+    assert!(sim.events_since(0.5, 10).is_err());
 }

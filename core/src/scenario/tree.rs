@@ -85,8 +85,26 @@ impl Format {
     }
 }
 
+/// Largest scenario text accepted (64 MiB): far beyond any written or generated scenario
+/// within the default limits; refused before parsing (the CLI checks it before reading).
+pub const TEXT_BYTES_MAX: usize = 64 << 20;
+
 /// Parses `text` into a tree, or returns the syntax error as a diagnostic.
 pub fn parse(text: &str, format: Format) -> Result<Node, Box<Diagnostic>> {
+    if text.len() > TEXT_BYTES_MAX {
+        return Err(Box::new(
+            Diagnostic::new(
+                "",
+                None,
+                format!(
+                    "the scenario is {} bytes; at most {} MiB",
+                    text.len(),
+                    TEXT_BYTES_MAX >> 20
+                ),
+            )
+            .with_help("a scenario describes hosts and policies, not data; generate large workloads with arrival processes"),
+        ));
+    }
     match format {
         Format::Toml => parse_toml(text),
         Format::Json => parse_json(text),

@@ -228,6 +228,25 @@ impl Simulation {
         self.recorder.taken()
     }
 
+    /// Keeps every trace record, but at most `max` at once: when full, the oldest half is
+    /// dropped (counted by [`trace_dropped`](Self::trace_dropped)). For pages, which read
+    /// records as the run goes and release them ([`release_trace_before`](Self::release_trace_before)).
+    pub fn record_trace_bounded(&mut self, max: usize) {
+        self.recorder.record_trace();
+        self.recorder.bound_trace(max);
+    }
+
+    /// Releases the trace records before run-wide index `index` (already read).
+    pub fn release_trace_before(&mut self, index: usize) {
+        self.recorder.release_before(index);
+    }
+
+    /// Trace records dropped unread because the bound of
+    /// [`record_trace_bounded`](Self::record_trace_bounded) was reached.
+    pub fn trace_dropped(&self) -> usize {
+        self.recorder.dropped()
+    }
+
     /// A picture of the run now, for drawing. In-flight attempts are listed only when the
     /// trace is recorded.
     pub fn snapshot(&mut self) -> Snapshot {

@@ -107,6 +107,19 @@ fn empty_domain_weights_are_an_error_not_a_panic() {
 }
 
 #[test]
+fn an_empty_domain_table_is_an_error_not_a_panic() {
+    // Found by tests/fuzz.rs (seed 3, case 108745): the declared domains, not the workload's.
+    let text = scenario("", "{ at = [\"0s\"] }", "", "")
+        .replace("domains = [{ name = \"example.net\" }]\n", "")
+        .replace(
+            "[[domains]]\nname = \"example.net\"\nmx = [{ preference = 10, host = \"mx\" }]\n",
+            "",
+        )
+        .replace("seed = 1\n", "seed = 1\ndomains = []\n");
+    invalid("no-domains.toml", &text, "no recipient domain is declared");
+}
+
+#[test]
 fn huge_names_are_refused_before_any_suggestion_is_computed() {
     let long = "h".repeat(40_000);
     let text = scenario("", "{ at = [\"0s\"] }", "", "")

@@ -19,6 +19,15 @@ pub(super) fn read_domains(
     let Some(items) = r.array(node, "domains") else {
         return Vec::new();
     };
+    if items.is_empty() {
+        // Found by the fuzzer: `domains = []` validated and then panicked in the sampler.
+        r.error(
+            "domains",
+            node.span.clone(),
+            "no recipient domain is declared".into(),
+            Some("declare at least one domain with a [[domains]] table".into()),
+        );
+    }
     let mut domains: Vec<DomainSpec> = Vec::new();
     let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     for (i, item) in items.iter().enumerate() {

@@ -351,9 +351,19 @@ fn check(file: &str, text: &str) -> Result<bool, String> {
     };
     // A bounded run: few events, so every case is quick; the budget is a declared limit.
     s.limits.events_max = s.limits.events_max.min(20_000);
+    // Odd-length texts also observe the run in detail and record a bounded trace, so those
+    // paths meet the mutated scenarios too.
+    let detailed = text.len() % 2 == 1;
     let outcome = std::panic::catch_unwind(move || {
         let mut sim = Simulation::new(s);
+        if detailed {
+            sim.observe(None);
+            sim.record_trace_bounded(10_000);
+        }
         sim.run();
+        if detailed {
+            let _ = sim.snapshot();
+        }
         sim.report()
     })
     .map_err(|_| "the run panicked".to_string())?;

@@ -165,6 +165,15 @@ fn an_invalid_field_raises_no_follow_on_errors() {
     );
     let e = invalid("ttl.toml", &text, "invalid duration \"soon\"");
     assert!(e.contains("1 problem found"), "{e}");
+    // A link with a bad latency still exists for the route that uses it.
+    let text = scenario("", "{ at = [\"0s\"] }", "", "route = { via = [\"relay\"] }").replace(
+        "[[links]]\nfrom = \"out\"\nto = \"mx\"\n",
+        "[[hosts]]\nid = \"relay\"\nrole = \"relay\"\n\
+             [[links]]\nfrom = \"out\"\nto = \"relay\"\nlatency = \"fast\"\n\
+             [[links]]\nfrom = \"relay\"\nto = \"mx\"\n",
+    );
+    let e = invalid("latency.toml", &text, "invalid duration \"fast\"");
+    assert!(e.contains("1 problem found"), "{e}");
 }
 
 #[test]

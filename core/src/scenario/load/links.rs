@@ -29,9 +29,12 @@ pub(super) fn read_links(r: &mut Reader, top: &Fields<'_>, hosts: &[HostSpec]) -
         let latency = f.get("latency").map_or(Some(SimDuration::ZERO), |n| {
             r.duration(n, &f.path_of("latency"))
         });
-        let (Some(from), Some(to), Some(latency)) = (from, to, latency) else {
+        let (Some(from), Some(to)) = (from, to) else {
             continue;
         };
+        // A link whose latency is invalid (already reported) is kept, so that routes over
+        // it raise no follow-on "no link" errors.
+        let latency = latency.unwrap_or(SimDuration::ZERO);
         if from == to {
             r.error(
                 &path,

@@ -267,9 +267,21 @@ fn schedule_prints_the_postfix_and_exim_timelines() {
         .iter()
         .map(|a| a["offset_ms"].as_u64().unwrap() / 60_000)
         .collect();
-    assert_eq!(&offsets[8..13], &[120, 135, 195, 285, 420]);
+    // Debian's 30-minute queue runner: the 15-minute F rule retries every 30 minutes; the G
+    // rule grows 1 h → 1.5 h → 2.25 h …, each rounded up to a run.
+    assert_eq!(&offsets[..8], &[0, 30, 60, 90, 120, 150, 210, 300]);
+    assert_eq!(&offsets[8..13], &[450, 660, 990, 1350, 1710]);
     assert_eq!(j["attempts"][0]["gap_ms"], 0);
-    assert!(j["gives_up_at_ms"].as_u64().unwrap() > 4 * 86_400_000);
+    // The forced attempt at the first run past the 4-day cutoff times the address out.
+    assert_eq!(j["gives_up_at_ms"], 4 * 86_400_000 + 30 * 60_000);
+    let last = j["attempts"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["rule"], "past the final cutoff: next queue run");
+    // Over arrival phases: 24 or 25 attempts, giving up between 4d and 4d30m.
+    assert_eq!(j["phases"]["attempts"], serde_json::json!([24, 25]));
+    assert_eq!(
+        j["phases"]["gives_up_ms"],
+        serde_json::json!([4 * 86_400_000 + 500, 4 * 86_400_000 + 30 * 60_000])
+    );
     assert_eq!(j["policy"], "exim");
 }
 

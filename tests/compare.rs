@@ -91,10 +91,22 @@ fn pairing_narrows_the_interval_on_common_random_numbers() {
         "20",
         "--json",
     ]);
-    let d = &metric(&c, "delivered_within_1h")["differences"][0];
+    // Every metric's paired interval is narrower than the unpaired one on these runs, and on
+    // attempts per message by a factor of 3 (which makes the difference significant).
+    for m in c["metrics"].as_array().unwrap() {
+        let d = &m["differences"][0];
+        let (p, u) = (
+            d["paired"]["half_width"].as_f64(),
+            d["unpaired"]["half_width"].as_f64(),
+        );
+        if let (Some(p), Some(u)) = (p, u) {
+            assert!(p <= u, "{}: paired {p} vs unpaired {u}", m["metric"]);
+        }
+    }
+    let d = &metric(&c, "attempts_per_message")["differences"][0];
     let paired = d["paired"]["half_width"].as_f64().unwrap();
     let unpaired = d["unpaired"]["half_width"].as_f64().unwrap();
-    assert!(paired * 5.0 < unpaired, "{paired} vs {unpaired}");
+    assert!(paired * 3.0 < unpaired, "{paired} vs {unpaired}");
     assert_eq!(d["significant"], true);
     // The text marks it and says what pairing bought.
     let t = stdout(&mxsim(&[

@@ -59,20 +59,30 @@ fn postfix_matches_qmgr_age_clamp() {
 #[test]
 fn exim_matches_the_default_retry_rule() {
     // mta-defaults.md §b Exim: 0, 15m, 30m, … 2h, 2h15m, 3h15m, 4h45m, 7h00m, 10h22m, 15h26m,
-    // 23h02m, then every 6h until the first failure after 96h (≈4d5h02m); ≈29 attempts.
-    let t = run("exim");
+    // 23h02m, then every 6h. The reference's give-up ("the first failure after 96h, ≈4d5h02m,
+    // ≈29 attempts") missed Exim's forced attempt: past the final cutoff the address is tried
+    // at once (the next queue run) and its failure times it out (issue 14, real-mta run A).
+    // The rule arithmetic, retrying exactly when due:
+    let mut policy = preset("exim").unwrap().policy;
+    policy.queue_scan = None;
+    let t = timeline(&policy, codes::NO_ANSWER, Some(1));
     let m = minutes(&t);
     assert_eq!(&m[..10], &[0, 15, 30, 45, 60, 75, 90, 105, 120, 135]);
     assert_eq!(&m[10..16], &[195, 285, 420, 623, 926, 1382]);
     assert_eq!(m[16] - m[15], 360);
     assert_eq!(t.attempts.len(), 29);
-    assert_eq!(
-        (t.gives_up_at_ms.unwrap() + 30_000) / 60_000,
-        4 * 1440 + 5 * 60 + 2
-    );
+    assert_eq!(t.gives_up_at_ms, Some(4 * 86_400_000 + 1_000));
     assert_eq!(t.give_up_reason, Some("retry rules exhausted"));
     assert_eq!(t.attempts[1].rule, "exim F,2h,15m");
     assert_eq!(t.attempts[10].rule, "exim G,16h,1h,1.5");
+    assert_eq!(t.attempts[28].rule, "past the final cutoff: next queue run");
+    // The preset as Debian runs it: queue runs every 30 minutes, so the 15-minute rule
+    // retries every 30 minutes and the forced attempt is the first run past 4 days.
+    let t = run("exim");
+    let m = minutes(&t);
+    assert_eq!(&m[..7], &[0, 30, 60, 90, 120, 150, 210]);
+    assert_eq!(t.attempts.len(), 25);
+    assert_eq!(t.gives_up_at_ms, Some(4 * 86_400_000 + 30 * 60_000));
 }
 
 #[test]

@@ -99,16 +99,30 @@ pub fn attempt(
                 .first_hops
                 .extend(scratch.candidates.iter().map(|c| c.host)),
         }
-        if let Err((gate, until)) =
-            shared.before_attempt(&scratch.first_hops, destination, m.attempts > 0, t)
-        {
+        // Exim: a message that has failed for longer than the final cutoff is tried at the
+        // next queue run even if its hosts are in their retry time (spec ch. 32.11; real-mta
+        // run B, a host record, times out at 725 s, not at the host's next try).
+        let forced = mta
+            .policy
+            .retry
+            .default
+            .forced_attempt(m.entered)
+            .is_some_and(|f| t >= f);
+        if let Err((gate, until)) = shared.before_attempt(
+            &scratch.first_hops,
+            destination,
+            m.attempts > 0,
+            forced,
+            m.entered,
+            t,
+        ) {
             return Start::Gated(gate, until);
         }
-        if mta.stages.is_empty() {
+        if mta.stages.is_empty() && !forced {
             // Hosts in their retry time are skipped.
             scratch
                 .candidates
-                .retain(|c| shared.host_ready(c.host, t).is_ok());
+                .retain(|c| shared.host_ready_for(c.host, m.entered, t).is_ok());
         }
     }
     let (start, dns, dns_failure) = resolve(world, mta, m, &draws, t);

@@ -105,16 +105,33 @@ impl Default for BudgetSpec {
 }
 
 /// Which shared mechanisms a scenario turns on.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SharedSpec {
     /// Exim-style per-host retry records.
     pub host_retry: bool,
+    /// Exim's smtp `delay_after_cutoff` (default true): when every host of a message has
+    /// failed past the final cutoff and none has reached its retry time, the message is
+    /// bounced without an attempt; false tries the hosts not tried since the message arrived
+    /// (and bounces when there are none).
+    pub delay_after_cutoff: bool,
     /// Postfix-style dead-destination throttling.
     pub dead_destination: Option<DeadDestinationSpec>,
     /// Circuit breaker per destination.
     pub circuit_breaker: Option<BreakerSpec>,
     /// Retry budget over all messages.
     pub retry_budget: Option<BudgetSpec>,
+}
+
+impl Default for SharedSpec {
+    fn default() -> Self {
+        SharedSpec {
+            host_retry: false,
+            delay_after_cutoff: true,
+            dead_destination: None,
+            circuit_breaker: None,
+            retry_budget: None,
+        }
+    }
 }
 
 impl SharedSpec {
@@ -132,6 +149,9 @@ impl SharedSpec {
 pub enum Gate {
     /// Every first-hop host is in its retry time (Exim).
     HostRetry,
+    /// Every first-hop host has failed past the final cutoff and none may be tried: the
+    /// message is bounced without an attempt (Exim `delay_after_cutoff`).
+    HostTimedOut,
     /// The destination is suspended as dead (Postfix).
     DeadDestination,
     /// The destination's circuit breaker is open.
@@ -145,6 +165,7 @@ impl Gate {
     pub fn text(self) -> &'static str {
         match self {
             Gate::HostRetry => "host retry time not reached",
+            Gate::HostTimedOut => "all hosts past their final cutoff",
             Gate::DeadDestination => "delivery temporarily suspended",
             Gate::CircuitOpen => "circuit open",
             Gate::RetryBudget => "retry budget exhausted",
@@ -158,6 +179,10 @@ struct HostRecord {
     failures: u32,
     last_wait: Option<SimDuration>,
     next_try: SimTime,
+    /// The last failure was past the final cutoff (Exim's `expired` flag).
+    expired: bool,
+    /// The last failure's time.
+    last_try: SimTime,
 }
 
 #[derive(Clone, Debug)]
@@ -216,7 +241,8 @@ impl SharedState {
 
     /// The gate before an attempt at `t` (`retry`: not the message's first) whose first hops
     /// would be `first_hops`: refused while every one of them is in its retry time (when
-    /// none is listed, the host gate is open), or when a destination or budget gate is shut.
+    /// none is listed, or for a `forced` attempt past Exim's final cutoff, the host gate is
+    /// open), or when a destination or budget gate is shut.
     /// On refusal, the gate and the earliest time it may open. This and
     /// [`after_attempt`](Self::after_attempt) are the whole interface the attempt uses.
     pub fn before_attempt(
@@ -224,20 +250,48 @@ impl SharedState {
         first_hops: &[HostId],
         destination: DestinationId,
         retry: bool,
+        forced: bool,
+        entered: SimTime,
         t: SimTime,
     ) -> Result<(), (Gate, SimTime)> {
         let mut earliest: Option<SimTime> = None;
-        let mut ready = first_hops.is_empty();
+        let mut ready = first_hops.is_empty() || forced;
+        let mut timed_out = 0;
         for &h in first_hops {
-            match self.host_ready(h, t) {
+            match self.host_ready_for(h, entered, t) {
                 Ok(()) => ready = true,
-                Err(at) => earliest = Some(earliest.map_or(at, |e| e.min(at))),
+                Err(at) => {
+                    earliest = Some(earliest.map_or(at, |e| e.min(at)));
+                    timed_out += usize::from(self.hosts[h.index()].is_some_and(|r| r.expired));
+                }
             }
         }
         if !ready {
+            if timed_out == first_hops.len() {
+                return Err((Gate::HostTimedOut, t));
+            }
             return Err((Gate::HostRetry, earliest.unwrap_or(t)));
         }
         self.admit(destination, retry, t)
+    }
+
+    /// Whether a host may be contacted at `t` for a message that entered the queue at
+    /// `entered`: as [`host_ready`](Self::host_ready), except that with `delay_after_cutoff`
+    /// off a host past its final cutoff that was not tried since the message arrived may be.
+    pub fn host_ready_for(
+        &self,
+        host: HostId,
+        entered: SimTime,
+        t: SimTime,
+    ) -> Result<(), SimTime> {
+        match (self.host_ready(host, t), self.hosts[host.index()]) {
+            (Err(_), Some(r))
+                if r.expired && !self.spec.delay_after_cutoff && r.last_try < entered =>
+            {
+                Ok(())
+            }
+            (result, _) => result,
+        }
     }
 
     /// Feeds an attempt's outcome back: each first-hop host's answer (`first_hops`, the hosts
@@ -370,7 +424,10 @@ impl SharedState {
             failures: 0,
             last_wait: None,
             next_try: t,
+            expired: false,
+            last_try: t,
         });
+        r.last_try = t;
         r.failures += 1;
         let state = RetryState {
             retry: r.failures,
@@ -380,12 +437,23 @@ impl SharedState {
             u: 0.5,
         };
         let wait = match backoff.next(&state) {
-            Step::Wait(w, _) => w,
+            Step::Wait(w, _) => {
+                r.expired = false;
+                w
+            }
             // Past the last cutoff Exim keeps retrying the host at the last interval.
-            Step::Exhausted => r.last_wait.unwrap_or(SimDuration::from_mins(15)),
+            Step::Exhausted => {
+                r.expired = true;
+                r.last_wait.unwrap_or(SimDuration::from_mins(15))
+            }
         };
         r.last_wait = Some(wait);
-        r.next_try = t.after(wait);
+        let base = if backoff.whole_seconds() {
+            SimTime(t.as_ms() / 1000 * 1000)
+        } else {
+            t
+        };
+        r.next_try = base.after(wait);
         *slot = Some(r);
     }
 
@@ -456,6 +524,51 @@ mod tests {
 
     fn mins(m: u64) -> SimTime {
         SimTime(m * 60_000)
+    }
+
+    #[test]
+    fn hosts_past_the_final_cutoff_bounce_or_get_one_try_per_message() {
+        // Exim F,2m,1m: a host refused from t = 0 every minute is past its cutoff at 3 min.
+        let rules = Backoff::Exim(crate::policy::EximRules::parse("F,2m,1m").unwrap());
+        let host = HostId(0);
+        let refused = crate::smtp::codes::NO_ANSWER;
+        let feed = |s: &mut SharedState, t: SimTime| {
+            s.after_attempt(
+                std::iter::once((host, refused)),
+                DestinationId(0),
+                refused,
+                t,
+                &rules,
+            )
+        };
+        for delay_after_cutoff in [true, false] {
+            let spec = SharedSpec {
+                host_retry: true,
+                delay_after_cutoff,
+                ..Default::default()
+            };
+            let mut s = SharedState::new(spec, 1, 1);
+            for m in 0..=3 {
+                feed(&mut s, mins(m));
+            }
+            // In its retry time and past the cutoff.
+            let t = mins(3).after(SimDuration::from_secs(10));
+            let old_message = s.before_attempt(&[host], DestinationId(0), true, false, mins(1), t);
+            let new_message = s.before_attempt(&[host], DestinationId(0), false, false, t, t);
+            if delay_after_cutoff {
+                assert_eq!(old_message, Err((Gate::HostTimedOut, t)));
+                assert_eq!(new_message, Err((Gate::HostTimedOut, t)));
+            } else {
+                // Tried since the old message arrived: bounced; never for the new one: tried.
+                assert_eq!(old_message, Err((Gate::HostTimedOut, t)));
+                assert_eq!(new_message, Ok(()));
+            }
+            // A forced attempt (the message itself past its cutoff) always goes through.
+            assert_eq!(
+                s.before_attempt(&[host], DestinationId(0), true, true, mins(1), t),
+                Ok(())
+            );
+        }
     }
 
     #[test]

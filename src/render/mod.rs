@@ -495,9 +495,17 @@ pub fn timeline(name: &str, policy: &RetryPolicy, t: &Timeline) -> String {
         } else {
             shown(a.gap_ms)
         };
+        let phase = t
+            .phases
+            .as_ref()
+            .and_then(|p| p.offsets_ms.get(a.n as usize - 1))
+            .filter(|(lo, hi)| lo != hi)
+            .map_or(String::new(), |(lo, hi)| {
+                format!("  (by phase: {} .. {})", shown(*lo), shown(*hi))
+            });
         let _ = writeln!(
             s,
-            "  {:>4}  {:>14}  {:>14}  {}{range}",
+            "  {:>4}  {:>14}  {:>14}  {}{range}{phase}",
             a.n, offset, gap, a.rule
         );
     }
@@ -518,6 +526,38 @@ pub fn timeline(name: &str, policy: &RetryPolicy, t: &Timeline) -> String {
                 t.attempts.len()
             );
         }
+    }
+    if let (Some(p), Some(scan)) = (&t.phases, policy.queue_scan) {
+        let give_up = p.gives_up_ms.map_or("-".to_string(), |(lo, hi)| {
+            if lo == hi {
+                SimDuration::from_ms(lo).to_string()
+            } else {
+                format!(
+                    "{} .. {}",
+                    SimDuration::from_ms(lo),
+                    SimDuration::from_ms(hi)
+                )
+            }
+        });
+        let attempts = if p.attempts.0 == p.attempts.1 {
+            p.attempts.0.to_string()
+        } else {
+            format!("{} .. {}", p.attempts.0, p.attempts.1)
+        };
+        let changes =
+            p.attempts.0 != p.attempts.1 || p.gives_up_ms.is_some_and(|(lo, hi)| lo != hi);
+        let _ = writeln!(
+            s,
+            "  queue scan every {}: the listing has the message arrive exactly at a scan; over {}\n  \
+             arrival phases between two scans: {attempts} attempts, giving up at {give_up}{}",
+            scan.every,
+            p.samples,
+            if changes {
+                "\n  (the phase changes the attempt count or the give-up)"
+            } else {
+                ""
+            }
+        );
     }
     s
 }

@@ -187,6 +187,26 @@ impl Backoff {
         }
     }
 
+    /// True when the family counts in whole seconds, as Exim does (its times are `time_t`):
+    /// the next try is the failure's whole second plus the wait.
+    pub fn whole_seconds(&self) -> bool {
+        matches!(self, Backoff::Exim(_))
+    }
+
+    /// When a message that arrived at `arrival` is tried regardless of its retry time: Exim's
+    /// forced attempt once it has failed for longer than the final cutoff (the first whole
+    /// second past it). `None` for other families.
+    pub fn forced_attempt(&self, arrival: SimTime) -> Option<SimTime> {
+        match self {
+            Backoff::Exim(rules) => rules.final_cutoff().map(|c| {
+                SimTime(arrival.as_ms() / 1000 * 1000)
+                    .after(c)
+                    .after(SimDuration::from_secs(1))
+            }),
+            _ => None,
+        }
+    }
+
     /// Short name of the family, for reports.
     pub fn family(&self) -> &'static str {
         match self {

@@ -178,39 +178,52 @@ impl EximRules {
         })
     }
 
-    /// The next wait; `Exhausted` once the failing interval is past every cutoff.
+    /// The last rule's cutoff: past it the address times out.
+    pub fn final_cutoff(&self) -> Option<SimDuration> {
+        self.rules.last().map(|r| r.cutoff)
+    }
+
+    /// The next wait; `Exhausted` once the failing interval is past every cutoff. Everything
+    /// is in whole seconds, as in Exim (`time_t`): the failing interval is the difference of
+    /// the failure's and the arrival's whole seconds, and a G rule grows the previous gap as
+    /// `lastgap * (int)(m*1000) / 1000` in integers (45 s → 67 s → 100 s, not 67.5 → 101.25;
+    /// real-mta run A).
     pub fn next(&self, s: &RetryState) -> Step {
+        let now_s = s.now.as_ms() / 1000;
+        let arrival_s = s.now.as_ms().saturating_sub(s.age.as_ms()) / 1000;
+        let age_s = now_s - arrival_s;
         let Some((index, rule)) = self
             .rules
             .iter()
             .enumerate()
-            .find(|(_, r)| r.cutoff >= s.age)
+            .find(|(_, r)| r.cutoff.as_ms() / 1000 >= age_s)
         else {
             return Step::Exhausted;
         };
-        let p1 = rule.p1.as_ms() as f64;
-        let lastgap = s.previous.map_or(0.0, |p| p.as_ms() as f64);
-        let wait = match rule.kind {
+        let p1 = rule.p1.as_ms() / 1000;
+        let lastgap = s.previous.map_or(0, |p| p.as_ms() / 1000);
+        let m1000 = (rule.multiplier * 1000.0).round() as u64;
+        let wait_s = match rule.kind {
             Kind::F => p1,
             Kind::G => {
                 if lastgap < p1 {
                     p1
                 } else {
-                    lastgap * rule.multiplier
+                    lastgap.saturating_mul(m1000) / 1000
                 }
             }
             Kind::H => {
-                let grown = lastgap * rule.multiplier;
+                let grown = lastgap.saturating_mul(m1000) / 1000;
                 if grown > p1 {
-                    let half = (grown - p1) / 2.0;
-                    p1 + half + s.u * half
+                    let half = (grown - p1) / 2;
+                    p1 + half + (s.u * half as f64) as u64
                 } else {
                     p1
                 }
             }
         };
-        let capped = wait.min(self.interval_max.as_ms() as f64);
-        Step::Wait(SimDuration::from_ms(capped.floor() as u64), index)
+        let capped = wait_s.min(self.interval_max.as_ms() / 1000);
+        Step::Wait(SimDuration::from_secs(capped), index)
     }
 
     /// True if any rule is randomised (H).
@@ -282,6 +295,45 @@ mod tests {
             let e = EximRules::parse(bad).unwrap_err();
             assert!(e.contains(want), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn g_rules_grow_in_whole_seconds_as_exim_does() {
+        // Real-mta run A: 20 s → 30 s → 45 s → 67 s → 100 s (not 67.5 → 101.25).
+        let r = EximRules::parse("G,7m,20s,1.5").unwrap();
+        let mut previous = Some(SimDuration::from_secs(20));
+        let mut waits = Vec::new();
+        for _ in 0..4 {
+            let s = RetryState {
+                retry: 2,
+                age: SimDuration::from_secs(150),
+                now: SimTime(200_700),
+                previous,
+                u: 0.0,
+            };
+            let Step::Wait(w, _) = r.next(&s) else {
+                panic!("within the cutoff")
+            };
+            waits.push(w.as_ms() / 1000);
+            previous = Some(w);
+        }
+        assert_eq!(waits, vec![30, 45, 67, 100]);
+        // The failing interval is counted in whole seconds of the clock: arrival at 0.9 s and
+        // a failure at 420.5 s is 420 s of failing, still within a 7-minute cutoff.
+        let s = RetryState {
+            retry: 9,
+            age: SimDuration::from_ms(419_600),
+            now: SimTime(420_500),
+            previous: None,
+            u: 0.0,
+        };
+        assert!(matches!(r.next(&s), Step::Wait(..)));
+        let s = RetryState {
+            now: SimTime(421_000),
+            age: SimDuration::from_ms(420_100),
+            ..s
+        };
+        assert_eq!(r.next(&s), Step::Exhausted);
     }
 
     #[test]

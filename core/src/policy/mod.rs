@@ -79,6 +79,49 @@ pub struct CodeRule {
     pub backoff: Backoff,
 }
 
+/// Periodic scans of the deferred queue, at `phase + k·every` for k = 0, 1, … in simulated
+/// time. Postfix's queue manager scans every `queue_run_delay`; Exim's daemon starts a queue
+/// run every `-q` interval counted from the daemon's start, not from a message's arrival
+/// (`reference/real-mta/README.md`), so where a message falls between two runs — the phase —
+/// can move an attempt by a whole interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueScan {
+    /// Time between scans (> 0).
+    pub every: SimDuration,
+    /// Time of the first scan, in [0, every).
+    pub phase: SimDuration,
+}
+
+impl QueueScan {
+    /// Scans every `every` from t = 0.
+    pub fn every(every: SimDuration) -> Self {
+        QueueScan {
+            every,
+            phase: SimDuration::ZERO,
+        }
+    }
+
+    /// The first scan at or after `t`.
+    pub fn at_or_after(self, t: SimTime) -> SimTime {
+        let (every, phase) = (self.every.as_ms().max(1), self.phase.as_ms());
+        if t.as_ms() <= phase {
+            return SimTime(phase);
+        }
+        let k = (t.as_ms() - phase).div_ceil(every);
+        SimTime(phase.saturating_add(k.saturating_mul(every)))
+    }
+}
+
+impl std::fmt::Display for QueueScan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.phase.as_ms() == 0 {
+            write!(f, "{}", self.every)
+        } else {
+            write!(f, "{} (phase {})", self.every, self.phase)
+        }
+    }
+}
+
 /// The sender's complete retry policy.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RetryPolicy {
@@ -92,9 +135,9 @@ pub struct RetryPolicy {
     pub give_up: GiveUp,
     /// Most attempts per message, and when that is enforced.
     pub max_attempts: Option<(u32, MaxAttemptsCheck)>,
-    /// Deferred-queue scan period: retries happen at the first scan at or after their due time
-    /// (Postfix `queue_run_delay`); `None` retries exactly when due.
-    pub queue_scan: Option<SimDuration>,
+    /// Deferred-queue scans: retries happen at the first scan at or after their due time
+    /// (Postfix `queue_run_delay`, Exim's queue runner); `None` retries exactly when due.
+    pub queue_scan: Option<QueueScan>,
     /// Ages at which a "delayed" DSN is sent to a still-undelivered message's sender.
     pub delay_warnings: Vec<SimDuration>,
     /// Use a 4xx reply's "try again in N seconds/minutes" hint as the wait, plus 10 s
@@ -130,6 +173,9 @@ pub enum RuleUsed {
     Hint,
     /// Shared retry state held the attempt back ([`RetryPolicy::decide_gated`]).
     Gate,
+    /// Exim's forced attempt: the message has failed past the final cutoff, so the next
+    /// queue run tries it before its retry time (and a failure then times it out).
+    FinalCutoff,
 }
 
 /// Why a message was given up.
@@ -266,10 +312,26 @@ impl RetryPolicy {
                 Step::Exhausted => return now_expire(GiveUpReason::Exhausted),
             },
         };
-        let mut at = f.now.after(wait);
+        // Exim counts in whole seconds: the next try is the failure's second plus the wait.
+        let base = if backoff.whole_seconds() {
+            SimTime(f.now.as_ms() / 1000 * 1000)
+        } else {
+            f.now
+        };
+        let mut at = base.after(wait);
+        // Exim: once the address has failed for longer than the final cutoff, the next queue
+        // run attempts it even before its retry time, and a failure then times it out (spec
+        // ch. 32.11, `retry_ultimate_address_timeout`; real-mta run A: 724.9 s, not 754.7 s).
+        let mut rule = rule;
+        if let Some(forced) = backoff.forced_attempt(f.arrival) {
+            let forced = forced.max(f.now.after(SimDuration::from_ms(1)));
+            if forced < at {
+                at = forced;
+                rule = RuleUsed::FinalCutoff;
+            }
+        }
         if let Some(scan) = self.queue_scan {
-            let p = scan.as_ms().max(1);
-            at = SimTime(at.as_ms().div_ceil(p).saturating_mul(p));
+            at = scan.at_or_after(at);
         }
         // The lifetime is checked first: whichever give-up comes earlier wins.
         let capped =
@@ -352,6 +414,7 @@ impl RetryPolicy {
                 RuleUsed::OnCode(i) => format!("on_code \"{}\"", self.on_code[i].pattern),
                 RuleUsed::Hint => "server hint".to_string(),
                 RuleUsed::Gate => "gated".to_string(),
+                RuleUsed::FinalCutoff => "past the final cutoff: next queue run".to_string(),
             },
             Decision::Expire { reason, .. } => format!("give up: {}", reason.text()),
         }
@@ -491,9 +554,61 @@ mod tests {
     }
 
     #[test]
+    fn queue_scans_with_a_phase_tick_from_it() {
+        let scan = QueueScan {
+            every: SimDuration::from_secs(5),
+            phase: SimDuration::from_ms(4_666),
+        };
+        let at = |ms| scan.at_or_after(SimTime(ms)).as_ms();
+        assert_eq!(at(0), 4_666);
+        assert_eq!(at(4_666), 4_666);
+        assert_eq!(at(4_667), 9_666);
+        assert_eq!(at(15_000), 19_666);
+        assert_eq!(
+            QueueScan::every(SimDuration::from_secs(5))
+                .at_or_after(SimTime(1))
+                .as_ms(),
+            5_000
+        );
+    }
+
+    #[test]
+    fn exim_forces_an_attempt_at_the_first_scan_past_the_final_cutoff() {
+        // F,12m,2m with scans every 5 s: a failure at 630 s would wait until 750 s, but the
+        // address has failed for longer than 12 min at 721 s: the next scan tries it.
+        let mut p = RetryPolicy::simple(Backoff::Exim(EximRules::parse("F,12m,2m").unwrap()));
+        p.queue_scan = Some(QueueScan::every(SimDuration::from_secs(5)));
+        p.queue_lifetime = SimDuration::from_days(7);
+        let f = |now_ms, attempts| Failure {
+            reply: codes::NO_ANSWER,
+            arrival: SimTime::ZERO,
+            now: SimTime(now_ms),
+            attempts,
+            previous: Some(SimDuration::from_mins(2)),
+            u: 0.0,
+            hint: None,
+        };
+        match p.decide(&f(630_200, 16)) {
+            Decision::Retry { at, rule, .. } => {
+                assert_eq!(at, SimTime(725_000));
+                assert_eq!(rule, RuleUsed::FinalCutoff);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Its failure times the address out.
+        assert!(matches!(
+            p.decide(&f(725_000, 17)),
+            Decision::Expire {
+                reason: GiveUpReason::Exhausted,
+                ..
+            }
+        ));
+    }
+
+    #[test]
     fn queue_scan_rounds_retries_up_to_the_next_scan() {
         let mut p = RetryPolicy::simple(fixed(7));
-        p.queue_scan = Some(SimDuration::from_mins(5));
+        p.queue_scan = Some(QueueScan::every(SimDuration::from_mins(5)));
         match p.decide(&failure(1, 1)) {
             Decision::Retry { at, wait, .. } => {
                 assert_eq!(wait, SimDuration::from_mins(7));

@@ -46,6 +46,28 @@ pub struct Timeline {
     pub give_up_reason: Option<&'static str>,
     /// Whether offsets are random (then `offset_ms` is the seeded sample).
     pub jittered: bool,
+    /// With a queue scan: how the timeline moves with where the message arrives between two
+    /// scans (the listing above is the best case, arrival exactly at a scan).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phases: Option<PhaseSpread>,
+}
+
+/// Most arrival phases sampled for [`PhaseSpread`] (evenly over one scan interval).
+pub const PHASES_MAX: u64 = 3_600;
+
+/// The timeline over arrival phases: a message arriving at each of `samples` evenly spaced
+/// offsets after a scan.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PhaseSpread {
+    /// Phases sampled.
+    pub samples: u64,
+    /// Per attempt number (index 0 is attempt 1): the earliest and latest offset from arrival
+    /// over the phases where that attempt happens, ms.
+    pub offsets_ms: Vec<(u64, u64)>,
+    /// Fewest and most attempts over the phases.
+    pub attempts: (usize, usize),
+    /// Earliest and latest give-up, ms from arrival (`None` if some listing was cut).
+    pub gives_up_ms: Option<(u64, u64)>,
 }
 
 /// Where a draw comes from: a fixed value (bounds) or a seeded message key.
@@ -59,8 +81,13 @@ enum Draw {
 }
 
 fn walk(policy: &RetryPolicy, reply: Reply, draw: Draw) -> Walk {
+    walk_from(policy, reply, draw, SimTime::ZERO)
+}
+
+/// The walk of a message arriving at `arrival` (offsets stay relative to the arrival).
+fn walk_from(policy: &RetryPolicy, reply: Reply, draw: Draw, arrival: SimTime) -> Walk {
     let mut attempts = vec![(0u64, "arrival".to_string())];
-    let mut now = SimTime::ZERO;
+    let mut now = arrival;
     let mut previous: Option<SimDuration> = None;
     while attempts.len() < ATTEMPTS_MAX {
         let n = attempts.len() as u32;
@@ -70,7 +97,7 @@ fn walk(policy: &RetryPolicy, reply: Reply, draw: Draw) -> Walk {
         };
         let f = super::Failure {
             reply,
-            arrival: SimTime::ZERO,
+            arrival,
             now,
             attempts: n,
             previous,
@@ -80,11 +107,13 @@ fn walk(policy: &RetryPolicy, reply: Reply, draw: Draw) -> Walk {
         let decision = policy.decide(&f);
         match decision {
             Decision::Retry { at, wait, .. } => {
-                attempts.push((at.as_ms(), policy.rule_text(&decision)));
+                attempts.push((at.since(arrival).as_ms(), policy.rule_text(&decision)));
                 previous = Some(wait);
                 now = at;
             }
-            Decision::Expire { at, reason } => return (attempts, Some((at.as_ms(), reason))),
+            Decision::Expire { at, reason } => {
+                return (attempts, Some((at.since(arrival).as_ms(), reason)))
+            }
         }
     }
     (attempts, None)
@@ -135,5 +164,40 @@ pub fn timeline(policy: &RetryPolicy, reply: Reply, seed: Option<u64>) -> Timeli
         gives_up_at_ms: end.map(|e| e.0),
         give_up_reason: end.map(|e| e.1.text()),
         jittered,
+        phases: phase_spread(policy, reply, Draw::Seeded(key)),
     }
+}
+
+/// The timeline over arrival phases, for a policy with a queue scan: a message arriving `φ`
+/// after a scan, for `φ` evenly spaced over one interval (at most [`PHASES_MAX`] of them).
+fn phase_spread(policy: &RetryPolicy, reply: Reply, draw: Draw) -> Option<PhaseSpread> {
+    let scan = policy.queue_scan?;
+    let every = scan.every.as_ms().max(1);
+    let samples = every.min(PHASES_MAX);
+    let mut offsets: Vec<(u64, u64)> = Vec::new();
+    let (mut fewest, mut most) = (usize::MAX, 0);
+    let mut gives_up: Option<(u64, u64)> = Some((u64::MAX, 0));
+    for k in 0..samples {
+        // Arrival φ after a scan: the scan's phase plus φ (mod nothing: times only grow).
+        let arrival = SimTime(scan.phase.as_ms() + k * every / samples);
+        let (attempts, end) = walk_from(policy, reply, draw, arrival);
+        for (i, (offset, _)) in attempts.iter().enumerate() {
+            match offsets.get_mut(i) {
+                Some(o) => *o = (o.0.min(*offset), o.1.max(*offset)),
+                None => offsets.push((*offset, *offset)),
+            }
+        }
+        fewest = fewest.min(attempts.len());
+        most = most.max(attempts.len());
+        gives_up = match (gives_up, end) {
+            (Some((lo, hi)), Some((at, _))) => Some((lo.min(at), hi.max(at))),
+            _ => None,
+        };
+    }
+    Some(PhaseSpread {
+        samples,
+        offsets_ms: offsets,
+        attempts: (fewest, most),
+        gives_up_ms: gives_up,
+    })
 }

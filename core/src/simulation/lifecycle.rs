@@ -152,7 +152,14 @@ impl Simulation {
                 self.release_slot(id, None);
                 self.messages.gate(id);
                 let retry = &self.mtas[mta_id.index()].policy.retry;
-                let decision = retry.decide_gated(m.entered, t, until);
+                let decision = match gate {
+                    // Exim bounces an address whose hosts are all past the final cutoff.
+                    crate::shared::Gate::HostTimedOut => crate::policy::Decision::Expire {
+                        at: t,
+                        reason: crate::policy::GiveUpReason::Exhausted,
+                    },
+                    _ => retry.decide_gated(m.entered, t, until),
+                };
                 schedule_decision(&mut self.queue, id, decision);
                 let reply = self.messages.get(id).pending.reply;
                 self.record(

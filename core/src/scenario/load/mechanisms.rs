@@ -10,6 +10,7 @@ pub(super) fn read_shared(r: &mut Reader, node: &Node) -> Option<SharedSpec> {
         "policy.shared",
         &[
             "host_retry",
+            "delay_after_cutoff",
             "dead_destination",
             "circuit_breaker",
             "retry_budget",
@@ -22,6 +23,14 @@ pub(super) fn read_shared(r: &mut Reader, node: &Node) -> Option<SharedSpec> {
         &f,
         "host_retry",
         &mut spec.host_retry,
+        &mut ok,
+        |r, n, p| r.boolean(n, p),
+    );
+    override_field(
+        r,
+        &f,
+        "delay_after_cutoff",
+        &mut spec.delay_after_cutoff,
         &mut ok,
         |r, n, p| r.boolean(n, p),
     );

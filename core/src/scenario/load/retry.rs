@@ -153,9 +153,8 @@ pub(super) fn read_retry_policy(r: &mut Reader, f: &Fields<'_>) -> Option<RetryP
         |r, n, p| r.boolean(n, p),
     );
     if let Some(n) = f.get("queue_scan") {
-        match r.duration(n, "policy.queue_scan") {
-            Some(d) if d.as_ms() == 0 => policy.queue_scan = None,
-            Some(d) => policy.queue_scan = Some(d),
+        match read_queue_scan(r, n) {
+            Some(scan) => policy.queue_scan = scan,
             None => ok = false,
         }
     }
@@ -391,4 +390,39 @@ pub(super) fn read_list(r: &mut Reader, payload: &Node, path: &str) -> Option<Ba
         delays,
         repeat_last,
     })
+}
+
+/// `queue_scan = "5m"` (scans at 0, 5m, 10m, …; `"0s"` for none) or `{ every = "5s", phase =
+/// "4666ms" }` (scans at 4.666 s, 9.666 s, …: the queue runner's phase relative to t = 0).
+fn read_queue_scan(r: &mut Reader, n: &Node) -> Option<Option<crate::policy::QueueScan>> {
+    use crate::policy::QueueScan;
+    if let Kind::Table(_) = n.kind {
+        let f = r.table(n, "policy.queue_scan", &["every", "phase"])?;
+        let every = required(
+            r,
+            &f,
+            "every",
+            "the time between scans, e.g. every = \"5m\"",
+            |r, n, p| r.positive_duration(n, p),
+        );
+        let phase = match f.get("phase") {
+            Some(p) => Some(r.duration(p, &f.path_of("phase"))?),
+            None => Some(SimDuration::ZERO),
+        };
+        let (every, phase) = (every?, phase?);
+        if phase >= every {
+            r.error(
+                &f.path_of("phase"),
+                f.get("phase").and_then(|p| p.span.clone()),
+                format!("phase {phase} is not shorter than every = {every}"),
+                Some("the phase is when the first scan happens, between 0 and `every`".into()),
+            );
+            return None;
+        }
+        return Some(Some(QueueScan { every, phase }));
+    }
+    match r.duration(n, "policy.queue_scan")? {
+        d if d.as_ms() == 0 => Some(None),
+        d => Some(Some(QueueScan::every(d))),
+    }
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::load;
+use common::{load, one_mx};
 use mxsim_core::Simulation;
 
 /// Peak resident memory of this process so far, in KiB (Linux `/proc/self/status`).
@@ -22,29 +22,12 @@ fn a_traced_run_taken_out_in_batches_keeps_memory_flat() {
         return;
     };
     // A 1 ms fixed retry against a host down for an hour: 7.2 million events.
-    let mut sim = Simulation::new(load(
-        r#"
-name = "1 ms retries"
-seed = 1
-[workload]
-arrivals = { at = ["0s"] }
-[[hosts]]
-id = "out"
-role = "sender"
-[[hosts]]
-id = "mx"
-role = "mx"
-failure = { schedule = [{ from = "0s", to = "1h" }] }
-[[links]]
-from = "out"
-to = "mx"
-[[domains]]
-name = "example.net"
-mx = [{ preference = 10, host = "mx" }]
-[policy]
-retry = { fixed = "1ms" }
-"#,
-    ));
+    let mut sim = Simulation::new(load(&one_mx(
+        "",
+        "{ at = [\"0s\"] }",
+        "failure = { schedule = [{ from = \"0s\", to = \"1h\" }] }",
+        "retry = { fixed = \"1ms\" }",
+    )));
     sim.record_trace();
     let (mut records, mut bytes) = (0u64, 0u64);
     loop {

@@ -5,37 +5,10 @@
 mod common;
 
 use common::binary::{root, stderr, stdout};
+use common::one_mx as scenario;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-/// A small valid scenario; `{arrivals}`, `{mx_extra}`, `{policy}` and `{top}` are filled in.
-fn scenario(top: &str, arrivals: &str, mx_extra: &str, policy: &str) -> String {
-    format!(
-        r#"name = "hostile"
-seed = 1
-{top}
-[workload]
-arrivals = {arrivals}
-domains = [{{ name = "example.net" }}]
-[[hosts]]
-id = "out"
-role = "sender"
-[[hosts]]
-id = "mx"
-role = "mx"
-{mx_extra}
-[[links]]
-from = "out"
-to = "mx"
-[[domains]]
-name = "example.net"
-mx = [{{ preference = 10, host = "mx" }}]
-[policy]
-{policy}
-"#
-    )
-}
 
 fn write(name: &str, text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("mxsim-hostile-{}", std::process::id()));

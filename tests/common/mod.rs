@@ -17,6 +17,36 @@ pub fn load(text: &str) -> Scenario {
     }
 }
 
+/// A small valid scenario: a sender, one MX host (`mx`, with `mx_extra` lines), one domain;
+/// `top` goes after the seed, `arrivals` is the workload's arrival process, `policy` the
+/// `[policy]` lines.
+pub fn one_mx(top: &str, arrivals: &str, mx_extra: &str, policy: &str) -> String {
+    format!(
+        r#"name = "hostile"
+seed = 1
+{top}
+[workload]
+arrivals = {arrivals}
+domains = [{{ name = "example.net" }}]
+[[hosts]]
+id = "out"
+role = "sender"
+[[hosts]]
+id = "mx"
+role = "mx"
+{mx_extra}
+[[links]]
+from = "out"
+to = "mx"
+[[domains]]
+name = "example.net"
+mx = [{{ preference = 10, host = "mx" }}]
+[policy]
+{policy}
+"#
+    )
+}
+
 /// Runs a scenario with trace recording on.
 pub fn run_traced(s: Scenario) -> Simulation {
     let mut sim = Simulation::new(s);

@@ -11,7 +11,6 @@ use crate::shard::{emit_shard, shard_jobs, text_hash, Experiment, JobResult, Sha
 use crate::{csv_text, emit, junit, plot, read_scenario_text, render, Failure};
 use mxsim_core::compare::{compare, precision_of, Comparison, PrecisionOutcome};
 use mxsim_core::experiment::{seeds_from, RunResult, Shard};
-use mxsim_core::scenario::edit::{split_list, top_level_positions};
 use mxsim_core::scenario::{load_edited, Edit, EditError, Scenario};
 use std::path::Path;
 
@@ -36,30 +35,11 @@ pub struct CompareOutputs<'a> {
 /// `NAME:PATH=VALUE[,PATH=VALUE…]` (that policy with overrides), or `PATH=VALUE[,…]` (the
 /// scenario's own policy with overrides).
 pub fn parse_policy_spec(text: &str) -> Result<(String, Vec<Edit>), Failure> {
-    let bad = |m: String| {
+    mxsim_core::scenario::edit::parse_policy_spec(text).map_err(|m| {
         Failure::Input(format!(
             "error: --policy {text}: {m}\n  help: a policy is NAME, NAME:PATH=VALUE[,PATH=VALUE] or PATH=VALUE, e.g. --policy 'scenario:policy.on_code.\"4.4.3\"={{ fixed = \"1h\" }}'"
         ))
-    };
-    let eq = top_level_positions(text, '=').first().copied();
-    let colon = top_level_positions(text, ':').first().copied();
-    let (name, edits) = match (colon, eq) {
-        (_, None) => (text.trim(), ""),
-        (Some(c), Some(e)) if c < e => (text[..c].trim(), &text[c + 1..]),
-        (_, Some(_)) => ("scenario", text),
-    };
-    if name.is_empty() {
-        return Err(bad("no policy name before `:`".into()));
-    }
-    let edits = if edits.trim().is_empty() {
-        Vec::new()
-    } else {
-        split_list(edits)
-            .into_iter()
-            .map(|e| Edit::parse(e).map_err(&bad))
-            .collect::<Result<Vec<_>, _>>()?
-    };
-    Ok((name.to_string(), edits))
+    })
 }
 
 /// Parses `--set` edits.

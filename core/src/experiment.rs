@@ -58,6 +58,54 @@ pub fn mean_delay_cdf(runs: &[&RunResult]) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// Most seeds [`compare_specs`] runs per policy: it runs in one thread (the browser's worker),
+/// so its work is bounded here; the CLI's parallel `compare` allows more.
+pub const COMPARE_SEEDS_MAX: u32 = 1_000;
+
+/// Runs every policy spec (as `mxsim compare --policy` takes them, see
+/// [`crate::scenario::edit::parse_policy_spec`]) on the same `seeds` seeds — the scenario's
+/// seed and the ones after it — and compares them: the comparison `mxsim compare` computes,
+/// in one thread, for callers without threads (the browser). Errors name the bad spec.
+pub fn compare_specs(
+    text: &str,
+    file: &str,
+    specs: &[String],
+    seeds: u32,
+) -> Result<crate::compare::Comparison, String> {
+    use crate::scenario::edit::{load_edited, parse_policy_spec};
+    if specs.len() < 2 {
+        return Err("compare needs at least two policies (the first is the baseline)".into());
+    }
+    if !(2..=COMPARE_SEEDS_MAX).contains(&seeds) {
+        return Err(format!(
+            "seeds must be between 2 and {COMPARE_SEEDS_MAX}, got {seeds}"
+        ));
+    }
+    let scenarios = specs
+        .iter()
+        .map(|spec| {
+            let (name, edits) =
+                parse_policy_spec(spec).map_err(|m| format!("policy {spec}: {m}"))?;
+            load_edited(text, file, Some(&name), &edits).map_err(|e| format!("policy {spec}: {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let seed_list = seeds_from(scenarios[0].seed, u64::from(seeds));
+    let table: Vec<Vec<Vec<Reading>>> = scenarios
+        .iter()
+        .map(|s| {
+            seed_list
+                .iter()
+                .map(|&seed| {
+                    let mut s = s.clone();
+                    s.seed = seed;
+                    run_reduced(s).readings
+                })
+                .collect()
+        })
+        .collect();
+    Ok(crate::compare::compare(specs.to_vec(), seed_list, &table))
+}
+
 /// The seeds of an experiment: the scenario's seed and the ones after it (wrapping inside
 /// the range a scenario's `seed` accepts).
 pub fn seeds_from(first: u64, count: u64) -> Vec<u64> {

@@ -59,3 +59,17 @@ test("presets are the CLI's", () => {
   const native = execFileSync(cli, ["presets", "--json"], { cwd: root, encoding: "utf8" });
   assert.deepEqual(JSON.parse(mxsim.presets()), JSON.parse(native));
 });
+
+test("compare gives the CLI's comparison byte for byte (core's statistics, not re-implemented)", () => {
+  const file = "scenarios/policy-shootout-443.toml";
+  const policies = ["scenario", "patient-443", "scenario:policy.retry={ fixed = \"5m\" }"];
+  const args = ["compare", file, "--seeds", "4", "--json"];
+  for (const p of policies) args.push("--policy", p);
+  const native = execFileSync(cli, args, { cwd: root, encoding: "utf8" });
+  const text = readFileSync(path.join(root, file), "utf8");
+  const wasm = mxsim.compare(text, file, policies, 4) + "\n";
+  assert.equal(wasm, native);
+  assert.throws(() => mxsim.compare(text, file, ["scenario"], 4), /at least two policies/);
+  assert.throws(() => mxsim.compare(text, file, ["scenario", "patent-443"], 4), /did you mean `patient-443`/);
+  assert.throws(() => mxsim.compare(text, file, ["scenario", "postfix"], 1), /seeds must be between 2/);
+});

@@ -59,6 +59,32 @@ impl Edit {
     }
 }
 
+/// Parses a policy spec, as `mxsim compare --policy` and the browser take it: `NAME` (a
+/// preset, a named policy of the scenario, or `scenario`), `NAME:PATH=VALUE[,PATH=VALUE…]`
+/// (that policy with edits), or `PATH=VALUE[,…]` (the scenario's own policy with edits).
+/// Returns the name and the edits.
+pub fn parse_policy_spec(text: &str) -> Result<(String, Vec<Edit>), String> {
+    let eq = top_level_positions(text, '=').first().copied();
+    let colon = top_level_positions(text, ':').first().copied();
+    let (name, edits) = match (colon, eq) {
+        (_, None) => (text.trim(), ""),
+        (Some(c), Some(e)) if c < e => (text[..c].trim(), &text[c + 1..]),
+        (_, Some(_)) => ("scenario", text),
+    };
+    if name.is_empty() {
+        return Err("no policy name before `:`".into());
+    }
+    let edits = if edits.trim().is_empty() {
+        Vec::new()
+    } else {
+        split_list(edits)
+            .into_iter()
+            .map(Edit::parse)
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    Ok((name.to_string(), edits))
+}
+
 /// Splits at the first `=` outside quotes and brackets.
 pub fn split_assignment(text: &str) -> Option<(&str, &str)> {
     let i = top_level_positions(text, '=').into_iter().next()?;

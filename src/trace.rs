@@ -1,16 +1,15 @@
 //! `mxsim trace`: one message's life, hop by hop.
 //!
-//! Two runs of the same scenario and seed: the first keeps a few bytes per message and picks
-//! the messages asked for (`--message`, `--worst`, `--code`, `--host`, `--outcome`); the
-//! second records only their trace records. Both are the same run; their digests are compared
-//! to prove it. Memory never holds the whole trace.
+//! Reads the selectors (`--message`, `--worst`, `--code`, `--host`, `--outcome`) and prints
+//! what core's `trace_messages` returns (two runs of the same seed: memory never holds the
+//! whole trace).
 
 use crate::{csv_text, emit, load_with_preset, render, Failure};
 use mxsim_core::ids::MessageId;
 use mxsim_core::scenario::Scenario;
+use mxsim_core::simulation::traced::{trace_messages, TracedMessage};
 use mxsim_core::smtp::EnhancedCode;
-use mxsim_core::trace::TraceRecord;
-use mxsim_core::{Criteria, Outcome, Pick, Simulation};
+use mxsim_core::{Criteria, Outcome, Pick};
 use std::path::Path;
 
 /// What `mxsim trace` was asked.
@@ -25,12 +24,6 @@ pub struct TraceArgs<'a> {
     pub code: Option<&'a str>,
     pub host: Option<&'a str>,
     pub outcome: Option<&'a str>,
-}
-
-/// One traced message: its records, in order.
-pub struct Traced {
-    pub id: u64,
-    pub records: Vec<TraceRecord>,
 }
 
 fn criteria(args: &TraceArgs<'_>, scenario: &Scenario) -> Result<Criteria, Failure> {
@@ -81,7 +74,7 @@ fn criteria(args: &TraceArgs<'_>, scenario: &Scenario) -> Result<Criteria, Failu
 }
 
 /// Selects and traces the messages asked for.
-pub fn trace(args: &TraceArgs<'_>) -> Result<(Scenario, Vec<Traced>), Failure> {
+pub fn trace(args: &TraceArgs<'_>) -> Result<(Scenario, Vec<TracedMessage>), Failure> {
     let scenario = load_with_preset(args.path, args.seed, args.preset, args.sets)?;
     let criteria = criteria(args, &scenario)?;
     let pick = if !args.messages.is_empty() {
@@ -102,38 +95,14 @@ pub fn trace(args: &TraceArgs<'_>) -> Result<(Scenario, Vec<Traced>), Failure> {
     } else {
         Pick::First(args.limit)
     };
-    let mut first = Simulation::new(scenario.clone());
-    first.select(criteria);
-    first.run();
-    let ids = first
-        .chosen(&pick)
+    let traced = trace_messages(&scenario, criteria, &pick)
         .map_err(|m| Failure::Input(format!("error: --message: {m}")))?;
-    let mut second = Simulation::new(scenario.clone());
-    second.record_trace_of(ids.clone());
-    second.run();
-    assert_eq!(
-        first.digest(),
-        second.digest(),
-        "selecting and recording runs are the same run"
-    );
-    let mut traced: Vec<Traced> = ids
-        .iter()
-        .map(|id| Traced {
-            id: u64::from(id.0),
-            records: Vec::new(),
-        })
-        .collect();
-    for r in second.trace() {
-        if let Some(t) = traced.iter_mut().find(|t| t.id == r.message) {
-            t.records.push(r.clone());
-        }
-    }
     Ok((scenario, traced))
 }
 
 /// One CSV row per attempt: message, queue, start, end, route, reply, blamed hops, and the
 /// wait that followed with its rule.
-pub fn attempt_rows(scenario: &Scenario, traced: &[Traced]) -> Vec<Vec<String>> {
+pub fn attempt_rows(scenario: &Scenario, traced: &[TracedMessage]) -> Vec<Vec<String>> {
     use mxsim_core::trace::TraceKind;
     let sender = scenario
         .hosts
@@ -173,7 +142,7 @@ pub fn attempt_rows(scenario: &Scenario, traced: &[Traced]) -> Vec<Vec<String>> 
                         .map(|&i| format!("{} {}", hops[i].host, hops[i].reply))
                         .collect();
                     rows.push(vec![
-                        t.id.to_string(),
+                        t.message.to_string(),
                         n.to_string(),
                         from.clone().unwrap_or_else(|| sender.clone()),
                         r.t_ms.to_string(),
@@ -188,7 +157,10 @@ pub fn attempt_rows(scenario: &Scenario, traced: &[Traced]) -> Vec<Vec<String>> 
                 TraceKind::Deferred {
                     retry_at_ms, rule, ..
                 } => {
-                    if let Some(last) = rows.last_mut().filter(|row| row[0] == t.id.to_string()) {
+                    if let Some(last) = rows
+                        .last_mut()
+                        .filter(|row| row[0] == t.message.to_string())
+                    {
                         last[8] = retry_at_ms.to_string();
                         last[9] = rule.clone();
                     }
@@ -208,7 +180,7 @@ pub fn command(args: &TraceArgs<'_>, json: bool, csv: bool) -> Result<(), Failur
             .iter()
             .map(|t| {
                 serde_json::json!({
-                    "message": t.id,
+                    "message": t.message,
                     "ending": render::ending(&t.records),
                     "records": t.records,
                 })
@@ -222,7 +194,7 @@ pub fn command(args: &TraceArgs<'_>, json: bool, csv: bool) -> Result<(), Failur
     } else {
         let texts: Vec<String> = traced
             .iter()
-            .map(|t| render::message_timeline(&scenario, t.id, &t.records))
+            .map(|t| render::message_timeline(&scenario, t.message, &t.records))
             .collect();
         emit(&texts.join("\n"));
     }

@@ -158,3 +158,87 @@ impl SnapshotSource<'_> {
         }
     }
 }
+
+/// The scenario's shape, for laying out a picture once: hosts with their roles, the links
+/// between them and each domain's MX records (the browser draws layers sender → resolver and
+/// relays → MX hosts, grouped by domain). Changes nothing and is the same for every seed.
+#[derive(Clone, Debug, Serialize)]
+pub struct TopologyView {
+    /// Every host in scenario order (the order of [`Snapshot::hosts`]).
+    pub hosts: Vec<TopologyHost>,
+    /// Directed links "from can connect to to", host ids.
+    pub links: Vec<(String, String)>,
+    /// Recipient domains in scenario order.
+    pub domains: Vec<TopologyDomain>,
+    /// The sender whose queue and policy are under test.
+    pub sender: String,
+}
+
+/// A host as laid out.
+#[derive(Clone, Debug, Serialize)]
+pub struct TopologyHost {
+    /// Host id.
+    pub id: String,
+    /// `sender`, `relay`, `mx` or `resolver`.
+    pub role: &'static str,
+}
+
+/// A recipient domain and what DNS answers for it.
+#[derive(Clone, Debug, Serialize)]
+pub struct TopologyDomain {
+    /// Domain name.
+    pub name: String,
+    /// MX records `(preference, host id)`, lower preference first; for an implicit MX the
+    /// domain's own host at preference 0; empty for a null MX or a domain that does not exist.
+    pub mx: Vec<(u16, String)>,
+    /// `records`, `implicit`, `null_mx` or `nxdomain`.
+    pub answer: &'static str,
+}
+
+impl TopologyView {
+    /// The shape of `scenario`.
+    pub fn of(scenario: &Scenario) -> TopologyView {
+        use crate::dns::MxAnswer;
+        let name = |h: crate::ids::HostId| scenario.hosts[h.index()].id.clone();
+        let domains = scenario
+            .domains
+            .iter()
+            .map(|d| {
+                let (mut mx, answer) = match &d.mx {
+                    MxAnswer::Records(r) => (
+                        r.iter().map(|m| (m.preference, name(m.host))).collect(),
+                        "records",
+                    ),
+                    MxAnswer::Implicit(h) => {
+                        (h.iter().map(|&h| (0, name(h))).collect(), "implicit")
+                    }
+                    MxAnswer::NullMx => (Vec::new(), "null_mx"),
+                    MxAnswer::NxDomain => (Vec::new(), "nxdomain"),
+                };
+                mx.sort();
+                TopologyDomain {
+                    name: d.name.clone(),
+                    mx,
+                    answer,
+                }
+            })
+            .collect();
+        TopologyView {
+            hosts: scenario
+                .hosts
+                .iter()
+                .map(|h| TopologyHost {
+                    id: h.id.clone(),
+                    role: h.role.name(),
+                })
+                .collect(),
+            links: scenario
+                .links
+                .iter()
+                .map(|l| (name(l.from), name(l.to)))
+                .collect(),
+            domains,
+            sender: name(scenario.policy.sender),
+        }
+    }
+}

@@ -77,19 +77,21 @@ impl Sim {
     /// Creates a simulation from scenario `text` (TOML, or JSON when `file` ends in `.json` or
     /// the text starts with `{`). `seed` (a BigInt) overrides the scenario's seed. With
     /// `record` true, every trace record is kept for `eventsSince` and in-flight messages show
-    /// in `snapshot`. Invalid text throws an `Error` listing every problem, as the CLI does.
+    /// in `snapshot`. `policy` is a spec as `mxsim compare --policy` takes it (`postfix`,
+    /// `patient-443`, `scenario:policy.queue_scan=5m`); without it the scenario's own policy.
+    /// Invalid text throws an `Error` listing every problem, as the CLI does.
     #[wasm_bindgen(constructor)]
     pub fn new(
         text: &str,
         file: Option<String>,
         seed: Option<u64>,
         record: Option<bool>,
+        policy: Option<String>,
     ) -> Result<Sim, JsError> {
         install_panic_hook();
         let file = file.unwrap_or_else(|| "<scenario>".to_string());
         CONTEXT.with(|c| *c.borrow_mut() = format!("loading {file}"));
-        let scenario = scenario::load_with_seed(text, &file, seed)
-            .map_err(|d| JsError::new(&d.to_string()))?;
+        let scenario = load(text, &file, seed, policy.as_deref())?;
         let context = format!("scenario \"{}\", seed {}", scenario.name, scenario.seed);
         let mut inner = Simulation::new(scenario);
         let recording = record.unwrap_or(false);
@@ -209,6 +211,14 @@ impl Sim {
         Ok(json(&self.sim()?.snapshot()))
     }
 
+    /// The scenario's shape for laying out a picture, as JSON: `{hosts: [{id, role}], links:
+    /// [[from, to]], domains: [{name, mx: [[preference, host]], answer}], sender}`.
+    pub fn topology(&self) -> Result<String, JsError> {
+        Ok(json(&mxsim_core::snapshot::TopologyView::of(
+            self.sim()?.scenario(),
+        )))
+    }
+
     /// The report so far, byte-identical to `mxsim run --json` (without its final newline).
     pub fn report(&self) -> Result<String, JsError> {
         Ok(serde_json::to_string_pretty(&self.sim()?.report()).expect("reports serialise"))
@@ -218,6 +228,95 @@ impl Sim {
     pub fn digest(&self) -> Result<String, JsError> {
         Ok(self.sim()?.digest())
     }
+}
+
+/// Loads `text` with an optional policy spec and seed override; errors are the CLI's text.
+fn load(
+    text: &str,
+    file: &str,
+    seed: Option<u64>,
+    policy: Option<&str>,
+) -> Result<scenario::Scenario, JsError> {
+    let Some(spec) = policy else {
+        return scenario::load_with_seed(text, file, seed)
+            .map_err(|d| JsError::new(&d.to_string()));
+    };
+    let (name, edits) = scenario::edit::parse_policy_spec(spec)
+        .map_err(|m| JsError::new(&format!("policy {spec}: {m}")))?;
+    let mut s = scenario::edit::load_edited(text, file, Some(&name), &edits)
+        .map_err(|e| JsError::new(&format!("policy {spec}: {e}")))?;
+    if let Some(seed) = seed {
+        s.seed = seed;
+    }
+    Ok(s)
+}
+
+/// Traces chosen messages of a whole run, as `mxsim trace --json` chooses them (core's
+/// two-run `trace_messages`: memory holds only the chosen messages' records). `pick` is JSON:
+/// `{"ids": [3, 17]}`, or `{"worst": 10}` with an optional `"outcome"` (`delivered`,
+/// `bounced`, `expired`, `queued`) and `"host"` (a host id) narrowing the choice. Returns
+/// `[{"message": id, "records": [trace records]}]`. Runs the scenario twice in this thread
+/// (use a Web Worker). Throws on a bad scenario, spec, pick or message id.
+#[wasm_bindgen]
+pub fn trace(
+    text: &str,
+    file: Option<String>,
+    seed: Option<u64>,
+    policy: Option<String>,
+    pick: &str,
+) -> Result<String, JsError> {
+    use mxsim_core::{Criteria, Outcome, Pick};
+    install_panic_hook();
+    let file = file.unwrap_or_else(|| "<scenario>".to_string());
+    CONTEXT.with(|c| *c.borrow_mut() = format!("tracing messages of {file}"));
+    let scenario = load(text, &file, seed, policy.as_deref())?;
+    let bad = |m: String| JsError::new(&format!("trace: {m}"));
+    let v: serde_json::Value =
+        serde_json::from_str(pick).map_err(|e| bad(format!("pick is not JSON: {e}")))?;
+    let mut criteria = Criteria::default();
+    if let Some(o) = v.get("outcome").filter(|o| !o.is_null()) {
+        let name = o.as_str().unwrap_or_default();
+        criteria.outcome = Some(Outcome::from_name(name).ok_or_else(|| {
+            bad(format!(
+                "unknown outcome {o}; one of {}",
+                Outcome::NAMES.join(", ")
+            ))
+        })?);
+    }
+    if let Some(h) = v.get("host").filter(|h| !h.is_null()) {
+        let name = h.as_str().unwrap_or_default();
+        let i = scenario
+            .hosts
+            .iter()
+            .position(|x| x.id == name)
+            .ok_or_else(|| bad(format!("no host {h} in the scenario")))?;
+        criteria.host = Some(mxsim_core::ids::HostId::from_index(i));
+    }
+    let pick = if let Some(ids) = v.get("ids") {
+        let ids = ids
+            .as_array()
+            .ok_or_else(|| bad("ids must be an array of message ids".into()))?
+            .iter()
+            .map(|id| {
+                id.as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .map(mxsim_core::ids::MessageId)
+                    .ok_or_else(|| bad(format!("{id} is not a message id")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Pick::Ids(ids)
+    } else if let Some(k) = v.get("worst") {
+        let k = k
+            .as_u64()
+            .filter(|k| (1..=1000).contains(k))
+            .ok_or_else(|| bad(format!("worst must be 1 … 1000, got {k}")))?;
+        Pick::Worst(k as usize)
+    } else {
+        return Err(bad("pick needs \"ids\" or \"worst\"".into()));
+    };
+    let traced =
+        mxsim_core::simulation::traced::trace_messages(&scenario, criteria, &pick).map_err(bad)?;
+    Ok(json(&traced))
 }
 
 /// Checks scenario text without running it: JSON `{"ok": bool, "problems": [diagnostics]}`

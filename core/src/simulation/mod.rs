@@ -14,6 +14,7 @@
 //! clock never goes backwards (engine). Same scenario + seed ⇒ same happenings and digest.
 
 mod lifecycle;
+pub mod traced;
 
 use crate::arrivals::ArrivalSource;
 use crate::attempt::Scratch;

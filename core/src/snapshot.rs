@@ -172,6 +172,11 @@ pub struct TopologyView {
     pub domains: Vec<TopologyDomain>,
     /// The sender whose queue and policy are under test.
     pub sender: String,
+    /// The scenario's `duration` (ms), `null` when it runs until no event is left: the
+    /// browser's time scrubber spans it.
+    pub duration_ms: Option<u64>,
+    /// SLO times (ms) of `delivered_within`, ascending: marks on the delay chart.
+    pub delivered_within_ms: Vec<u64>,
 }
 
 /// A host as laid out.
@@ -239,6 +244,12 @@ impl TopologyView {
                 .collect(),
             domains,
             sender: name(scenario.policy.sender),
+            duration_ms: scenario.duration.map(|d| d.as_ms()),
+            delivered_within_ms: scenario
+                .delivered_within
+                .iter()
+                .map(|d| d.as_ms())
+                .collect(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! Runs with `cargo test --target wasm32-unknown-unknown -p mxsim-wasm` (scripts/test does).
 #![cfg(target_arch = "wasm32")]
 
-use mxsim_wasm::{explain, presets, validate, Sim};
+use mxsim_wasm::{explain, presets, trace, validate, Sim};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -23,7 +23,7 @@ fn parse(text: &str) -> serde_json::Value {
 
 #[wasm_bindgen_test]
 fn invalid_scenarios_throw_the_cli_diagnostics() {
-    let e = Sim::new(BROKEN, Some("broken.toml".into()), None, None)
+    let e = Sim::new(BROKEN, Some("broken.toml".into()), None, None, None)
         .err()
         .expect("invalid");
     let m = message(e);
@@ -44,7 +44,7 @@ fn invalid_scenarios_throw_the_cli_diagnostics() {
 
 #[wasm_bindgen_test]
 fn stepping_respects_the_event_budget() {
-    let sim = Sim::new(BACKUP, None, None, None).unwrap();
+    let sim = Sim::new(BACKUP, None, None, None, None).unwrap();
     assert_eq!(sim.advance(100).unwrap(), 100);
     assert_eq!(sim.events().unwrap(), 100.0);
     let t = sim.now_ms().unwrap();
@@ -71,7 +71,7 @@ fn stepping_respects_the_event_budget() {
 
 #[wasm_bindgen_test]
 fn the_cursor_returns_each_event_once_in_time_order() {
-    let sim = Sim::new(BACKUP, None, Some(5), Some(true)).unwrap();
+    let sim = Sim::new(BACKUP, None, Some(5), Some(true), None).unwrap();
     let mut cursor = 0;
     let mut seen = 0;
     let mut last_t = 0;
@@ -93,13 +93,13 @@ fn the_cursor_returns_each_event_once_in_time_order() {
     let generated = report["outcomes"]["generated"].as_u64().unwrap() as usize;
     // Each message: arrival, attempt, delivered (the backup scenario delivers at first try).
     assert_eq!(seen, 3 * generated);
-    let without = Sim::new(BACKUP, None, None, None).unwrap();
+    let without = Sim::new(BACKUP, None, None, None, None).unwrap();
     assert!(without.events_since(0.0, 10).is_err());
 }
 
 #[wasm_bindgen_test]
 fn snapshots_show_hosts_queue_and_messages_in_flight() {
-    let sim = Sim::new(BACKUP, None, None, Some(true)).unwrap();
+    let sim = Sim::new(BACKUP, None, None, Some(true), None).unwrap();
     sim.advance(1).unwrap();
     let s = parse(&sim.snapshot().unwrap());
     let hosts = s["hosts"].as_array().unwrap();
@@ -127,7 +127,7 @@ fn presets_and_explanations_come_from_the_core_registry() {
 #[wasm_bindgen_test]
 fn observing_adds_routing_series_and_analysis_and_refuses_bad_widths() {
     const BAD_BACKUP: &str = include_str!("../../scenarios/analyze-bad-backup-mx.toml");
-    let sim = Sim::new(BAD_BACKUP, None, None, None).unwrap();
+    let sim = Sim::new(BAD_BACKUP, None, None, None, None).unwrap();
     for bad in [0.0, -5.0, 1.5, f64::NAN, f64::INFINITY] {
         assert!(
             sim.observe(Some(bad)).is_err(),
@@ -144,7 +144,7 @@ fn observing_adds_routing_series_and_analysis_and_refuses_bad_widths() {
 
 #[wasm_bindgen_test]
 fn events_read_are_released_and_unread_ones_are_bounded() {
-    let sim = Sim::new(BACKUP, None, Some(5), Some(true)).unwrap();
+    let sim = Sim::new(BACKUP, None, Some(5), Some(true), None).unwrap();
     while !sim.run_to_end(10_000).unwrap() {}
     let all = parse(&sim.events_since(0.0, u32::MAX).unwrap());
     let n = all["events"].as_array().unwrap().len();
@@ -158,4 +158,47 @@ fn events_read_are_released_and_unread_ones_are_bounded() {
     assert_eq!(from_zero["skipped"], n as u64);
     assert!(sim.events_since(-1.0, 10).is_err());
     assert!(sim.events_since(0.5, 10).is_err());
+}
+
+#[wasm_bindgen_test]
+fn a_policy_spec_changes_the_run_and_a_bad_one_is_named() {
+    // Soft bounces retried on the scenario's schedule or on Postfix's: the runs must differ.
+    const HARD_AND_SOFT: &str = include_str!("../../scenarios/hard-and-soft.toml");
+    let own = Sim::new(HARD_AND_SOFT, None, Some(5), None, None).unwrap();
+    let postfix = Sim::new(HARD_AND_SOFT, None, Some(5), None, Some("postfix".into())).unwrap();
+    while !own.run_to_end(100_000).unwrap() {}
+    while !postfix.run_to_end(100_000).unwrap() {}
+    assert_ne!(own.digest().unwrap(), postfix.digest().unwrap());
+    let m = message(
+        Sim::new(BACKUP, None, None, None, Some("no-such-preset".into()))
+            .err()
+            .expect("unknown policy"),
+    );
+    assert!(m.starts_with("policy no-such-preset:"), "{m}");
+}
+
+#[wasm_bindgen_test]
+fn topology_lists_hosts_links_and_mx_preferences() {
+    let sim = Sim::new(BACKUP, None, None, None, None).unwrap();
+    let t = parse(&sim.topology().unwrap());
+    assert_eq!(t["hosts"].as_array().unwrap().len(), 3);
+    let domain = &t["domains"][0];
+    let mx = domain["mx"].as_array().unwrap();
+    assert_eq!(mx.len(), 2);
+    assert!(mx[0][0].as_u64().unwrap() < mx[1][0].as_u64().unwrap());
+}
+
+#[wasm_bindgen_test]
+fn trace_picks_messages_like_the_cli_and_refuses_bad_picks() {
+    let worst = parse(&trace(BACKUP, None, Some(5), None, r#"{"worst": 2}"#).unwrap());
+    let worst = worst.as_array().unwrap();
+    assert_eq!(worst.len(), 2);
+    let id = worst[0]["message"].as_u64().unwrap();
+    let by_id =
+        parse(&trace(BACKUP, None, Some(5), None, &format!("{{\"ids\": [{id}]}}")).unwrap());
+    assert_eq!(by_id[0], worst[0], "the same message traces the same way");
+    for bad in [r#"{}"#, r#"{"worst": 0}"#, r#"{"ids": "x"}"#, "nope"] {
+        let m = message(trace(BACKUP, None, None, None, bad).expect_err(bad));
+        assert!(m.starts_with("trace: "), "{m}");
+    }
 }

@@ -343,13 +343,21 @@ impl Simulation {
 
     /// Runs events at or before `t`, at most `budget` of them (for animation frames); returns
     /// how many ran, or an error if `t` is before the clock (the caller's frame time is wrong).
+    /// The run stops (as [`Simulation::run`] would) once no event is left, or once `t` has
+    /// passed the scenario's duration with no event left before it.
     pub fn run_until(&mut self, t: SimTime, budget: u64) -> Result<u64, InThePast> {
         let now = self.queue.now();
         if t < now {
             return Err(InThePast { asked: t, now });
         }
         let mut n = 0;
-        while n < budget && self.queue.peek_time().is_some_and(|next| next <= t) && self.step() {
+        while n < budget {
+            // With no event left, or past the end, `step` records why the run stopped.
+            let due = self.queue.peek_time().is_none_or(|next| next <= t);
+            let past_end = self.end.is_some_and(|end| t > end);
+            if !(due || past_end) || !self.step() {
+                break;
+            }
             n += 1;
         }
         Ok(n)

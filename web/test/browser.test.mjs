@@ -1,0 +1,324 @@
+// The visualizer in a real browser: Debian's Chromium driven by playwright-core, on the built
+// page (web/dist/, from scripts/build-web) served from 127.0.0.1. Every number the page shows
+// is checked against the native CLI (target/release/mxsim) on the same scenario and seed.
+//
+//   node --test web/test/       (scripts/test runs it after building the page and the CLI)
+//
+// Environment: MXSIM_CHROMIUM (default /usr/bin/chromium), MXSIM_BIN (default
+// target/release/mxsim), MXSIM_SCREENSHOTS (a directory: save the main views there).
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { serve } from "../serve.mjs";
+
+const web = join(dirname(fileURLToPath(import.meta.url)), "..");
+const root = join(web, "..");
+const BIN = process.env.MXSIM_BIN ?? join(root, "target/release/mxsim");
+const CHROMIUM = process.env.MXSIM_CHROMIUM ?? "/usr/bin/chromium";
+const SHOTS = process.env.MXSIM_SCREENSHOTS;
+/** The fastest speed the page offers (3 days of simulated time per second). */
+const FASTEST = "259200000";
+
+let browser;
+let server;
+let base;
+
+before(async () => {
+  for (const [what, path, fix] of [
+    ["the built page", join(web, "dist/index.html"), "run scripts/build-web"],
+    ["the CLI", BIN, "run cargo build --release"],
+    ["Chromium", CHROMIUM, "apt-get install chromium (scripts/test does)"],
+  ]) {
+    assert.ok(existsSync(path), `${what} is missing at ${path}: ${fix}`);
+  }
+  ({ server, url: base } = await serve(join(web, "dist"), 0));
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+/** The CLI's JSON output for `args`. */
+function cli(...args) {
+  return JSON.parse(execFileSync(BIN, args, { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 }));
+}
+
+/** A fresh page at `hash`, loaded and idle; page errors fail the test that opened it. */
+async function open(t, hash = "", viewport = { width: 1280, height: 800 }) {
+  const page = await browser.newPage({ viewport });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  t.after(async () => {
+    await page.close();
+    assert.deepEqual(errors, [], "the page threw");
+  });
+  await page.goto(base + hash);
+  await idle(page);
+  return page;
+}
+
+/** Waits until the page has a scenario loaded and no request in flight. */
+async function idle(page, timeout = 60_000) {
+  await page.waitForFunction(() => window.mxsim?.state.loaded && !window.mxsim.state.busy && !window.mxsim.state.looping, null, { timeout });
+}
+
+/** Plays at the fastest speed until every lane has finished. */
+async function playToEnd(page) {
+  await page.selectOption("#speed", FASTEST);
+  await page.click("#play");
+  await page.waitForFunction(() => document.getElementById("status").textContent === "finished", null, { timeout: 120_000 });
+  await idle(page);
+}
+
+/** The displayed metrics of a lane: {key: data-value}. */
+async function metrics(page, lane = "A") {
+  return page.$$eval(`table[data-lane="${lane}"] td[data-metric]`, (tds) => Object.fromEntries(tds.map((td) => [td.dataset.metric, td.dataset.value])));
+}
+
+const shownMs = (page) => page.$eval("#time", (e) => Number(e.dataset.ms));
+
+/** What the page should show for a report of `mxsim run --json`, as data-value strings. */
+function expected(r) {
+  const v = (x) => (x === null || x === undefined ? "" : String(x));
+  return {
+    generated: v(r.outcomes.generated),
+    delivered: v(r.outcomes.delivered),
+    bounced: v(r.outcomes.bounced),
+    expired: v(r.outcomes.expired),
+    queued: v(r.outcomes.queued),
+    delivered_ratio: v(r.outcomes.generated ? r.outcomes.delivered / r.outcomes.generated : null),
+    delay_p50: v(r.delay_ms.p50),
+    delay_p95: v(r.delay_ms.p95),
+    delay_p99: v(r.delay_ms.p99),
+    delay_mean: v(r.delay_ms.mean),
+    attempts_per_message: v(r.attempts.per_message),
+    events: v(r.events),
+    digest: v(r.digest),
+  };
+}
+
+test("a bundled scenario run to the end shows exactly what mxsim run --json reports", async (t) => {
+  for (const [file, seed] of [["scenarios/flaky-relay-443.toml", null], ["scenarios/backup-mx.toml", "11"]]) {
+    const page = await open(t, `#f=${file}${seed ? `&seed=${seed}` : ""}`);
+    await playToEnd(page);
+    const want = cli("run", file, "--json", ...(seed ? ["--seed", seed] : []));
+    assert.deepEqual(await metrics(page), expected(want), file);
+    // The clock stops at the run's last event, as the report's end_ms says.
+    assert.equal(await shownMs(page), want.end_ms);
+  }
+});
+
+test("pause, step and scrub move the displayed time as they should", async (t) => {
+  const page = await open(t, "#f=scenarios/flaky-relay-443.toml");
+  assert.equal(await shownMs(page), 0);
+  // One event at a time: the events counter goes up by one, time never goes back.
+  let last = 0;
+  for (let i = 1; i <= 3; i++) {
+    await page.click("#step-event");
+    await idle(page);
+    assert.equal((await metrics(page)).events, String(i));
+    const now = await shownMs(page);
+    assert.ok(now >= last, `step ${i} went back in time`);
+    last = now;
+  }
+  // To the next attempt: an attempt is in flight afterwards, drawn on the topology.
+  await page.click("#step-attempt");
+  await idle(page);
+  assert.ok((await page.$$('section[data-lane="A"] circle.message')).length >= 1, "the attempt is drawn");
+  // Play, then pause: time moved, and stays put once paused.
+  await page.selectOption("#speed", "3600000");
+  await page.click("#play");
+  await page.waitForFunction((t0) => Number(document.getElementById("time").dataset.ms) > t0 + 60_000, await shownMs(page));
+  await page.click("#play");
+  await idle(page);
+  assert.equal(await page.textContent("#status"), "paused");
+  const paused = await shownMs(page);
+  const pausedEvents = (await metrics(page)).events;
+  await page.waitForTimeout(600);
+  assert.equal(await shownMs(page), paused, "paused means paused");
+  assert.equal((await metrics(page)).events, pausedEvents);
+  // Scrub to 6 h: the clock shows 6 h, and the state there is the same however we got there.
+  const scrubTo = async (ms) => {
+    await page.$eval("#scrub", (e, v) => {
+      e.value = String(v);
+      e.dispatchEvent(new Event("change"));
+    }, ms);
+    await page.waitForFunction((v) => Number(document.getElementById("time").dataset.ms) === v && !window.mxsim.state.busy, ms);
+    return metrics(page);
+  };
+  const at6h = await scrubTo(21_600_000);
+  assert.equal(await shownMs(page), 21_600_000);
+  assert.ok(Number(at6h.events) > Number(pausedEvents));
+  await scrubTo(3_600_000);
+  assert.deepEqual(await scrubTo(21_600_000), at6h, "re-running from the start is deterministic");
+  // Restart goes back to zero.
+  await page.click("#restart");
+  await page.waitForFunction(() => document.getElementById("time").dataset.ms === "0" && !window.mxsim.state.busy);
+  assert.equal((await metrics(page)).events, "0");
+});
+
+test("A vs B shows two runs on the same failures, their differences and paired intervals", async (t) => {
+  const file = "scenarios/flaky-relay-443.toml";
+  const page = await open(t, `#f=${file}&b=postfix`);
+  assert.equal(await page.locator("section.lane").count(), 2);
+  assert.equal(await page.locator("section.lane svg.topology").count(), 2);
+  await playToEnd(page);
+  assert.deepEqual(await metrics(page, "A"), expected(cli("run", file, "--json")));
+  assert.deepEqual(await metrics(page, "B"), expected(cli("run", file, "--json", "--preset", "postfix")));
+  // The single-seed difference table: B − A of the shown values.
+  const a = await metrics(page, "A");
+  const b = await metrics(page, "B");
+  const attempts = await page.$eval('#diff td[data-diff="attempts_per_message"]', (e) => e.textContent);
+  const d = Number(b.attempts_per_message) - Number(a.attempts_per_message);
+  assert.ok(Math.abs(Number(attempts.replace(/[^0-9.\-−]/g, "").replace("−", "-")) - d) < 1e-3, `${attempts} vs ${d}`);
+  // Several seeds: core's paired comparison, row for row what `mxsim compare --json` reports.
+  await page.fill("#compare-seeds", "3");
+  await page.click("#compare");
+  await page.waitForSelector("#comparison-table", { timeout: 120_000 });
+  const want = cli("compare", file, "--policy", "scenario", "--policy", "postfix", "--seeds", "3", "--json");
+  const rows = await page.$$eval("#comparison-table td[data-paired]", (tds) => tds.map((td) => td.dataset.paired));
+  assert.deepEqual(rows, want.metrics.map((m) => m.metric));
+  const marked = await page.$$eval("#comparison-table td.sig", (tds) => tds.map((td) => td.dataset.paired));
+  assert.deepEqual(marked, want.metrics.filter((m) => m.differences[0].significant).map((m) => m.metric), "significance marks");
+});
+
+test("clicking a moving message shows its route trace, with codes linked to the explainer", async (t) => {
+  const page = await open(t, "#f=scenarios/flaky-relay-443.toml");
+  await page.click("#step-attempt");
+  await idle(page);
+  const dot = page.locator('section[data-lane="A"] circle.message').first();
+  const id = await dot.getAttribute("data-message");
+  await dot.click();
+  await page.waitForSelector(`#message [data-message="${id}"] h3`, { timeout: 60_000 });
+  assert.match(await page.textContent("#message h3"), new RegExp(`^Message ${id}: `));
+  const trace = cli("trace", "scenarios/flaky-relay-443.toml", "--message", id, "--json");
+  const attempts = trace[0].records.filter((r) => r.kind === "attempt").length;
+  const shown = await page.$$eval("#message ol.timeline > li", (lis) => lis.filter((li) => / attempt \d+: /.test(li.textContent)).length);
+  assert.equal(shown, attempts, "one line per attempt, as mxsim trace shows");
+  // A code in the trace opens its explanation.
+  const code = page.locator("#message button[data-code]").first();
+  const c = await code.getAttribute("data-code");
+  await code.click();
+  await page.waitForSelector(`#explanation [data-code="${c}"]`);
+  // The lists: the worst messages of the whole run.
+  await page.click('[data-pick="worst"]');
+  await page.waitForSelector("#picked button[data-message]", { timeout: 60_000 });
+  assert.equal(await page.locator("#picked button[data-message]").count(), 10);
+});
+
+test("an invalid scenario shows the CLI's error, at its lines, and the page keeps working", async (t) => {
+  const page = await open(t, "#f=scenarios/backup-mx.toml");
+  const broken = readFileSync(join(root, "tests/fixtures/broken.toml"), "utf8");
+  const dir = mkdtempSync(join(tmpdir(), "mxsim-web-"));
+  writeFileSync(join(dir, "scenario.toml"), broken);
+  const cliRun = spawnSync(BIN, ["validate", "scenario.toml"], { cwd: dir, encoding: "utf8" });
+  assert.equal(cliRun.status, 2);
+  await page.fill("#editor", broken);
+  await page.click("#run-text");
+  await page.waitForSelector("#error:not([hidden])");
+  await idle(page).catch(() => {});
+  const shown = (await page.textContent("#error")).trim();
+  assert.equal(shown.replace(/^error: /, ""), cliRun.stderr.trim().replace(/^error: /, ""), "the CLI's text, exactly");
+  const lines = await page.$$eval("#problems li", (lis) => lis.map((li) => Number(li.dataset.line)));
+  assert.deepEqual(lines, [4, 16, 21, 25, 33]);
+  // Text is text: markup in a scenario is never parsed.
+  await page.fill("#editor", 'name = "<img src=x onerror=alert(1)>"\n');
+  await page.click("#run-text");
+  await page.waitForSelector("#error:not([hidden])");
+  assert.equal(await page.locator("#error img, #problems img").count(), 0);
+  // Still working: a bundled scenario loads and steps.
+  await page.selectOption("#scenario", "scenarios/backup-mx.toml");
+  await idle(page);
+  assert.equal(await page.isHidden("#error"), true);
+  await page.click("#step-event");
+  await idle(page);
+  assert.equal((await metrics(page)).events, "1");
+});
+
+test("a shared URL reproduces the run: scenario, seed, policies and time", async (t) => {
+  const page = await open(t, "#f=scenarios/flaky-relay-443.toml&seed=7&b=postfix");
+  await page.selectOption("#speed", "21600000");
+  await page.click("#play");
+  await page.waitForFunction(() => Number(document.getElementById("time").dataset.ms) > 3 * 3_600_000);
+  await page.click("#play");
+  await idle(page);
+  const url = page.url();
+  assert.match(url, /seed=7/);
+  assert.match(url, /b=postfix/);
+  const view = async (p) => ({ t: await shownMs(p), a: await metrics(p, "A"), b: await metrics(p, "B") });
+  const first = await view(page);
+  const again = await open(t, url.slice(base.length));
+  assert.deepEqual(await view(again), first);
+  // Edited text travels compressed in the URL.
+  const text = readFileSync(join(root, "scenarios/backup-mx.toml"), "utf8").replace(/^seed = \d+/m, "seed = 99");
+  await page.fill("#editor", text);
+  await page.click("#run-text");
+  await idle(page);
+  await page.click("#step-attempt");
+  await idle(page);
+  const edited = page.url();
+  assert.match(edited, /[#&]s=/);
+  const reopened = await open(t, edited.slice(base.length));
+  assert.equal(await reopened.inputValue("#editor"), text);
+  assert.deepEqual(await view(reopened).then((v) => v.a), await view(page).then((v) => v.a));
+});
+
+test("keyboard controls: Space, '.', 'a', '[', ']' and Home", async (t) => {
+  const page = await open(t, "#f=scenarios/flaky-relay-443.toml");
+  const key = async (k) => {
+    await page.evaluate(() => document.activeElement?.blur());
+    await page.keyboard.press(k);
+  };
+  await key(".");
+  await idle(page);
+  assert.equal((await metrics(page)).events, "1");
+  await key("a");
+  await idle(page);
+  assert.ok(Number((await metrics(page)).events) > 1);
+  const speed = () => page.$eval("#speed", (e) => e.selectedIndex);
+  const s0 = await speed();
+  await key("]");
+  assert.equal(await speed(), s0 + 1);
+  await key("[");
+  await key("[");
+  assert.equal(await speed(), s0 - 1);
+  await key("Space");
+  await page.waitForFunction(() => window.mxsim.state.playing);
+  await key("Space");
+  await page.waitForFunction(() => !window.mxsim.state.playing);
+  await idle(page);
+  assert.equal(await page.textContent("#status"), "paused");
+  await key("Home");
+  await page.waitForFunction(() => document.getElementById("time").dataset.ms === "0" && !window.mxsim.state.busy);
+});
+
+test("the main views at 1280×800 and on a phone (screenshots when MXSIM_SCREENSHOTS is set)", async (t) => {
+  for (const [name, viewport] of [["web-1280", { width: 1280, height: 800 }], ["web-phone", { width: 390, height: 844 }]]) {
+    const page = await open(t, "#f=scenarios/flaky-relay-443.toml&b=scenario:policy.on_code={}&t=30600000", viewport);
+    await page.waitForFunction(() => Number(document.getElementById("time").dataset.ms) === 30_600_000 && !window.mxsim.state.busy);
+    // Nothing wider than the viewport: no sideways scrolling on a phone.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `${name}: the page is ${overflow}px wider than the viewport`);
+    if (SHOTS) {
+      mkdirSync(SHOTS, { recursive: true });
+      await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+      await page.locator("#versus").scrollIntoViewIfNeeded();
+      await page.fill("#compare-seeds", "5");
+      await page.click("#compare");
+      await page.waitForSelector("#comparison-table", { timeout: 120_000 });
+      await page.click('[data-pick="worst"]');
+      await page.waitForSelector("#message h3", { timeout: 60_000 });
+      await page.locator("#versus").evaluate((e) => e.scrollIntoView());
+      await page.screenshot({ path: join(SHOTS, `${name}-compare.png`) });
+      await page.locator("#message").evaluate((e) => e.scrollIntoView());
+      await page.screenshot({ path: join(SHOTS, `${name}-inspector.png`) });
+    }
+  }
+});

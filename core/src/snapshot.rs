@@ -8,6 +8,7 @@ use crate::failure::{HostHealth, HostState};
 use crate::ids::MessageId;
 use crate::message::{MessageState, StateCounts};
 use crate::metrics::Metrics;
+use crate::network::Network;
 use crate::recorder::InFlight;
 use crate::scenario::Scenario;
 use crate::time::SimTime;
@@ -38,10 +39,55 @@ pub struct HostView {
     pub id: String,
     /// `sender`, `relay` or `mx`.
     pub role: &'static str,
-    /// `up`, `down` or `flaky`.
-    pub state: HostState,
+    /// What the host is doing to mail now, the most telling first.
+    pub state: HostCondition,
     /// Times contacted so far.
     pub contacts: u64,
+    /// Sessions and backlog now, for a host with a `capacity` (`null` otherwise).
+    pub load: Option<LoadView>,
+}
+
+/// What a host is doing to mail at one instant, as drawn. One word per host, so the order
+/// decides: an outage hides everything, a full host hides greylisting, and a Bernoulli-flaky
+/// host that is neither full nor greylisting shows as flaky.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostCondition {
+    /// Answering normally.
+    Up,
+    /// In an outage window: connections are refused.
+    Down,
+    /// Every server is busy: a new connection waits in the backlog or is refused with the
+    /// over-capacity reply (`network::capacity`).
+    Overloaded,
+    /// Deferred a new triplet within the last greylist `delay`: mail is being held back
+    /// (`network::greylist`).
+    Greylisting,
+    /// Fails each attempt independently with its probability.
+    Flaky,
+}
+
+impl HostCondition {
+    fn of(state: HostState, load: Option<LoadView>, greylisting: bool) -> Self {
+        match state {
+            HostState::Down => HostCondition::Down,
+            _ if load.is_some_and(|l| l.busy >= l.sessions) => HostCondition::Overloaded,
+            _ if greylisting => HostCondition::Greylisting,
+            HostState::Flaky => HostCondition::Flaky,
+            HostState::Up => HostCondition::Up,
+        }
+    }
+}
+
+/// A capacity host's load at the instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct LoadView {
+    /// Sessions under way.
+    pub busy: u32,
+    /// Sessions it can serve at once.
+    pub sessions: u32,
+    /// Connections waiting in the backlog for a greeting.
+    pub waiting: u32,
 }
 
 /// Queue counts at the instant.
@@ -93,6 +139,8 @@ pub struct SnapshotSource<'a> {
     pub health: &'a mut [HostHealth],
     /// Contact counters.
     pub metrics: &'a Metrics,
+    /// Capacity and greylist state of the hosts.
+    pub net: &'a Network,
     /// Messages per state.
     pub counts: StateCounts,
     /// Attempts under way (recorded runs only).
@@ -109,11 +157,25 @@ impl SnapshotSource<'_> {
             .iter()
             .enumerate()
             .zip(self.health.iter_mut())
-            .map(|((i, h), health)| HostView {
-                id: h.id.clone(),
-                role: h.role.name(),
-                state: health.state_at(now),
-                contacts: self.metrics.host_contacts(i),
+            .map(|((i, h), health)| {
+                let load = self.net.loads[i].as_ref().map(|l| {
+                    let (busy, waiting) = l.load_at(now);
+                    LoadView {
+                        busy,
+                        sessions: l.spec().sessions,
+                        waiting,
+                    }
+                });
+                let greylisting = self.net.greylists[i]
+                    .as_ref()
+                    .is_some_and(|g| g.holding_at(now));
+                HostView {
+                    id: h.id.clone(),
+                    role: h.role.name(),
+                    state: HostCondition::of(health.state_at(now), load, greylisting),
+                    contacts: self.metrics.host_contacts(i),
+                    load,
+                }
             })
             .collect();
         let count = |state| self.counts.of(state);

@@ -205,8 +205,9 @@ impl Sim {
         ))
     }
 
-    /// The state now, for drawing, as JSON: hosts (up/down/flaky), queue counts, in-flight
-    /// messages with their current hop (those need `record`).
+    /// The state now, for drawing, as JSON: hosts (up, down, overloaded, greylisting or flaky,
+    /// and the load of a host with a capacity), queue counts, in-flight messages with their
+    /// current hop (those need `record`).
     pub fn snapshot(&self) -> Result<String, JsError> {
         Ok(json(&self.sim()?.snapshot()))
     }

@@ -11,6 +11,8 @@ const COLUMNS = { sender: 70, resolver: 270, relay: 270, mx: 500 };
 export const STATE = {
   up: { colour: "#009E73", label: "up" },
   down: { colour: "#D55E00", label: "down" },
+  overloaded: { colour: "#CC79A7", label: "overloaded" },
+  greylisting: { colour: "#999999", label: "greylisting" },
   flaky: { colour: "#E69F00", label: "flaky" },
 };
 const IN_FLIGHT_DRAWN_MAX = 400;
@@ -120,6 +122,7 @@ export class TopologyView {
     }
     this.dots = el("g", { class: "messages" }, svg);
     this.more = el("text", { x: 10, y: height - 6, class: "more" }, svg);
+    container.appendChild(legend());
   }
 
   /** Redraws states, loads and in-flight messages of `frame`; `routing` (from the latest
@@ -134,10 +137,12 @@ export class TopologyView {
       v.shape.setAttribute("d", shapePath(h.state));
       v.shape.setAttribute("fill", s.colour);
       v.g.classList.toggle("highlight", h.id === highlight);
-      v.state.textContent = `${s.label} · ${h.contacts} contacts`;
+      const load = h.load ? ` · ${h.load.busy}/${h.load.sessions} busy${h.load.waiting ? `, ${h.load.waiting} waiting` : ""}` : "";
+      v.state.textContent = `${s.label} · ${h.contacts} contacts${load}`;
       v.g.setAttribute("data-state", h.state);
       const r = byHost.get(h.id);
       const lines = [`${h.id} (${h.state})`, `contacts: ${h.contacts}`];
+      if (h.load) lines.push(`sessions busy: ${h.load.busy} of ${h.load.sessions}, waiting in the backlog: ${h.load.waiting}`);
       if (r) {
         lines.push(`attempts: ${r.attempts}, successes: ${r.successes}`);
         if (r.success_rate !== null) lines.push(`success rate: ${(r.success_rate * 100).toFixed(1)}%`);
@@ -173,9 +178,27 @@ export class TopologyView {
   }
 }
 
-/** Up: a circle; down: a square with a cross; flaky: a triangle. */
+/** What each host shape and colour means, one entry per state. */
+function legend() {
+  const box = document.createElement("p");
+  box.className = "legend";
+  box.setAttribute("aria-label", "host states");
+  for (const [state, { colour, label }] of Object.entries(STATE)) {
+    const item = document.createElement("span");
+    const icon = el("svg", { viewBox: "-16 -16 32 32", width: 14, height: 14, "aria-hidden": "true" }, item);
+    el("path", { d: shapePath(state), fill: colour, class: "shape" }, icon);
+    item.append(` ${label}`);
+    box.append(item);
+  }
+  return box;
+}
+
+/** Up: a circle; down: a square with a cross; overloaded: a diamond; greylisting: an
+ *  hourglass; flaky: a triangle. */
 function shapePath(state) {
   if (state === "down") return "M-12,-12 H12 V12 H-12 Z M-8,-8 L8,8 M8,-8 L-8,8";
+  if (state === "overloaded") return "M0,-15 L15,0 L0,15 L-15,0 Z";
+  if (state === "greylisting") return "M-11,-13 H11 L0,0 L11,13 H-11 L0,0 Z";
   if (state === "flaky") return "M0,-14 L13,11 H-13 Z";
   return "M-13,0 A13,13 0 1,0 13,0 A13,13 0 1,0 -13,0 Z";
 }

@@ -270,6 +270,32 @@ test("a shared URL reproduces the run: scenario, seed, policies and time", async
   assert.deepEqual(await view(reopened).then((v) => v.a), await view(page).then((v) => v.a));
 });
 
+test("hosts show down, overloaded and greylisting by shape and label, with their load", async (t) => {
+  const hostAt = async (file, ms, id) => {
+    const page = await open(t, `#f=${file}&t=${ms}`);
+    await page.waitForFunction((v) => Number(document.getElementById("time").dataset.ms) === v && !window.mxsim.state.busy, ms);
+    const g = page.locator(`section[data-lane="A"] g.host[data-host="${id}"]`);
+    return { page, state: await g.getAttribute("data-state"), label: await g.locator("text.host-state").textContent(), shape: await g.locator("path.shape").getAttribute("d") };
+  };
+  // retry-storm.toml: the relay is down from 1h to 1h30, then its 20 servers are all busy
+  // with a backlog of retries (tests/snapshot.rs checks the same instants in core).
+  const down = await hostAt("scenarios/retry-storm.toml", 4_500_000, "relay.example.net");
+  assert.equal(down.state, "down");
+  assert.match(down.label, /^down · /);
+  const full = await hostAt("scenarios/retry-storm.toml", 7_200_000, "relay.example.net");
+  assert.equal(full.state, "overloaded");
+  assert.match(full.label, /^overloaded · \d+ contacts · 20\/20 busy, \d+ waiting$/);
+  assert.notEqual(full.shape, down.shape, "a shape per state, not only a colour");
+  const grey = await hostAt("scenarios/greylisting.toml", 1_800_000, "mx.example.com");
+  assert.equal(grey.state, "greylisting");
+  assert.notEqual(grey.shape, full.shape);
+  // The legend names every state with its shape.
+  assert.deepEqual(
+    await grey.page.$$eval('section[data-lane="A"] .legend span', (s) => s.map((e) => e.textContent.trim())),
+    ["up", "down", "overloaded", "greylisting", "flaky"],
+  );
+});
+
 test("keyboard controls: Space, '.', 'a', '[', ']' and Home", async (t) => {
   const page = await open(t, "#f=scenarios/flaky-relay-443.toml");
   const key = async (k) => {

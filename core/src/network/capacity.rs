@@ -168,6 +168,24 @@ impl HostLoad {
         }
     }
 
+    /// Sessions under way at `t` and connections waiting in the backlog for their greeting,
+    /// for drawing the host's load (nothing changes).
+    ///
+    /// NOTE(perf): O(sessions + backlog): called once per drawn frame, not per event.
+    pub fn load_at(&self, t: SimTime) -> (u32, u32) {
+        let idle = self
+            .free
+            .iter()
+            .filter(|&&Reverse((free, _))| free <= t)
+            .count() as u32;
+        let waiting = self
+            .waiting
+            .iter()
+            .filter(|&&Reverse(start)| start > t)
+            .count() as u32;
+        (self.spec.sessions - idle, waiting)
+    }
+
     /// Puts server `slot` back, busy until `until` (the end of the session it admitted).
     pub fn occupy(&mut self, slot: u32, until: SimTime) {
         assert!(slot < self.spec.sessions, "a server of this host");
@@ -215,6 +233,37 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn load_counts_sessions_under_way_and_greetings_still_waiting() {
+        let mut h = load(2, 5);
+        assert_eq!(h.load_at(SimTime(0)), (0, 0));
+        // Two sessions: one until 10 s, one until 20 s (admitted, then told its end).
+        let Admission::Served { slot: a, .. } = h.admit(SimTime(0), FIVE_MIN) else {
+            panic!()
+        };
+        assert_eq!(
+            h.load_at(SimTime(0)),
+            (1, 0),
+            "a session whose end is not known yet"
+        );
+        h.occupy(a, SimTime(10_000));
+        let Admission::Served { slot: b, .. } = h.admit(SimTime(0), FIVE_MIN) else {
+            panic!()
+        };
+        h.occupy(b, SimTime(20_000));
+        // A third waits for the first server, greeted at 10 s.
+        assert!(matches!(
+            h.admit(SimTime(1_000), FIVE_MIN),
+            Admission::Served {
+                start: SimTime(10_000),
+                ..
+            }
+        ));
+        assert_eq!(h.load_at(SimTime(5_000)), (2, 1));
+        // At 15 s the waiting one is greeted and the second session still runs.
+        assert_eq!(h.load_at(SimTime(15_000)), (2, 0));
     }
 
     #[test]

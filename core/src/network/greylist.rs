@@ -69,6 +69,8 @@ pub struct Greylist {
     pub deferred: u64,
     /// Triplets that passed after a deferral.
     pub passed: u64,
+    /// The latest deferral, to say whether the host is holding mail back now.
+    last_deferral: Option<SimTime>,
 }
 
 impl Greylist {
@@ -79,12 +81,22 @@ impl Greylist {
             entries: BTreeMap::new(),
             deferred: 0,
             passed: 0,
+            last_deferral: None,
         }
     }
 
     /// The deferral reply.
     pub fn reply(&self) -> Reply {
         self.spec.reply
+    }
+
+    /// Whether a triplet deferred at most `delay` before `t` is still being held back: the
+    /// host is visibly greylisting now (for drawing; nothing changes).
+    pub fn holding_at(&self, t: SimTime) -> bool {
+        // A deferral a few round trips after `t` (an attempt's hops are timed when it starts)
+        // counts as now.
+        self.last_deferral
+            .is_some_and(|d| t.since(d) < self.spec.delay)
     }
 
     /// Checks `triplet` at time `t`, updating the database.
@@ -112,7 +124,10 @@ impl Greylist {
         };
         match verdict {
             Verdict::Pass => *entry = Entry::Passed(t),
-            Verdict::Defer => self.deferred += 1,
+            Verdict::Defer => {
+                self.deferred += 1;
+                self.last_deferral = Some(self.last_deferral.map_or(t, |l| l.max(t)));
+            }
         }
         verdict
     }
@@ -158,6 +173,18 @@ mod tests {
                 "d={d}"
             );
         }
+    }
+
+    #[test]
+    fn holds_mail_for_the_delay_after_its_latest_deferral() {
+        let mut g = grey(300, 14_400);
+        assert!(!g.holding_at(SimTime(0)), "nothing deferred yet");
+        assert_eq!(g.check((0, 0, 1), SimTime(0)), Verdict::Defer);
+        assert!(g.holding_at(SimTime(299_999)));
+        assert!(!g.holding_at(SimTime(300_000)));
+        // A pass is not a deferral: the hold ends on time.
+        assert_eq!(g.check((0, 0, 1), SimTime(300_000)), Verdict::Pass);
+        assert!(!g.holding_at(SimTime(300_001)));
     }
 
     #[test]

@@ -258,6 +258,7 @@ impl Simulation {
             scenario: &self.scenario,
             health: &mut self.health,
             metrics: self.recorder.metrics(),
+            net: &self.net,
             counts: self.messages.counts(),
             in_flight: self.recorder.in_flight(),
         }

@@ -15,7 +15,7 @@ export const STATE = {
   greylisting: { colour: "#999999", label: "greylisting" },
   flaky: { colour: "#E69F00", label: "flaky" },
 };
-const IN_FLIGHT_DRAWN_MAX = 400;
+const IN_FLIGHT_DRAWN_MAX = 1500;
 
 function el(name, attrs = {}, parent = null) {
   const e = document.createElementNS(NS, name);

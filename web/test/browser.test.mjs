@@ -296,6 +296,61 @@ test("hosts show down, overloaded and greylisting by shape and label, with their
   );
 });
 
+test("with about 1,000 messages in flight the page keeps drawing and pausing works", async (t) => {
+  // retry-storm.toml doubled (40 sessions, 6,000 messages an hour): after the relay's outage
+  // its backlog holds about 1,000 attempts at once (the CLI's queue series says 977–1,015).
+  const text = readFileSync(join(root, "scenarios/retry-storm.toml"), "utf8")
+    .replace("poisson_per_hour = 3000", "poisson_per_hour = 6000")
+    .replace("sessions = 20,", "sessions = 40,");
+  assert.notEqual(text, readFileSync(join(root, "scenarios/retry-storm.toml"), "utf8"));
+  const page = await open(t, "#f=scenarios/retry-storm.toml");
+  await page.fill("#editor", text);
+  await page.click("#run-text");
+  await idle(page);
+  await page.$eval("#scrub", (e) => {
+    e.value = "7200000";
+    e.dispatchEvent(new Event("change"));
+  });
+  await page.waitForFunction(() => document.getElementById("time").dataset.ms === "7200000" && !window.mxsim.state.busy, null, { timeout: 120_000 });
+  await page.selectOption("#speed", "3600000");
+  // Frames drawn by the page (requestAnimationFrame) and simulation updates (advance replies).
+  await page.evaluate(() => {
+    window.drawn = 0;
+    const count = () => {
+      window.drawn++;
+      requestAnimationFrame(count);
+    };
+    requestAnimationFrame(count);
+  });
+  const sample = () =>
+    page.evaluate(async () => ({
+      drawn: window.drawn,
+      at: performance.now(),
+      events: Number(document.querySelector('table[data-lane="A"] td[data-metric="events"]').dataset.value),
+      inFlight: window.mxsim.state.lanes[0].frame.snapshot.queue.in_flight,
+      dots: document.querySelectorAll('section[data-lane="A"] circle.message').length,
+    }));
+  await page.click("#play");
+  await page.waitForTimeout(2_000);
+  const a = await sample();
+  await page.waitForTimeout(10_000);
+  const b = await sample();
+  const seconds = (b.at - a.at) / 1000;
+  const fps = (b.drawn - a.drawn) / seconds;
+  const eventsPerSecond = (b.events - a.events) / seconds;
+  t.diagnostic(`${b.inFlight} messages in flight (${b.dots} drawn): ${fps.toFixed(1)} frames/s, ${Math.round(eventsPerSecond)} events/s`);
+  assert.ok(b.inFlight >= 800 && b.inFlight <= 1300, `about 1,000 in flight: ${b.inFlight}`);
+  assert.ok(fps >= 20, `the page keeps drawing: ${fps.toFixed(1)} frames/s`);
+  assert.ok(eventsPerSecond > 50_000, `the run moves: ${eventsPerSecond} events/s`);
+  // Pausing takes effect within a frame or two, whatever the load.
+  const pressed = Date.now();
+  await page.click("#play");
+  await idle(page);
+  const took = Date.now() - pressed;
+  assert.equal(await page.textContent("#status"), "paused");
+  assert.ok(took < 2_000, `paused in ${took} ms`);
+});
+
 test("keyboard controls: Space, '.', 'a', '[', ']' and Home", async (t) => {
   const page = await open(t, "#f=scenarios/flaky-relay-443.toml");
   const key = async (k) => {

@@ -18,6 +18,25 @@ export function duration(ms) {
   return sign + (out || "0s");
 }
 
+/** A duration in ms rounded to at most two units, as the CLI's reports print it (core's
+ *  `time::human`): "250ms", "12.5s", "1h20m", "4d3h". For tables; the clock stays exact. */
+export function human(ms) {
+  if (ms === null || ms === undefined || Number.isNaN(ms)) return "–";
+  if (ms < 0) return "−" + human(-ms);
+  const v = Math.round(ms);
+  if (v < 1000) return `${v}ms`;
+  if (v < 60_000) {
+    const tenths = Math.floor((v + 50) / 100);
+    return tenths % 10 === 0 ? `${tenths / 10}s` : `${Math.floor(tenths / 10)}.${tenths % 10}s`;
+  }
+  const units = [["d", 86_400_000, "h", 3_600_000], ["h", 3_600_000, "m", 60_000], ["m", 60_000, "s", 1000]];
+  const [big, bigMs, small, smallMs] = units.find(([, n]) => v >= n);
+  const rounded = Math.floor((v + smallMs / 2) / smallMs) * smallMs;
+  const whole = Math.floor(rounded / bigMs);
+  const rest = Math.floor((rounded % bigMs) / smallMs);
+  return rest === 0 ? `${whole}${big}` : `${whole}${big}${rest}${small}`;
+}
+
 /** Parses "90s", "1h30m", "2d", "250ms" or a bare number of seconds; null when not a time. */
 export function parseDuration(text) {
   const t = text.trim();

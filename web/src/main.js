@@ -294,8 +294,9 @@ function pause() {
   }
 }
 
-/** Runs one request that moves time, then redraws everything. */
-async function moveBy(type, payload, status) {
+/** Runs one request that moves time, then `finish(reply)` (reports, clock, URL), all while
+ *  the page is busy: once it is idle again, everything shown belongs to the new time. */
+async function moveBy(type, payload, status, finish) {
   if (!state.loaded) return;
   pause();
   while (state.busy) await new Promise((r) => setTimeout(r, 10));
@@ -304,7 +305,7 @@ async function moveBy(type, payload, status) {
   try {
     const reply = await call(type, payload);
     applyFrames(reply.lanes);
-    return reply;
+    await finish(reply);
   } catch (e) {
     showError(e.message);
   } finally {
@@ -313,24 +314,24 @@ async function moveBy(type, payload, status) {
 }
 
 async function step(kind) {
-  const reply = await moveBy("step", { kind }, "stepping…");
-  if (!reply) return;
-  state.t = reply.lanes[0].snapshot.t_ms;
-  await refreshReports();
-  setStatus(reply.lanes[0].done ? "finished" : `stepped one ${kind}`);
-  updateTime();
-  updateUrl();
+  await moveBy("step", { kind }, "stepping…", async (reply) => {
+    state.t = reply.lanes[0].snapshot.t_ms;
+    await refreshReports();
+    setStatus(reply.lanes[0].done ? "finished" : `stepped one ${kind}`);
+    updateTime();
+    await updateUrl();
+  });
 }
 
 async function seek(t) {
   const target = Math.max(0, Math.round(t));
-  const reply = await moveBy("seek", { to_ms: target }, "re-running from the start…");
-  if (!reply) return;
-  state.t = target;
-  await refreshReports();
-  setStatus(`at ${duration(target)} (re-run from the start)`);
-  updateTime();
-  updateUrl();
+  await moveBy("seek", { to_ms: target }, "re-running from the start…", async () => {
+    state.t = target;
+    await refreshReports();
+    setStatus(`at ${duration(target)} (re-run from the start)`);
+    updateTime();
+    await updateUrl();
+  });
 }
 
 function highlight(id) {

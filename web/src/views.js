@@ -1,7 +1,7 @@
 // The page's panels drawn from core's JSON (reports, comparisons, traces, explanations):
 // metrics tables, the A vs B difference table, the failure analysis, the message inspector
 // and the code explainer. DOM calls and textContent only: scenario text is never HTML.
-import { duration, number, percent } from "./format.js";
+import { duration, human, number, percent } from "./format.js";
 
 /** Creates an element with text and attributes. */
 export function h(tag, attrs = {}, ...children) {
@@ -23,10 +23,10 @@ export const METRICS = [
   ["expired", "expired", (r) => r.outcomes.expired, number],
   ["queued", "still queued", (r) => r.outcomes.queued, number],
   ["delivered_ratio", "delivered ratio", (r) => (r.outcomes.generated ? r.outcomes.delivered / r.outcomes.generated : null), (x) => percent(x)],
-  ["delay_p50", "delay p50", (r) => r.delay_ms.p50, duration],
-  ["delay_p95", "delay p95", (r) => r.delay_ms.p95, duration],
-  ["delay_p99", "delay p99", (r) => r.delay_ms.p99, duration],
-  ["delay_mean", "delay mean", (r) => r.delay_ms.mean, duration],
+  ["delay_p50", "delay p50", (r) => r.delay_ms.p50, human],
+  ["delay_p95", "delay p95", (r) => r.delay_ms.p95, human],
+  ["delay_p99", "delay p99", (r) => r.delay_ms.p99, human],
+  ["delay_mean", "delay mean", (r) => r.delay_ms.mean, human],
   ["attempts_per_message", "attempts per message", (r) => r.attempts.per_message, number],
   ["events", "events", (r) => r.events, number],
   ["digest", "trace digest", (r) => r.digest, String],
@@ -41,7 +41,7 @@ export function metricsTable(report, lane) {
       const v = get(report);
       return h("tr", {}, h("th", { scope: "row" }, label), h("td", { "data-metric": key, "data-value": v ?? "" }, show(v)));
     })),
-    ...report.delivered_within.map((w) => h("tr", {}, h("th", { scope: "row" }, `delivered within ${duration(w.within_ms)}`), h("td", {}, percent(w.share)))),
+    ...report.delivered_within.map((w) => h("tr", {}, h("th", { scope: "row" }, `delivered within ${human(w.within_ms)}`), h("td", {}, percent(w.share)))),
   );
 }
 
@@ -51,7 +51,7 @@ export function differenceTable(a, b) {
     const x = get(a);
     const y = get(b);
     const d = x === null || y === null ? null : y - x;
-    const shown = d === null ? "–" : key === "delivered_ratio" ? percent(d) : show === duration ? duration(d) : number(d);
+    const shown = d === null ? "–" : key === "delivered_ratio" ? percent(d) : show === human ? human(d) : number(d);
     return h("tr", {}, h("th", { scope: "row" }, label), h("td", {}, show(x)), h("td", {}, show(y)), h("td", { "data-diff": key }, d > 0 ? `+${shown}` : shown));
   });
   return [h("thead", {}, h("tr", {}, h("th", {}, "metric (this seed)"), h("th", {}, "A"), h("th", {}, "B"), h("th", {}, "B − A"))), h("tbody", {}, ...rows)];
@@ -60,7 +60,7 @@ export function differenceTable(a, b) {
 /** Several seeds: core's comparison (means, paired differences with 95% intervals, and the
  *  unpaired widths) as a table. */
 export function comparisonTable(c) {
-  const fmt = (m, x) => (m.is_duration ? duration(x) : m.metric.endsWith("ratio") || m.metric.startsWith("delivered_within") ? percent(x) : number(x));
+  const fmt = (m, x) => (m.is_duration ? human(x) : m.metric.endsWith("ratio") || m.metric.startsWith("delivered_within") ? percent(x) : number(x));
   const rows = c.metrics.map((m) => {
     const d = m.differences[0];
     const sig = d.significant;
@@ -102,7 +102,7 @@ export function analysisView(report, { onHost, onTime, onCode }) {
         "li",
         {},
         h("button", { type: "button", "data-host": s.host, on: { click: () => onHost(s.host) } }, s.host),
-        ` caused ${s.failures_caused} failures (${percent(s.failure_rate, 1)} of its contacts), added ${duration(s.delay_added_ms)} of delay; codes `,
+        ` caused ${s.failures_caused} failures (${percent(s.failure_rate, 1)} of its contacts), added ${human(s.delay_added_ms)} of delay; codes `,
         ...codes.flat(),
         windows.length ? [" failing ", ...windows.flatMap((w) => [w, " "])] : "",
       ),

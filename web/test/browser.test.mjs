@@ -286,6 +286,10 @@ test("hosts show down, overloaded and greylisting by shape and label, with their
   assert.equal(full.state, "overloaded");
   assert.match(full.label, /^overloaded · \d+ contacts · 20\/20 busy, \d+ waiting$/);
   assert.notEqual(full.shape, down.shape, "a shape per state, not only a colour");
+  if (SHOTS) {
+    mkdirSync(SHOTS, { recursive: true });
+    await full.page.locator('section[data-lane="A"]').screenshot({ path: join(SHOTS, "web-overloaded.png") });
+  }
   const grey = await hostAt("scenarios/greylisting.toml", 1_800_000, "mx.example.com");
   assert.equal(grey.state, "greylisting");
   assert.notEqual(grey.shape, full.shape);

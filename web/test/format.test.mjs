@@ -1,0 +1,44 @@
+// The page's number formats (web/src/format.js), without a browser: `human` must print a
+// duration as core's `time::human` does (the CLI's reports), so the page and the terminal
+// agree. The first cases are core's own unit-test cases (core/src/time.rs).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { duration, human, parseDuration } from "../src/format.js";
+
+test("human rounds to two units exactly as core's time::human", () => {
+  for (const [ms, text] of [
+    // core/src/time.rs, human_rounds_to_two_units
+    [250, "250ms"],
+    [12_460, "12.5s"],
+    [80 * 60_000, "1h20m"],
+    [8_800_000, "2h27m"],
+    [5 * 86_400_000, "5d"],
+    // Edges of each rule: below a second, tenths below a minute, carries into the big unit.
+    [0, "0ms"],
+    [999, "999ms"],
+    [1000, "1s"],
+    [59_949, "59.9s"],
+    [59_950, "60s"],
+    [60_000, "1m"],
+    [90_499, "1m30s"],
+    [3_599_999, "60m"],
+    [3_600_880, "1h"],
+    [3_630_000, "1h1m"],
+    [86_400_000 + 5_400_000, "1d2h"],
+    // Means are fractional: rounded to a whole ms first.
+    [8_547.4, "8.5s"],
+  ]) {
+    assert.equal(human(ms), text, `${ms} ms`);
+  }
+  assert.equal(human(-90_000), "−1m30s");
+  assert.equal(human(null), "–");
+});
+
+test("duration is exact and parseDuration reads it back", () => {
+  for (const ms of [0, 250, 60_880, 3_600_880, 86_400_000 + 61_001]) {
+    assert.equal(parseDuration(duration(ms)), ms, duration(ms));
+  }
+  assert.equal(duration(3_600_880), "1h880ms");
+  assert.equal(parseDuration("1h30m"), 5_400_000);
+  assert.equal(parseDuration("soon"), null);
+});

@@ -118,15 +118,11 @@ pub struct Comparison {
     pub metrics: Vec<MetricComparison>,
 }
 
-/// Compares `table[p][i]`, the [`readings`] of policy `p`'s run on seed `seeds[i]`.
-pub fn compare(policies: Vec<String>, seeds: Vec<u64>, table: &[Vec<Vec<Reading>>]) -> Comparison {
-    assert_eq!(policies.len(), table.len(), "one row of runs per policy");
-    assert!(
-        table.iter().all(|r| r.len() == seeds.len()) && !seeds.is_empty(),
-        "one run per seed"
-    );
-    // Metrics every run reports (network counters appear only where the scenario has them).
-    let names: Vec<(String, bool)> = table[0][0]
+/// The metrics (name, is a duration) that every run of `table` reports, in the first run's
+/// order: network counters appear only where a scenario has them, and a comparison or a sweep
+/// can only summarise what all of its runs measured.
+pub fn reported_by_every_run(table: &[Vec<Vec<Reading>>]) -> Vec<(String, bool)> {
+    table[0][0]
         .iter()
         .map(|r| (r.name.clone(), r.is_duration))
         .filter(|(name, _)| {
@@ -134,8 +130,17 @@ pub fn compare(policies: Vec<String>, seeds: Vec<u64>, table: &[Vec<Vec<Reading>
                 .iter()
                 .all(|row| row.iter().all(|run| run.iter().any(|r| &r.name == name)))
         })
-        .collect();
-    let metrics = names
+        .collect()
+}
+
+/// Compares `table[p][i]`, the [`readings`] of policy `p`'s run on seed `seeds[i]`.
+pub fn compare(policies: Vec<String>, seeds: Vec<u64>, table: &[Vec<Vec<Reading>>]) -> Comparison {
+    assert_eq!(policies.len(), table.len(), "one row of runs per policy");
+    assert!(
+        table.iter().all(|r| r.len() == seeds.len()) && !seeds.is_empty(),
+        "one run per seed"
+    );
+    let metrics = reported_by_every_run(table)
         .into_iter()
         .map(|(name, is_duration)| {
             let values: Vec<Vec<Option<f64>>> = table

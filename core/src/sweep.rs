@@ -6,7 +6,7 @@
 //! the same seeds, so cells meet the same outages (common random numbers, as in
 //! [`crate::compare`]).
 
-use crate::compare::{worse_when_higher, Reading};
+use crate::compare::{reported_by_every_run, worse_when_higher, Reading};
 use crate::stats::{mean, mean_interval, Interval};
 use serde::Serialize;
 
@@ -100,15 +100,7 @@ pub fn summarise(
         table.iter().all(|r| r.len() == seeds.len()) && !seeds.is_empty(),
         "one run per seed"
     );
-    let names: Vec<(String, bool)> = table[0][0]
-        .iter()
-        .map(|r| (r.name.clone(), r.is_duration))
-        .filter(|(name, _)| {
-            table
-                .iter()
-                .all(|row| row.iter().all(|run| run.iter().any(|r| &r.name == name)))
-        })
-        .collect();
+    let names = reported_by_every_run(table);
     let cells = values
         .into_iter()
         .zip(table)

@@ -25,84 +25,29 @@
 //! Invariant: this state depends only on attempts' outcomes, never on randomness of its own, so
 //! the environment stays common to the policies compared.
 
+//!
+//! Homes: this file holds the scenario's choice ([`SharedSpec`]), the gates ([`Gate`]) and
+//! [`SharedState`], the only interface the attempt uses (`before_attempt`, `after_attempt`);
+//! each mechanism lives in its own module: `host_retry`, `dead_destination`, `breaker`,
+//! `budget`.
+
+mod breaker;
+mod budget;
+mod dead_destination;
+mod host_retry;
+
+pub use breaker::BreakerSpec;
+pub use budget::BudgetSpec;
+pub use dead_destination::DeadDestinationSpec;
+
 use crate::ids::{DestinationId, HostId};
-use crate::policy::{Backoff, RetryState, Step};
+use crate::policy::Backoff;
 use crate::smtp::{codes, Reply};
-use crate::time::{SimDuration, SimTime};
-use std::collections::VecDeque;
-
-/// Postfix qmgr's dead-destination parameters.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct DeadDestinationSpec {
-    /// `initial_destination_concurrency` (5).
-    pub initial: u32,
-    /// `default_destination_concurrency_limit` (20).
-    pub limit: u32,
-    /// `default_destination_concurrency_failed_cohort_limit` (1).
-    pub failed_cohort_limit: f64,
-    /// Suspension: `minimal_backoff_time` (300 s).
-    pub suspend: SimDuration,
-}
-
-impl Default for DeadDestinationSpec {
-    fn default() -> Self {
-        DeadDestinationSpec {
-            initial: 5,
-            limit: 20,
-            failed_cohort_limit: 1.0,
-            suspend: SimDuration::from_secs(300),
-        }
-    }
-}
-
-/// resilience4j circuit-breaker parameters (its defaults: threshold 50%, window 100,
-/// minimum calls 100, open 60 s, 10 calls half-open).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct BreakerSpec {
-    /// Outcomes remembered (count-based sliding window).
-    pub window: u32,
-    /// Calls needed before the rate counts.
-    pub min_calls: u32,
-    /// Failure rate that opens the breaker.
-    pub failure_rate: f64,
-    /// How long it stays open.
-    pub open_for: SimDuration,
-    /// Attempts let through when half-open.
-    pub half_open_probes: u32,
-}
-
-impl Default for BreakerSpec {
-    fn default() -> Self {
-        BreakerSpec {
-            window: 100,
-            min_calls: 100,
-            failure_rate: 0.5,
-            open_for: SimDuration::from_secs(60),
-            half_open_probes: 10,
-        }
-    }
-}
-
-/// Finagle retry-budget parameters (its defaults: 20%, 10 retries/s, TTL 10 s).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct BudgetSpec {
-    /// Share of first attempts that may be retried.
-    pub percent: f64,
-    /// Retries always allowed per second, whatever the first attempts.
-    pub min_per_second: f64,
-    /// Window over which attempts count.
-    pub ttl: SimDuration,
-}
-
-impl Default for BudgetSpec {
-    fn default() -> Self {
-        BudgetSpec {
-            percent: 0.2,
-            min_per_second: 10.0,
-            ttl: SimDuration::from_secs(10),
-        }
-    }
-}
+use crate::time::SimTime;
+use breaker::Breaker;
+use budget::RetryBudget;
+use dead_destination::DeadDestination;
+use host_retry::HostRetry;
 
 /// Which shared mechanisms a scenario turns on.
 #[derive(Clone, Debug, PartialEq)]
@@ -173,69 +118,34 @@ impl Gate {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-struct HostRecord {
-    first_failed: SimTime,
-    failures: u32,
-    last_wait: Option<SimDuration>,
-    next_try: SimTime,
-    /// The last failure was past the final cutoff (Exim's `expired` flag).
-    expired: bool,
-    /// The last failure's time.
-    last_try: SimTime,
-}
-
-#[derive(Clone, Debug)]
-enum BreakerState {
-    Closed,
-    Open {
-        until: SimTime,
-    },
-    HalfOpen {
-        permitted: u32,
-        failures: u32,
-        done: u32,
-    },
-}
-
+/// What one destination remembers.
 #[derive(Clone, Debug)]
 struct Destination {
-    window: f64,
-    fail_cohorts: f64,
-    suspended_until: Option<SimTime>,
-    breaker: BreakerState,
-    outcomes: VecDeque<bool>,
+    dead: DeadDestination,
+    breaker: Breaker,
 }
 
 /// The live shared state of one run.
 #[derive(Debug)]
 pub struct SharedState {
     spec: SharedSpec,
-    hosts: Vec<Option<HostRecord>>,
+    hosts: HostRetry,
     destinations: Vec<Destination>,
-    first_attempts: VecDeque<SimTime>,
-    retries: VecDeque<SimTime>,
+    budget: RetryBudget,
 }
 
 impl SharedState {
     /// State for `hosts` hosts and `destinations` destinations.
     pub fn new(spec: SharedSpec, hosts: usize, destinations: usize) -> Self {
-        let initial = f64::from(spec.dead_destination.unwrap_or_default().initial);
+        let destination = Destination {
+            dead: DeadDestination::new(spec.dead_destination.unwrap_or_default()),
+            breaker: Breaker::new(),
+        };
         SharedState {
             spec,
-            hosts: vec![None; hosts],
-            destinations: vec![
-                Destination {
-                    window: initial,
-                    fail_cohorts: 0.0,
-                    suspended_until: None,
-                    breaker: BreakerState::Closed,
-                    outcomes: VecDeque::new()
-                };
-                destinations
-            ],
-            first_attempts: VecDeque::new(),
-            retries: VecDeque::new(),
+            hosts: HostRetry::new(hosts),
+            destinations: vec![destination; destinations],
+            budget: RetryBudget::default(),
         }
     }
 
@@ -262,7 +172,7 @@ impl SharedState {
                 Ok(()) => ready = true,
                 Err(at) => {
                     earliest = Some(earliest.map_or(at, |e| e.min(at)));
-                    timed_out += usize::from(self.hosts[h.index()].is_some_and(|r| r.expired));
+                    timed_out += usize::from(self.hosts.expired(h));
                 }
             }
         }
@@ -284,13 +194,11 @@ impl SharedState {
         entered: SimTime,
         t: SimTime,
     ) -> Result<(), SimTime> {
-        match (self.host_ready(host, t), self.hosts[host.index()]) {
-            (Err(_), Some(r))
-                if r.expired && !self.spec.delay_after_cutoff && r.last_try < entered =>
-            {
+        match self.host_ready(host, t) {
+            Err(_) if !self.spec.delay_after_cutoff && self.hosts.expired_before(host, entered) => {
                 Ok(())
             }
-            (result, _) => result,
+            result => result,
         }
     }
 
@@ -305,27 +213,32 @@ impl SharedState {
         t: SimTime,
         backoff: &Backoff,
     ) {
-        for (host, answer) in first_hops {
-            self.host_outcome(host, answer == codes::NO_ANSWER, t, backoff);
+        if self.spec.host_retry {
+            for (host, answer) in first_hops {
+                self.hosts
+                    .outcome(host, answer == codes::NO_ANSWER, t, backoff);
+            }
         }
-        self.destination_outcome(
-            destination,
-            reply == codes::NO_ANSWER,
-            reply.is_transient(),
-            t,
-        );
+        let d = &mut self.destinations[destination.index()];
+        if let Some(spec) = self.spec.dead_destination {
+            d.dead.outcome(spec, reply == codes::NO_ANSWER, t);
+        }
+        if let Some(spec) = self.spec.circuit_breaker {
+            d.breaker.outcome(spec, reply.is_transient(), t);
+        }
     }
 
     /// Whether a host may be contacted at `t`, and if not, when it may.
     pub fn host_ready(&self, host: HostId, t: SimTime) -> Result<(), SimTime> {
-        match self.hosts[host.index()] {
-            Some(r) if self.spec.host_retry && r.next_try > t => Err(r.next_try),
+        match self.hosts.next_try(host, t) {
+            Some(next) if self.spec.host_retry => Err(next),
             _ => Ok(()),
         }
     }
 
-    /// Checks the destination and budget gates for an attempt (`retry`: not the first) at `t`.
-    /// On refusal returns the gate and the earliest time it may open.
+    /// Checks the destination and budget gates for an attempt (`retry`: not the first) at `t`,
+    /// in Postfix's, the breaker's and the budget's order. On refusal returns the gate and the
+    /// earliest time it may open.
     fn admit(
         &mut self,
         destination: DestinationId,
@@ -333,194 +246,54 @@ impl SharedState {
         t: SimTime,
     ) -> Result<(), (Gate, SimTime)> {
         let d = &mut self.destinations[destination.index()];
-        if let Some(until) = d.suspended_until {
-            if t < until {
-                return Err((Gate::DeadDestination, until));
-            }
-            // Postfix re-enables a dead destination with its initial concurrency.
-            d.suspended_until = None;
-            d.fail_cohorts = 0.0;
-            d.window = self
-                .spec
-                .dead_destination
-                .unwrap_or_default()
-                .initial
-                .into();
-        }
+        d.dead
+            .admit(self.spec.dead_destination.unwrap_or_default(), t)
+            .map_err(|until| (Gate::DeadDestination, until))?;
         if let Some(spec) = self.spec.circuit_breaker {
-            match d.breaker {
-                BreakerState::Open { until } if t < until => {
-                    return Err((Gate::CircuitOpen, until))
-                }
-                BreakerState::Open { .. } => {
-                    d.breaker = BreakerState::HalfOpen {
-                        permitted: spec.half_open_probes,
-                        failures: 0,
-                        done: 0,
-                    };
-                }
-                _ => {}
-            }
-            if let BreakerState::HalfOpen { permitted: 0, .. } = d.breaker {
-                // Probes are out; ask again shortly.
-                return Err((Gate::CircuitOpen, t.after(SimDuration::from_secs(1))));
-            }
+            d.breaker
+                .admit(spec, t)
+                .map_err(|until| (Gate::CircuitOpen, until))?;
         }
         if let Some(b) = self.spec.retry_budget {
-            // Entries older than the TTL expire: keep those with x > t − ttl.
-            if let Some(horizon) = t.as_ms().checked_sub(b.ttl.as_ms()).map(SimTime) {
-                while self.first_attempts.front().is_some_and(|&x| x <= horizon) {
-                    self.first_attempts.pop_front();
-                }
-                while self.retries.front().is_some_and(|&x| x <= horizon) {
-                    self.retries.pop_front();
-                }
-            }
-            if retry {
-                let allowed = b.percent * self.first_attempts.len() as f64
-                    + b.min_per_second * b.ttl.as_secs_f64();
-                if self.retries.len() as f64 + 1.0 > allowed {
-                    // Room appears when the oldest retry leaves the window; with none in it,
-                    // only new first attempts can make room, so look again a window later.
-                    let next = self
-                        .retries
-                        .front()
-                        .map_or(t.after(b.ttl), |&x| x.after(b.ttl))
-                        .max(t.after(SimDuration::from_ms(1)));
-                    return Err((Gate::RetryBudget, next));
-                }
-            }
+            self.budget
+                .admit(b, retry, t)
+                .map_err(|next| (Gate::RetryBudget, next))?;
         }
         // Every gate passed: only now take a half-open probe and record the attempt in the
         // budget, so a refusal never leaves state half-changed.
-        if let BreakerState::HalfOpen { permitted, .. } =
-            &mut self.destinations[destination.index()].breaker
-        {
-            *permitted -= 1;
-        }
+        self.destinations[destination.index()].breaker.take_probe();
         if self.spec.retry_budget.is_some() {
-            if retry {
-                self.retries.push_back(t);
-            } else {
-                self.first_attempts.push_back(t);
-            }
+            self.budget.record(retry, t);
         }
         Ok(())
-    }
-
-    /// Records a first-hop host's answer: `refused` (4.4.1, a host error in Exim's terms)
-    /// or any answer (the host is reachable). `backoff` computes the host's next try.
-    fn host_outcome(&mut self, host: HostId, refused: bool, t: SimTime, backoff: &Backoff) {
-        if !self.spec.host_retry {
-            return;
-        }
-        let slot = &mut self.hosts[host.index()];
-        if !refused {
-            *slot = None;
-            return;
-        }
-        let mut r = slot.unwrap_or(HostRecord {
-            first_failed: t,
-            failures: 0,
-            last_wait: None,
-            next_try: t,
-            expired: false,
-            last_try: t,
-        });
-        r.last_try = t;
-        r.failures += 1;
-        let state = RetryState {
-            retry: r.failures,
-            age: t.since(r.first_failed),
-            now: t,
-            previous: r.last_wait,
-            u: 0.5,
-        };
-        let wait = match backoff.next(&state) {
-            Step::Wait(w, _) => {
-                r.expired = false;
-                w
-            }
-            // Past the last cutoff Exim keeps retrying the host at the last interval.
-            Step::Exhausted => {
-                r.expired = true;
-                r.last_wait.unwrap_or(SimDuration::from_mins(15))
-            }
-        };
-        r.last_wait = Some(wait);
-        let base = if backoff.whole_seconds() {
-            SimTime(t.as_ms() / 1000 * 1000)
-        } else {
-            t
-        };
-        r.next_try = base.after(wait);
-        *slot = Some(r);
-    }
-
-    /// Records an attempt's outcome at a destination: `connection_failure` (nothing answered:
-    /// Postfix's negative feedback), `failed` (any transient failure: the breaker's failure).
-    fn destination_outcome(
-        &mut self,
-        destination: DestinationId,
-        connection_failure: bool,
-        failed: bool,
-        t: SimTime,
-    ) {
-        let d = &mut self.destinations[destination.index()];
-        if let Some(spec) = self.spec.dead_destination {
-            if connection_failure {
-                d.fail_cohorts += 1.0 / d.window;
-                d.window = (d.window - 1.0).max(1.0);
-                if d.fail_cohorts >= spec.failed_cohort_limit {
-                    d.suspended_until = Some(t.after(spec.suspend));
-                }
-            } else {
-                d.fail_cohorts = 0.0;
-                d.window = (d.window + 1.0).min(f64::from(spec.limit));
-            }
-        }
-        if let Some(spec) = self.spec.circuit_breaker {
-            match &mut d.breaker {
-                BreakerState::HalfOpen { failures, done, .. } => {
-                    *done += 1;
-                    *failures += u32::from(failed);
-                    if *done >= spec.half_open_probes {
-                        let rate = f64::from(*failures) / f64::from(*done);
-                        d.outcomes.clear();
-                        d.breaker = if rate >= spec.failure_rate {
-                            BreakerState::Open {
-                                until: t.after(spec.open_for),
-                            }
-                        } else {
-                            BreakerState::Closed
-                        };
-                    }
-                }
-                BreakerState::Closed => {
-                    d.outcomes.push_back(failed);
-                    if d.outcomes.len() > spec.window as usize {
-                        d.outcomes.pop_front();
-                    }
-                    let n = d.outcomes.len();
-                    let failures = d.outcomes.iter().filter(|&&f| f).count();
-                    if n >= spec.min_calls as usize
-                        && failures as f64 / n as f64 >= spec.failure_rate
-                    {
-                        d.breaker = BreakerState::Open {
-                            until: t.after(spec.open_for),
-                        };
-                        d.outcomes.clear();
-                    }
-                }
-                BreakerState::Open { .. } => {}
-            }
-        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::SimDuration;
+
+    /// An attempt at the destination whose reply is a refused connection (`failed`) or 250.
+    fn feed_destination(s: &mut SharedState, failed: bool, t: SimTime) {
+        let reply = if failed { codes::NO_ANSWER } else { codes::OK };
+        let backoff = Backoff::Fixed {
+            interval: SimDuration::from_mins(1),
+        };
+        s.after_attempt(std::iter::empty(), DestinationId(0), reply, t, &backoff);
+    }
+
+    /// An attempt whose first hop `host` refused the connection (`refused`) or answered.
+    fn feed_host(s: &mut SharedState, host: HostId, refused: bool, t: SimTime, backoff: &Backoff) {
+        let answer = if refused { codes::NO_ANSWER } else { codes::OK };
+        s.after_attempt(
+            std::iter::once((host, answer)),
+            DestinationId(0),
+            answer,
+            t,
+            backoff,
+        );
+    }
 
     fn mins(m: u64) -> SimTime {
         SimTime(m * 60_000)
@@ -582,10 +355,10 @@ mod tests {
         let mut s = SharedState::new(spec, 1, 1);
         for i in 0..3 {
             assert!(s.admit(DestinationId(0), true, mins(i)).is_ok());
-            s.destination_outcome(DestinationId(0), true, true, mins(i));
+            feed_destination(&mut s, true, mins(i));
         }
         assert!(s.admit(DestinationId(0), true, mins(3)).is_ok());
-        s.destination_outcome(DestinationId(0), true, true, mins(3));
+        feed_destination(&mut s, true, mins(3));
         assert_eq!(
             s.admit(DestinationId(0), true, mins(4)),
             Err((Gate::DeadDestination, mins(8)))
@@ -611,7 +384,7 @@ mod tests {
         let mut s = SharedState::new(spec, 1, 1);
         for (i, failed) in [false, true, false, true].into_iter().enumerate() {
             assert!(s.admit(DestinationId(0), false, mins(i as u64)).is_ok());
-            s.destination_outcome(DestinationId(0), failed, failed, mins(i as u64));
+            feed_destination(&mut s, failed, mins(i as u64));
         }
         assert_eq!(
             s.admit(DestinationId(0), false, mins(5)),
@@ -632,8 +405,8 @@ mod tests {
             ),
             "no third probe"
         );
-        s.destination_outcome(DestinationId(0), false, false, mins(14));
-        s.destination_outcome(DestinationId(0), false, false, mins(14));
+        feed_destination(&mut s, false, mins(14));
+        feed_destination(&mut s, false, mins(14));
         assert!(
             s.admit(DestinationId(0), false, mins(15)).is_ok(),
             "closed after good probes"
@@ -680,10 +453,10 @@ mod tests {
         let backoff = Backoff::Fixed {
             interval: SimDuration::from_mins(15),
         };
-        s.host_outcome(HostId(1), true, mins(0), &backoff);
+        feed_host(&mut s, HostId(1), true, mins(0), &backoff);
         assert_eq!(s.host_ready(HostId(1), mins(5)), Err(mins(15)));
         assert_eq!(s.host_ready(HostId(0), mins(5)), Ok(()));
-        s.host_outcome(HostId(1), false, mins(15), &backoff);
+        feed_host(&mut s, HostId(1), false, mins(15), &backoff);
         assert_eq!(s.host_ready(HostId(1), mins(15)), Ok(()));
     }
 }

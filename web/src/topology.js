@@ -112,6 +112,10 @@ export class TopologyView {
       const role = el("text", { x: 22, y: 5, class: "role" }, g);
       role.textContent = h.role;
       g.addEventListener("click", () => this.onHost(h.id));
+      // Hover or keyboard focus shows the host's routing metrics as text under the picture
+      // (a tooltip alone is invisible to keyboards and phones).
+      g.addEventListener("mouseenter", () => this.showDetail(h.id));
+      g.addEventListener("focus", () => this.showDetail(h.id));
       g.addEventListener("keydown", (e) => {
         if (e.key === "Enter" || e.key === " ") {
           e.preventDefault();
@@ -123,6 +127,19 @@ export class TopologyView {
     this.dots = el("g", { class: "messages" }, svg);
     this.more = el("text", { x: 10, y: height - 6, class: "more" }, svg);
     container.appendChild(legend());
+    this.detail = document.createElement("p");
+    this.detail.className = "host-detail";
+    this.detail.setAttribute("aria-live", "polite");
+    this.detail.textContent = "Hover over, focus or click a host for its routing metrics.";
+    container.appendChild(this.detail);
+    this.detailHost = null;
+  }
+
+  /** Shows `id`'s metrics (as of the last update) under the picture. */
+  showDetail(id) {
+    this.detailHost = id;
+    const lines = this.hosts.get(id)?.lines;
+    if (lines) this.detail.textContent = lines.join(" · ");
   }
 
   /** Redraws states, loads and in-flight messages of `frame`; `routing` (from the latest
@@ -151,7 +168,10 @@ export class TopologyView {
       }
       v.title.textContent = lines.join("\n");
       v.g.setAttribute("aria-label", lines.join(", "));
+      v.lines = lines;
     }
+    if (highlight && this.hosts.has(highlight)) this.detailHost = highlight;
+    if (this.detailHost) this.showDetail(this.detailHost);
     const flights = snap.in_flight ?? [];
     const shown = flights.slice(0, IN_FLIGHT_DRAWN_MAX);
     while (this.dots.childNodes.length > shown.length) this.dots.lastChild.remove();

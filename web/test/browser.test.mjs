@@ -293,6 +293,10 @@ test("hosts show down, overloaded and greylisting by shape and label, with their
   const grey = await hostAt("scenarios/greylisting.toml", 1_800_000, "mx.example.com");
   assert.equal(grey.state, "greylisting");
   assert.notEqual(grey.shape, full.shape);
+  // Keyboard focus (not only hover) shows the host's routing metrics as text.
+  await grey.page.focus('section[data-lane="A"] g.host[data-host="mx.example.com"]');
+  const detail = await grey.page.textContent('section[data-lane="A"] .host-detail');
+  assert.match(detail, /^mx\.example\.com \(greylisting\) · contacts: \d+ · attempts: \d+, successes: \d+ · success rate: [\d.]+% · failed 451 4\.7\.1: \d+/);
   // The legend names every state with its shape.
   assert.deepEqual(
     await grey.page.$$eval('section[data-lane="A"] .legend span', (s) => s.map((e) => e.textContent.trim())),

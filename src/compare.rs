@@ -166,6 +166,7 @@ pub fn csv_rows(c: &Comparison) -> Vec<Vec<String>> {
         "diff_low",
         "diff_high",
         "significant",
+        "verdict",
         "unpaired_half_width",
     ]
     .iter()
@@ -184,6 +185,7 @@ pub fn csv_rows(c: &Comparison) -> Vec<Vec<String>> {
                 opt(d.map(|d| d.paired.low)),
                 opt(d.map(|d| d.paired.high)),
                 d.map_or(String::new(), |d| d.significant.to_string()),
+                d.map_or(String::new(), |d| d.verdict.name().to_string()),
                 opt(d.map(|d| d.unpaired.half_width)),
             ]);
         }

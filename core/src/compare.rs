@@ -89,6 +89,48 @@ pub struct Difference {
     pub unpaired: Interval,
     /// The paired interval leaves out zero.
     pub significant: bool,
+    /// What the difference means for a user: better or worse (significant, in the metric's
+    /// direction from [`worse_when_higher`]), no difference (not significant), or changed (a
+    /// significant difference in a metric without a better direction).
+    pub verdict: Verdict,
+}
+
+/// A difference read the way an operator asks "is B better than A?".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Significantly better than the baseline.
+    Better,
+    /// Significantly worse than the baseline.
+    Worse,
+    /// The paired interval includes zero: no difference these seeds can tell from chance.
+    NoDifference,
+    /// Significantly different, in a metric that is neither better higher nor lower.
+    Changed,
+}
+
+impl Verdict {
+    /// The name, as in the JSON output (`better`, `worse`, `no_difference`, `changed`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Better => "better",
+            Verdict::Worse => "worse",
+            Verdict::NoDifference => "no_difference",
+            Verdict::Changed => "changed",
+        }
+    }
+
+    /// The verdict on a paired difference (this − baseline) in `metric`.
+    pub fn of(metric: &str, paired: &Interval) -> Verdict {
+        if !paired.excludes_zero() {
+            return Verdict::NoDifference;
+        }
+        match worse_when_higher(metric) {
+            Some(worse_up) if (paired.mean > 0.0) == worse_up => Verdict::Worse,
+            Some(_) => Verdict::Better,
+            None => Verdict::Changed,
+        }
+    }
 }
 
 /// One metric across the policies.
@@ -165,6 +207,7 @@ pub fn compare(policies: Vec<String>, seeds: Vec<u64>, table: &[Vec<Vec<Reading>
                         let paired = paired_difference(a, &b)?;
                         Some(Difference {
                             significant: paired.excludes_zero(),
+                            verdict: Verdict::of(&name, &paired),
                             unpaired: welch_difference(a, &b)?,
                             paired,
                         })
@@ -485,9 +528,54 @@ mod tests {
                     paired: iv(diff.0, diff.1),
                     unpaired: iv(diff.0 * 2.0, diff.1 * 2.0),
                     significant: true,
+                    verdict: Verdict::Worse,
                 })],
                 undefined: vec![0, 0],
             }],
+        }
+    }
+
+    #[test]
+    fn verdicts_follow_each_metrics_direction_and_significance() {
+        let iv = |lo: f64, hi: f64| Interval {
+            mean: (lo + hi) / 2.0,
+            low: lo,
+            high: hi,
+            half_width: (hi - lo) / 2.0,
+            n: 10,
+        };
+        // Higher delay is worse; a higher delivered share is better.
+        assert_eq!(Verdict::of("delay_p95", &iv(5.0, 15.0)), Verdict::Worse);
+        assert_eq!(Verdict::of("delay_p95", &iv(-15.0, -5.0)), Verdict::Better);
+        assert_eq!(
+            Verdict::of("delivered_within_1h", &iv(0.05, 0.15)),
+            Verdict::Better
+        );
+        assert_eq!(
+            Verdict::of("delivered_ratio", &iv(-0.2, -0.1)),
+            Verdict::Worse
+        );
+        // An interval that includes 0 is no difference, whatever its mean.
+        assert_eq!(
+            Verdict::of("attempts_per_message", &iv(-0.1, 0.9)),
+            Verdict::NoDifference
+        );
+        // A metric without a direction can only have changed.
+        assert_eq!(
+            Verdict::of("something_else", &iv(1.0, 2.0)),
+            Verdict::Changed
+        );
+        for v in [
+            Verdict::Better,
+            Verdict::Worse,
+            Verdict::NoDifference,
+            Verdict::Changed,
+        ] {
+            assert_eq!(
+                serde_json::to_value(v).unwrap(),
+                v.name(),
+                "CSV and JSON agree"
+            );
         }
     }
 

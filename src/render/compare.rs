@@ -2,7 +2,7 @@
 //! policy's paired difference against the first, marked when it is not chance.
 
 use super::human_ms;
-use mxsim_core::compare::{Comparison, GateOutcome, GateVerdict};
+use mxsim_core::compare::{Comparison, GateOutcome, GateVerdict, Verdict};
 use mxsim_core::stats::Interval;
 use std::fmt::Write;
 
@@ -92,6 +92,7 @@ pub fn comparison(file: &str, c: &Comparison) -> String {
             );
         }
     }
+    let _ = write!(s, "{}", verdicts(c));
     let _ = writeln!(
         s,
         "\nmean ± half-width of the 95% interval over seeds (Student t). vs baseline: the mean of\n\
@@ -99,6 +100,51 @@ pub fn comparison(file: &str, c: &Comparison) -> String {
          an interval that excludes 0 (not chance at 95%). unpaired: the interval's half-width if\n\
          the same runs were independent (Welch), to show what pairing bought."
     );
+    s
+}
+
+/// One line per candidate answering "is it better than the baseline, and by how much?":
+/// the metrics it is significantly better and worse on, with their paired differences, and
+/// how many show no difference these seeds can tell from chance.
+fn verdicts(c: &Comparison) -> String {
+    let mut s = format!(
+        "\nVerdict against {} (paired 95% intervals):\n",
+        c.policies[0]
+    );
+    for (j, policy) in c.policies.iter().enumerate().skip(1) {
+        let mut better = Vec::new();
+        let mut worse = Vec::new();
+        let mut changed = Vec::new();
+        let mut same = 0;
+        for m in &c.metrics {
+            let Some(d) = &m.differences[j - 1] else {
+                continue;
+            };
+            let text = format!(
+                "{} {} ± {}",
+                m.metric,
+                signed(d.paired.mean, m.is_duration),
+                number(d.paired.half_width, m.is_duration)
+            );
+            match d.verdict {
+                Verdict::Better => better.push(text),
+                Verdict::Worse => worse.push(text),
+                Verdict::Changed => changed.push(text),
+                Verdict::NoDifference => same += 1,
+            }
+        }
+        let _ = writeln!(s, "  {policy}");
+        for (word, list) in [
+            ("better:", better),
+            ("worse:", worse),
+            ("changed:", changed),
+        ] {
+            if !list.is_empty() {
+                let _ = writeln!(s, "    {word:<8} {}", list.join(", "));
+            }
+        }
+        let _ = writeln!(s, "    no significant difference on {same} metrics");
+    }
     s
 }
 

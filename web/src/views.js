@@ -51,32 +51,62 @@ export function differenceTable(a, b) {
     const x = get(a);
     const y = get(b);
     const d = x === null || y === null ? null : y - x;
-    const shown = d === null ? "–" : key === "delivered_ratio" ? percent(d) : show === human ? human(d) : number(d);
+    const shown = d === null ? "–" : key === "delivered_ratio" ? `${(d * 100).toFixed(2)} pp` : show === human ? human(d) : number(d);
     return h("tr", {}, h("th", { scope: "row" }, label), h("td", {}, show(x)), h("td", {}, show(y)), h("td", { "data-diff": key }, d > 0 ? `+${shown}` : shown));
   });
   return [h("thead", {}, h("tr", {}, h("th", {}, "metric (this seed)"), h("th", {}, "A"), h("th", {}, "B"), h("th", {}, "B − A"))), h("tbody", {}, ...rows)];
 }
 
-/** Several seeds: core's comparison (means, paired differences with 95% intervals, and the
- *  unpaired widths) as a table. */
+/** Several seeds: core's comparison as the answer to "is B better, and by how much?" (each
+ *  difference's verdict comes from core, which knows each metric's better direction), then
+ *  the table (means, paired differences with 95% intervals, and the unpaired widths). */
 export function comparisonTable(c) {
   const fmt = (m, x) => (m.is_duration ? human(x) : m.metric.endsWith("ratio") || m.metric.startsWith("delivered_within") ? percent(x) : number(x));
+  const pm = (m, i) => (i ? `${fmt(m, i.mean)} ± ${fmt(m, i.half_width)}` : "–");
+  // A difference of two shares is in percentage points, not a relative percentage.
+  const share = (m) => !m.is_duration && (m.metric.endsWith("ratio") || m.metric.startsWith("delivered_within"));
+  const points = (x) => `${(x * 100).toFixed(2)} pp`;
+  const signed = (m, i) => {
+    if (!i) return "–";
+    const text = share(m) ? `${points(i.mean)} ± ${points(i.half_width)}` : pm(m, i);
+    return `${i.mean > 0 ? "+" : ""}${text}`;
+  };
   const rows = c.metrics.map((m) => {
     const d = m.differences[0];
-    const sig = d.significant;
+    const sig = d?.significant;
     return h(
       "tr",
       {},
       h("th", { scope: "row" }, m.metric),
-      ...m.policies.map((p) => h("td", {}, `${fmt(m, p.mean)} ± ${fmt(m, p.half_width)}`)),
-      h("td", { class: sig ? "sig" : "", "data-paired": m.metric }, `${d.paired.mean > 0 ? "+" : ""}${fmt(m, d.paired.mean)} ± ${fmt(m, d.paired.half_width)}${sig ? " *" : ""}`),
-      h("td", {}, `± ${fmt(m, d.unpaired.half_width)}`),
+      ...m.policies.map((p) => h("td", {}, pm(m, p))),
+      h("td", { class: sig ? "sig" : "", "data-paired": m.metric, "data-verdict": d?.verdict ?? "" }, `${signed(m, d?.paired)}${sig ? " *" : ""}`),
+      h("td", {}, d ? `± ${share(m) ? points(d.unpaired.half_width) : fmt(m, d.unpaired.half_width)}` : "–"),
     );
   });
+  const by = (verdict) => c.metrics.filter((m) => m.differences[0]?.verdict === verdict);
+  const listed = (verdict, word) => {
+    const ms = by(verdict);
+    if (!ms.length) return null;
+    return h("li", { "data-verdict": verdict }, h("strong", {}, word), " ", ms.map((m) => `${m.metric.replaceAll("_", " ")} ${signed(m, m.differences[0].paired)}`).join(", "));
+  };
+  const same = by("no_difference").length;
   return h(
     "div",
     {},
-    h("p", { class: "note" }, `${c.seeds.length} seeds (${c.seeds[0]} …). 95% intervals; * marks a paired difference whose interval excludes zero. The last column is how wide the interval would be without pairing.`),
+    h(
+      "div",
+      { id: "verdict", class: "verdict" },
+      h("p", {}, `B (${c.policies[1]}) against A (${c.policies[0]}) over ${c.seeds.length} seeds, paired 95% intervals:`),
+      h(
+        "ul",
+        {},
+        listed("better", "better on"),
+        listed("worse", "worse on"),
+        listed("changed", "changed:"),
+        h("li", { "data-verdict": "no_difference" }, `no difference these seeds can tell from chance on ${same} metric${same === 1 ? "" : "s"}`),
+      ),
+    ),
+    h("p", { class: "note" }, `${c.seeds.length} seeds (${c.seeds[0]} …). 95% intervals; * marks a paired difference whose interval excludes zero; pp: percentage points. The last column is how wide the interval would be without pairing.`),
     h(
       "table",
       { class: "numbers", id: "comparison-table" },

@@ -187,6 +187,15 @@ test("A vs B shows two runs on the same failures, their differences and paired i
   assert.deepEqual(rows, want.metrics.map((m) => m.metric));
   const marked = await page.$$eval("#comparison-table td.sig", (tds) => tds.map((td) => td.dataset.paired));
   assert.deepEqual(marked, want.metrics.filter((m) => m.differences[0].significant).map((m) => m.metric), "significance marks");
+  // The answer in words: better and worse on exactly the metrics core's verdicts say.
+  for (const verdict of ["better", "worse"]) {
+    const metrics = want.metrics.filter((m) => m.differences[0].verdict === verdict).map((m) => m.metric.replaceAll("_", " "));
+    const shown = await page.$$eval(`#verdict li[data-verdict="${verdict}"]`, (lis) => lis.map((li) => li.textContent));
+    if (metrics.length === 0) assert.deepEqual(shown, []);
+    else for (const m of metrics) assert.ok(shown[0].includes(m), `${verdict}: ${m} in ${shown}`);
+  }
+  const same = want.metrics.filter((m) => m.differences[0].verdict === "no_difference").length;
+  assert.match(await page.textContent('#verdict li[data-verdict="no_difference"]'), new RegExp(` on ${same} metrics?$`));
 });
 
 test("clicking a moving message shows its route trace, with codes linked to the explainer", async (t) => {

@@ -185,8 +185,12 @@ export class TopologyView {
       const path = [sender, ...m.path];
       const to = this.pos.get(path[path.length - 1]) ?? this.pos.get(sender);
       const from = this.pos.get(path[Math.max(0, path.length - 2)]) ?? to;
-      // Along the link into the current hop, spread so messages do not hide each other.
-      const f = 0.35 + 0.55 * (((m.message * 37) % 97) / 97);
+      // Along the link into the current hop, as far as the attempt has got in time (from its
+      // start to its outcome reaching the sender), so dots move as the clock runs; an attempt
+      // of no duration is spread by its id so messages do not hide each other.
+      const span = m.ends_ms - m.started_ms;
+      const progress = span > 0 ? (snap.t_ms - m.started_ms) / span : ((m.message * 37) % 97) / 97;
+      const f = 0.1 + 0.8 * Math.min(1, Math.max(0, progress));
       dot.setAttribute("cx", (from.x + (to.x - from.x) * f).toFixed(1));
       dot.setAttribute("cy", (from.y + (to.y - from.y) * f + ((m.message % 7) - 3) * 2).toFixed(1));
       dot.setAttribute("data-message", m.message);

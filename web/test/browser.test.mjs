@@ -299,6 +299,20 @@ test("hosts show down, overloaded and greylisting by shape and label, with their
     mkdirSync(SHOTS, { recursive: true });
     await full.page.locator('section[data-lane="A"]').screenshot({ path: join(SHOTS, "web-overloaded.png") });
   }
+  // Messages move: a connection waiting in the relay's backlog is further along its link a
+  // minute later (the sender → relay link runs left to right).
+  const dots = () => full.page.$$eval('section[data-lane="A"] circle.message', (cs) => Object.fromEntries(cs.map((c) => [c.dataset.message, Number(c.getAttribute("cx"))])));
+  const before = await dots();
+  await full.page.$eval("#scrub", (e) => {
+    e.value = "7260000";
+    e.dispatchEvent(new Event("change"));
+  });
+  await full.page.waitForFunction(() => document.getElementById("time").dataset.ms === "7260000" && !window.mxsim.state.busy);
+  const later = await dots();
+  const both = Object.keys(before).filter((id) => id in later);
+  assert.ok(both.length > 50, `messages still in flight a minute later: ${both.length}`);
+  assert.ok(both.every((id) => later[id] >= before[id]), "no message goes backwards");
+  assert.ok(both.filter((id) => later[id] > before[id]).length > both.length / 2, "most have moved on");
   const grey = await hostAt("scenarios/greylisting.toml", 1_800_000, "mx.example.com");
   assert.equal(grey.state, "greylisting");
   assert.notEqual(grey.shape, full.shape);

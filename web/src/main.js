@@ -62,6 +62,7 @@ function showError(message) {
 
 function setStatus(text) {
   $("status").textContent = text;
+  $("status").title = text; // in full, when the bar is too narrow for it
 }
 
 // ---- scenario picker, policies and editor -------------------------------------------------

@@ -382,6 +382,24 @@ test("with about 1,000 messages in flight the page keeps drawing and pausing wor
   assert.ok(took < 2_000, `paused in ${took} ms`);
 });
 
+test("nothing on the page moves while a run plays (no layout jumps), on a desktop and a phone", async (t) => {
+  for (const viewport of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
+    // retry-storm's status says the run is limited by the event budget: the longest text.
+    const page = await open(t, "#f=scenarios/retry-storm.toml&b=postfix", viewport);
+    const tops = () =>
+      page.$$eval("#about, #lanes, section.lane .metrics, .host-detail, .chart, #versus", (es) =>
+        es.map((e) => { const r = e.getBoundingClientRect(); return `${e.id || e.className} ${Math.round(r.top + window.scrollY)} ${Math.round(r.height)}`; }));
+    const before = await tops();
+    await page.selectOption("#speed", "3600000");
+    await page.click("#play");
+    await page.waitForFunction(() => document.getElementById("status").textContent.startsWith("running (limited"), null, { timeout: 30_000 });
+    await page.waitForTimeout(1_000);
+    assert.deepEqual(await tops(), before, `${viewport.width}×${viewport.height}`);
+    await page.click("#play");
+    await idle(page);
+  }
+});
+
 test("keyboard controls: Space, '.', 'a', '[', ']' and Home", async (t) => {
   const page = await open(t, "#f=scenarios/flaky-relay-443.toml");
   const key = async (k) => {

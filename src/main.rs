@@ -52,17 +52,21 @@ fn main() -> ExitCode {
         eprintln!("mxsim: internal error: {info}");
         eprintln!("this is a bug in mxsim; please report it with the scenario and seed");
     }));
-    let result = panic::catch_unwind(AssertUnwindSafe(|| dispatch(cli)));
-    match result {
-        Ok(Ok(())) => ExitCode::SUCCESS,
+    ExitCode::from(exit_status(|| dispatch(cli)))
+}
+
+/// Runs a command and gives its exit status: 0, 1 for a failed check, 2 for invalid input
+/// (printing its message), 3 for an internal error (a panic, already reported by the hook):
+/// distinct from a failed check, so CI can tell "the policy regressed" from "mxsim broke".
+fn exit_status(command: impl FnOnce() -> Result<(), Failure>) -> u8 {
+    match panic::catch_unwind(AssertUnwindSafe(command)) {
+        Ok(Ok(())) => 0,
         Ok(Err(Failure::Input(message))) => {
             eprintln!("{message}");
-            ExitCode::from(2)
+            2
         }
-        Ok(Err(Failure::Check)) => ExitCode::from(1),
-        // An internal error (a bug, already reported by the panic hook): distinct from a
-        // failed check, so CI can tell "the policy regressed" from "mxsim broke".
-        Err(_) => ExitCode::from(3),
+        Ok(Err(Failure::Check)) => 1,
+        Err(_) => 3,
     }
 }
 
@@ -499,4 +503,18 @@ fn csv_text(rows: &[Vec<String>]) -> String {
     }
     String::from_utf8(w.into_inner().expect("flushing to memory cannot fail"))
         .expect("CSV of UTF-8 strings is UTF-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_way_a_command_ends_has_its_exit_status() {
+        assert_eq!(exit_status(|| Ok(())), 0);
+        assert_eq!(exit_status(|| Err(Failure::Check)), 1);
+        assert_eq!(exit_status(|| Err(Failure::Input("bad".into()))), 2);
+        // A bug: the panic is caught, not propagated, and is not mistaken for a failed check.
+        assert_eq!(exit_status(|| panic!("an internal error")), 3);
+    }
 }

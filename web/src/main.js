@@ -167,7 +167,7 @@ function drawLanes(lanes) {
   box.replaceChildren();
   state.lanes = lanes.map((l, i) => {
     const title = h("h2", {}, `${laneName(i)}: `, h("span", { class: "policy" }, state.policies[i] || "scenario"));
-    const pic = h("div", {});
+    const pic = h("div", { class: "picture" });
     const metrics = h("div", { class: "metrics" });
     const panel = h("section", { class: "panel lane", "data-lane": laneName(i), "aria-label": `run ${laneName(i)}` }, title, pic, metrics);
     box.append(panel);

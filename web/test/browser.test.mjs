@@ -438,6 +438,8 @@ test("the main views at 1280×800 and on a phone (screenshots when MXSIM_SCREENS
     assert.ok(overflow <= 0, `${name}: the page is ${overflow}px wider than the viewport`);
     if (SHOTS) {
       mkdirSync(SHOTS, { recursive: true });
+      // On a phone the first screen is the controls and the scenario's story; show the run.
+      if (viewport.width < 600) await page.locator('section[data-lane="A"]').evaluate((e) => e.scrollIntoView());
       await page.screenshot({ path: join(SHOTS, `${name}.png`) });
       await page.locator("#versus").scrollIntoViewIfNeeded();
       await page.fill("#compare-seeds", "5");

@@ -2,7 +2,7 @@
 //! candidate's paired difference against the baseline with its 95% interval) and
 //! `sweep --plot` (the cells on two metrics, the Pareto front joined).
 
-use super::{fail, human_s, SIZE};
+use super::{delay_axes, fail, human_s, SIZE};
 use crate::Failure;
 use mxsim_core::compare::Comparison;
 use mxsim_core::sweep::Sweep;
@@ -36,41 +36,12 @@ pub fn comparison_plots(
     let path = dir.join("compare-delay-cdf.svg");
     {
         let root = SVGBackend::new(&path, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| fail(&path, e))?;
+        let caption = format!(
+            "{file}: delay distribution per policy (mean over {} seeds)",
+            c.seeds.len()
+        );
         let delays = cdfs.iter().flatten().map(|&(_, d)| d / 1000.0);
-        let max_s = delays.clone().fold(1.0f64, f64::max);
-        let min_s = delays.filter(|&d| d > 0.0).fold(max_s, f64::min);
-        let (lo, hi) = ((min_s / 2.0).max(0.001), (max_s * 2.0).max(min_s * 4.0));
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                format!(
-                    "{file}: delay distribution per policy (mean over {} seeds)",
-                    c.seeds.len()
-                ),
-                ("sans-serif", 18),
-            )
-            .margin(15)
-            .x_label_area_size(45)
-            .y_label_area_size(60)
-            .build_cartesian_2d(
-                (lo..hi).log_scale().with_key_points(
-                    [
-                        0.1, 1.0, 10.0, 60.0, 600.0, 3600.0, 14_400.0, 86_400.0, 345_600.0,
-                    ]
-                    .into_iter()
-                    .filter(|t| (lo..=hi).contains(t))
-                    .collect(),
-                ),
-                0.0..100.0,
-            )
-            .map_err(|e| fail(&path, e))?;
-        chart
-            .configure_mesh()
-            .x_desc("delivery delay after arrival (log scale)")
-            .y_desc("messages delivered (% of all)")
-            .x_label_formatter(&|s| human_s(*s))
-            .draw()
-            .map_err(|e| fail(&path, e))?;
+        let (mut chart, lo, _) = delay_axes(&root, &path, &caption, 18, delays)?;
         for (k, (name, cdf)) in c.policies.iter().zip(cdfs).enumerate() {
             let style = colour(k).stroke_width(if k == 0 { 3 } else { 2 });
             let points: Vec<(f64, f64)> = cdf

@@ -35,6 +35,68 @@ fn time_unit(span_ms: f64) -> (f64, &'static str) {
     }
 }
 
+/// A delay-distribution chart on `root` (filled white): delays in seconds on a log axis that
+/// spans `delays` (ticks at durations people think in, labelled as durations), the share
+/// delivered in % on the other. Returns the chart and the axis's ends (seconds); a delay of
+/// 0 is drawn at the low end. `run --plot` and `compare --plot` both draw on it.
+fn delay_axes<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    path: &Path,
+    caption: &str,
+    caption_size: u32,
+    delays: impl Iterator<Item = f64> + Clone,
+) -> Result<(DelayChart<'a, 'b>, f64, f64), Failure> {
+    root.fill(&WHITE).map_err(|e| fail(path, e))?;
+    let max_s = delays.clone().fold(0.001f64, f64::max);
+    let min_s = delays.filter(|&d| d > 0.0).fold(max_s, f64::min);
+    let (lo, hi) = ((min_s / 2.0).max(0.001), (max_s * 2.0).max(min_s * 4.0));
+    let ticks = [
+        0.01,
+        0.1,
+        1.0,
+        10.0,
+        60.0,
+        600.0,
+        3600.0,
+        4.0 * 3600.0,
+        86_400.0,
+        4.0 * 86_400.0,
+    ];
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, ("sans-serif", caption_size))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d(
+            (lo..hi).log_scale().with_key_points(
+                ticks
+                    .into_iter()
+                    .filter(|t| (lo..=hi).contains(t))
+                    .collect(),
+            ),
+            0.0..100.0,
+        )
+        .map_err(|e| fail(path, e))?;
+    chart
+        .configure_mesh()
+        .x_desc("delivery delay after arrival (log scale)")
+        .y_desc("messages delivered (% of all)")
+        .x_label_formatter(&|s| human_s(*s))
+        .draw()
+        .map_err(|e| fail(path, e))?;
+    Ok((chart, lo, hi))
+}
+
+/// The chart [`delay_axes`] builds.
+type DelayChart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<
+        plotters::coord::combinators::WithKeyPoints<plotters::coord::combinators::LogCoord<f64>>,
+        plotters::coord::types::RangedCoordf64,
+    >,
+>;
+
 /// Draws the four pictures into `dir`; returns their paths.
 pub fn write_plots(dir: &Path, r: &Report) -> Result<Vec<PathBuf>, Failure> {
     let (Some(series), Some(cdf)) = (&r.series, &r.delay_cdf) else {
@@ -48,52 +110,10 @@ pub fn write_plots(dir: &Path, r: &Report) -> Result<Vec<PathBuf>, Failure> {
     let path = dir.join("delay-cdf.svg");
     {
         let root = SVGBackend::new(&path, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| fail(&path, e))?;
-        // Delays span milliseconds to days: a log axis in seconds, labelled as durations.
-        let max_s = cdf.iter().map(|p| p.delay_ms).max().unwrap_or(1).max(1) as f64 / 1000.0;
-        let min_s = cdf
-            .iter()
-            .map(|p| p.delay_ms)
-            .filter(|&d| d > 0)
-            .min()
-            .unwrap_or(1) as f64
-            / 1000.0;
-        let (lo, hi) = ((min_s / 2.0).max(0.001), (max_s * 2.0).max(min_s * 4.0));
+        let delays = cdf.iter().map(|p| p.delay_ms as f64 / 1000.0);
+        let (mut chart, lo, hi) =
+            delay_axes(&root, &path, &title("delay distribution"), 20, delays)?;
         let x_max = hi;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title("delay distribution"), ("sans-serif", 20))
-            .margin(15)
-            .x_label_area_size(45)
-            .y_label_area_size(60)
-            .build_cartesian_2d(
-                (lo..hi).log_scale().with_key_points(
-                    // Ticks at durations people think in.
-                    [
-                        0.01,
-                        0.1,
-                        1.0,
-                        10.0,
-                        60.0,
-                        600.0,
-                        3600.0,
-                        4.0 * 3600.0,
-                        86_400.0,
-                        4.0 * 86_400.0,
-                    ]
-                    .into_iter()
-                    .filter(|t| (lo..=hi).contains(t))
-                    .collect(),
-                ),
-                0.0..100.0,
-            )
-            .map_err(|e| fail(&path, e))?;
-        chart
-            .configure_mesh()
-            .x_desc("delivery delay after arrival (log scale)")
-            .y_desc("messages delivered (% of all)")
-            .x_label_formatter(&|s| human_s(*s))
-            .draw()
-            .map_err(|e| fail(&path, e))?;
         let unit = 1000.0;
         let points: Vec<(f64, f64)> = cdf
             .iter()

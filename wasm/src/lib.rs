@@ -78,7 +78,8 @@ impl Sim {
     /// the text starts with `{`). `seed` (a BigInt) overrides the scenario's seed. With
     /// `record` true, every trace record is kept for `eventsSince` and in-flight messages show
     /// in `snapshot`. `policy` is a spec as `mxsim compare --policy` takes it (`postfix`,
-    /// `patient-443`, `scenario:policy.queue_scan=5m`); without it the scenario's own policy.
+    /// `patient-443`, `scenario:policy.queue_scan=5m`); without it, or with `scenario`, the
+    /// scenario's own policy.
     /// Invalid text throws an `Error` listing every problem, as the CLI does.
     #[wasm_bindgen(constructor)]
     pub fn new(
@@ -238,7 +239,9 @@ fn load(
     seed: Option<u64>,
     policy: Option<&str>,
 ) -> Result<scenario::Scenario, JsError> {
-    let Some(spec) = policy else {
+    // `scenario` is the file's own policy (as `mxsim compare --policy scenario` means it):
+    // loaded plainly, so its problems read exactly as `mxsim run`'s, with no "policy" prefix.
+    let Some(spec) = policy.filter(|p| *p != "scenario") else {
         return scenario::load_with_seed(text, file, seed)
             .map_err(|d| JsError::new(&d.to_string()));
     };

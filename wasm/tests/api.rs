@@ -175,6 +175,18 @@ fn a_policy_spec_changes_the_run_and_a_bad_one_is_named() {
             .expect("unknown policy"),
     );
     assert!(m.starts_with("policy no-such-preset:"), "{m}");
+    // `scenario` is the file's own policy: the same run, and the same errors as without one.
+    let named = Sim::new(HARD_AND_SOFT, None, Some(5), None, Some("scenario".into())).unwrap();
+    while !named.run_to_end(100_000).unwrap() {}
+    assert_eq!(named.digest().unwrap(), own.digest().unwrap());
+    let broken = "name = \"x\"\nseed = \"nope\"\n";
+    let plain = message(Sim::new(broken, None, None, None, None).err().unwrap());
+    let spec = message(
+        Sim::new(broken, None, None, None, Some("scenario".into()))
+            .err()
+            .unwrap(),
+    );
+    assert_eq!(spec, plain);
 }
 
 #[wasm_bindgen_test]

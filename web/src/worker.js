@@ -28,9 +28,8 @@ let lanes = []; // [{sim, cursor, policy, attempts}]
 
 function makeLane(policy) {
   const { text, file, seed } = setup;
-  // "scenario" is the file's own policy: loaded plainly, so its errors read exactly as the CLI's.
-  const spec = policy && policy !== "scenario" ? policy : undefined;
-  const sim = new Sim(text, file, seed === null ? undefined : BigInt(seed), true, spec);
+  // An empty policy or "scenario" is the file's own (the wasm facade loads it plainly).
+  const sim = new Sim(text, file, seed === null ? undefined : BigInt(seed), true, policy || undefined);
   sim.observe();
   return { sim, cursor: 0, policy, topology: JSON.parse(sim.topology()) };
 }
@@ -114,7 +113,7 @@ const handlers = {
     const { text, file, seed } = setup;
     const policy = lanes[lane]?.policy;
     const s = seed === null ? undefined : BigInt(seed);
-    return { traced: JSON.parse(trace(text, file, s, policy ?? undefined, JSON.stringify(pick))) };
+    return { traced: JSON.parse(trace(text, file, s, policy || undefined, JSON.stringify(pick))) };
   },
   compare({ seeds, seed }) {
     const { text, file, policies } = setup;

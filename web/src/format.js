@@ -57,6 +57,11 @@ export function percent(x, digits = 2) {
   return x === null || x === undefined ? "–" : `${(x * 100).toFixed(digits)}%`;
 }
 
+/** A difference of two shares in percentage points ("+9.98 pp" is not 9.98% more). */
+export function points(x) {
+  return x === null || x === undefined ? "–" : `${(x * 100).toFixed(2)} pp`;
+}
+
 /** A plain number, at most 4 significant decimals. */
 export function number(x) {
   if (x === null || x === undefined) return "–";

@@ -1,7 +1,7 @@
 // The page's panels drawn from core's JSON (reports, comparisons, traces, explanations):
 // metrics tables, the A vs B difference table, the failure analysis, the message inspector
 // and the code explainer. DOM calls and textContent only: scenario text is never HTML.
-import { duration, human, number, percent } from "./format.js";
+import { duration, human, number, percent, points } from "./format.js";
 
 /** Creates an element with text and attributes. */
 export function h(tag, attrs = {}, ...children) {
@@ -51,7 +51,7 @@ export function differenceTable(a, b) {
     const x = get(a);
     const y = get(b);
     const d = x === null || y === null ? null : y - x;
-    const shown = d === null ? "–" : key === "delivered_ratio" ? `${(d * 100).toFixed(2)} pp` : show === human ? human(d) : number(d);
+    const shown = d === null ? "–" : key === "delivered_ratio" ? points(d) : show === human ? human(d) : number(d);
     return h("tr", {}, h("th", { scope: "row" }, label), h("td", {}, show(x)), h("td", {}, show(y)), h("td", { "data-diff": key }, d > 0 ? `+${shown}` : shown));
   });
   return [h("thead", {}, h("tr", {}, h("th", {}, "metric (this seed)"), h("th", {}, "A"), h("th", {}, "B"), h("th", {}, "B − A"))), h("tbody", {}, ...rows)];
@@ -61,16 +61,12 @@ export function differenceTable(a, b) {
  *  difference's verdict comes from core, which knows each metric's better direction), then
  *  the table (means, paired differences with 95% intervals, and the unpaired widths). */
 export function comparisonTable(c) {
-  const fmt = (m, x) => (m.is_duration ? human(x) : m.metric.endsWith("ratio") || m.metric.startsWith("delivered_within") ? percent(x) : number(x));
-  const pm = (m, i) => (i ? `${fmt(m, i.mean)} ± ${fmt(m, i.half_width)}` : "–");
-  // A difference of two shares is in percentage points, not a relative percentage.
   const share = (m) => !m.is_duration && (m.metric.endsWith("ratio") || m.metric.startsWith("delivered_within"));
-  const points = (x) => `${(x * 100).toFixed(2)} pp`;
-  const signed = (m, i) => {
-    if (!i) return "–";
-    const text = share(m) ? `${points(i.mean)} ± ${points(i.half_width)}` : pm(m, i);
-    return `${i.mean > 0 ? "+" : ""}${text}`;
-  };
+  const fmt = (m, x) => (m.is_duration ? human(x) : share(m) ? percent(x) : number(x));
+  // A difference of two shares is in percentage points, not a relative percentage.
+  const fmtDiff = (m, x) => (share(m) ? points(x) : fmt(m, x));
+  const pm = (m, i) => (i ? `${fmt(m, i.mean)} ± ${fmt(m, i.half_width)}` : "–");
+  const signed = (m, i) => (i ? `${i.mean > 0 ? "+" : ""}${fmtDiff(m, i.mean)} ± ${fmtDiff(m, i.half_width)}` : "–");
   const rows = c.metrics.map((m) => {
     const d = m.differences[0];
     const sig = d?.significant;
@@ -80,7 +76,7 @@ export function comparisonTable(c) {
       h("th", { scope: "row" }, m.metric),
       ...m.policies.map((p) => h("td", {}, pm(m, p))),
       h("td", { class: sig ? "sig" : "", "data-paired": m.metric, "data-verdict": d?.verdict ?? "" }, `${signed(m, d?.paired)}${sig ? " *" : ""}`),
-      h("td", {}, d ? `± ${share(m) ? points(d.unpaired.half_width) : fmt(m, d.unpaired.half_width)}` : "–"),
+      h("td", {}, d ? `± ${fmtDiff(m, d.unpaired.half_width)}` : "–"),
     );
   });
   const by = (verdict) => c.metrics.filter((m) => m.differences[0]?.verdict === verdict);

@@ -3,7 +3,7 @@
 // agree. The first cases are core's own unit-test cases (core/src/time.rs).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { duration, human, parseDuration } from "../src/format.js";
+import { duration, human, parseDuration, points } from "../src/format.js";
 
 test("human rounds to two units exactly as core's time::human", () => {
   for (const [ms, text] of [
@@ -41,4 +41,10 @@ test("duration is exact and parseDuration reads it back", () => {
   assert.equal(duration(3_600_880), "1h880ms");
   assert.equal(parseDuration("1h30m"), 5_400_000);
   assert.equal(parseDuration("soon"), null);
+});
+
+test("points shows a difference of shares in percentage points", () => {
+  assert.equal(points(0.0998), "9.98 pp");
+  assert.equal(points(-0.0006), "-0.06 pp");
+  assert.equal(points(null), "–");
 });

@@ -126,7 +126,8 @@ impl Greylist {
             Verdict::Pass => *entry = Entry::Passed(t),
             Verdict::Defer => {
                 self.deferred += 1;
-                self.last_deferral = Some(self.last_deferral.map_or(t, |l| l.max(t)));
+                // None < Some: the latest deferral so far.
+                self.last_deferral = self.last_deferral.max(Some(t));
             }
         }
         verdict

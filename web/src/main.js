@@ -489,4 +489,4 @@ async function start() {
 }
 explainCode("4.4.3");
 start();
-window.mxsim = { state, call }; // for the browser tests and the curious
+window.mxsim = { state, call, charts }; // for the browser tests and the curious

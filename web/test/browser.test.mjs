@@ -115,6 +115,41 @@ test("a bundled scenario run to the end shows exactly what mxsim run --json repo
   }
 });
 
+test("the charts follow the run: outcomes, queue and the delay CDF with its SLO marks, as core reports them", async (t) => {
+  const file = "scenarios/flaky-relay-443.toml";
+  const page = await open(t, `#f=${file}`);
+  // What each chart holds: its series' labels and, per series, the last value.
+  const charts = () =>
+    page.evaluate(() => {
+      const c = window.mxsim.charts;
+      const view = (chart) => ({
+        labels: chart.plot.series.slice(1).map((s) => s.label),
+        points: chart.plot.data[0].length,
+        last: chart.plot.data.slice(1).map((d) => d[d.length - 1]),
+      });
+      return { outcomes: view(c.outcomes), queue: view(c.queue), delays: view(c.delays), slo: c.slo };
+    });
+  await page.selectOption("#speed", "3600000");
+  await page.click("#play");
+  await page.waitForFunction(() => Number(document.getElementById("time").dataset.ms) > 3 * 3_600_000);
+  await page.click("#play");
+  await idle(page);
+  const early = await charts();
+  await playToEnd(page);
+  const end = await charts();
+  const want = cli("run", file, "--json");
+  assert.deepEqual(end.outcomes.labels, ["A delivered", "A bounced", "A expired"]);
+  assert.deepEqual(end.queue.labels, ["A queued", "A in flight"]);
+  // Cumulative outcomes end at the report's totals; the CDF tops out at the share delivered.
+  assert.deepEqual(end.outcomes.last, [want.outcomes.delivered, want.outcomes.bounced, want.outcomes.expired]);
+  assert.equal(end.queue.points, want.series.buckets.length);
+  assert.equal(end.delays.last[0], want.delay_cdf[want.delay_cdf.length - 1].share);
+  assert.deepEqual(end.slo, want.delivered_within.map((w) => w.within_ms));
+  // They grew as the run went on.
+  assert.ok(early.outcomes.points < end.outcomes.points, `${early.outcomes.points} → ${end.outcomes.points} buckets`);
+  assert.ok(early.outcomes.last[0] < end.outcomes.last[0], "more delivered at the end");
+});
+
 test("pause, step and scrub move the displayed time as they should", async (t) => {
   const page = await open(t, "#f=scenarios/flaky-relay-443.toml");
   assert.equal(await shownMs(page), 0);
@@ -216,6 +251,16 @@ test("clicking a moving message shows its route trace, with codes linked to the 
   const c = await code.getAttribute("data-code");
   await code.click();
   await page.waitForSelector(`#explanation [data-code="${c}"]`);
+  // Typed in: 4.4.3 says what it means, how it differs from 5.4.4 and what to do, as
+  // `mxsim explain` does.
+  const want443 = cli("explain", "4.4.3", "--json");
+  await page.fill("#code", "4.4.3");
+  await page.click("#explain");
+  await page.waitForSelector('#explanation [data-code="4.4.3"]');
+  const text = await page.textContent("#explanation");
+  for (const part of [want443.meaning, want443.advice, want443.neighbours.find((n) => n.code === "5.4.4").difference]) {
+    assert.ok(text.includes(part), `explainer shows: ${part.slice(0, 60)}…`);
+  }
   // The lists: the worst messages of the whole run.
   await page.click('[data-pick="worst"]');
   await page.waitForSelector("#picked button[data-message]", { timeout: 60_000 });

@@ -121,11 +121,19 @@ pub enum Command {
         /// Print one CSV row per metric and policy.
         #[arg(long)]
         csv: bool,
+        /// Also compare this metric (repeatable), e.g. delay_mean or delay_p95 (delivered mail
+        /// only), beyond the default table; `mxsim metrics` lists them all.
+        #[arg(long = "metric", value_name = "METRIC")]
+        metrics: Vec<String>,
         /// A CI gate: METRIC:±AMOUNT[%], e.g. delay_p95:+10% or delivered_ratio:-0.1% (the
         /// sign is the metric's worse direction). Exits 1 when a candidate is worse than the
         /// baseline by more than allowed with 97.5% confidence. Repeatable.
         #[arg(long = "gate", value_name = "GATE")]
         gates: Vec<String>,
+        /// Judge runs cut short by `limits.events_max` or `limits.messages_max` as they are
+        /// (without it, a verdict on a cut run is inconclusive: exit 2).
+        #[arg(long)]
+        allow_cut: bool,
         /// Also write the gates as JUnit XML (one test case per gate and candidate).
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
@@ -164,7 +172,11 @@ pub enum Command {
         /// Worker threads (default: one per core); the output does not depend on it.
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
         threads: Option<u16>,
-        /// Mark the cells no other cell beats on both metrics, e.g. delay_p95,attempts_per_message.
+        /// Also summarise this metric (repeatable), e.g. delay_mean or delay_p95 (delivered mail
+        /// only), beyond the default table; `mxsim metrics` lists them all.
+        #[arg(long = "metric", value_name = "METRIC")]
+        metrics: Vec<String>,
+        /// Mark the cells no other cell beats on both metrics, e.g. delay_censored_p95,attempts_per_message.
         #[arg(long, value_name = "METRIC,METRIC")]
         pareto: Option<String>,
         /// Print as JSON.
@@ -173,6 +185,10 @@ pub enum Command {
         /// Print one CSV row per cell and metric.
         #[arg(long)]
         csv: bool,
+        /// Judge runs cut short by `limits.events_max` or `limits.messages_max` as they are
+        /// (without it, a verdict on a cut run is inconclusive: exit 2).
+        #[arg(long)]
+        allow_cut: bool,
         /// Draw the Pareto front (with --pareto) as SVG into this directory.
         #[arg(long, value_name = "DIR")]
         plot: Option<PathBuf>,
@@ -196,6 +212,10 @@ pub enum Command {
         /// Draw the experiment's pictures into this directory.
         #[arg(long, value_name = "DIR")]
         plot: Option<PathBuf>,
+        /// Judge runs cut short by `limits.events_max` or `limits.messages_max` as they are
+        /// (without it, a verdict on a cut run is inconclusive: exit 2).
+        #[arg(long)]
+        allow_cut: bool,
         /// For a compare with gates: also write them as JUnit XML.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
@@ -224,6 +244,14 @@ pub enum Command {
         /// Show one jitter sample drawn with this seed (default: seed 0) besides the bounds.
         #[arg(long)]
         seed: Option<u64>,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every metric: name, unit, better direction, censored or not, whether it can be
+    /// gated, what a scenario needs to measure it (the registry [expect], --gate, compare,
+    /// sweep and the browser read).
+    Metrics {
         /// Print as JSON.
         #[arg(long)]
         json: bool,
@@ -270,6 +298,10 @@ pub enum Command {
         /// Print verdicts as CSV (one row per bound).
         #[arg(long)]
         csv: bool,
+        /// Judge runs cut short by `limits.events_max` or `limits.messages_max` as they are
+        /// (without it, a verdict on a cut run is inconclusive: exit 2).
+        #[arg(long)]
+        allow_cut: bool,
         /// Also write the verdicts as JUnit XML (one test case per bound) to this file.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,

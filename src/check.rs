@@ -31,8 +31,10 @@ pub fn check(
     sets: &[String],
     output: CheckOutput,
     junit_path: Option<&Path>,
+    allow_cut: bool,
 ) -> Result<(), Failure> {
     let mut all_pass = true;
+    let mut not_judged = Vec::new();
     let mut json_out = Vec::new();
     let mut suites = Vec::new();
     let mut csv_rows = vec![vec![
@@ -44,15 +46,17 @@ pub fn check(
         "max".into(),
         "margin".into(),
         "pass".into(),
+        "inconclusive".into(),
     ]];
     for path in paths {
         let scenario = load_with_preset(path, seed, preset, sets)?;
         let started = std::time::Instant::now();
-        let (report, verdicts) = match scenario.expect_seeds {
+        let (report, verdicts, cut) = match scenario.expect_seeds {
             None => {
                 let report = checked_run(scenario.clone());
                 let verdicts = mxsim_core::check(&scenario, &report);
-                (report, verdicts)
+                let cut = cut_lines(std::slice::from_ref(&report));
+                (report, verdicts, cut)
             }
             Some(n) => {
                 // The bounds apply to the mean over n seeds: the scenario's and the ones after.
@@ -66,27 +70,38 @@ pub fn check(
                     })
                     .collect();
                 let verdicts = mxsim_core::check_over_seeds(&scenario, &reports);
+                let cut = cut_lines(&reports);
                 let first = reports.into_iter().next().expect("at least two seeds");
-                (first, verdicts)
+                (first, verdicts, cut)
             }
         };
         let seconds = started.elapsed().as_secs_f64();
-        let pass = verdicts.iter().all(|v| v.pass);
-        all_pass &= pass;
         let name = path.display().to_string();
+        let blocked =
+            crate::experiment::inconclusive(&format!("the bounds of {name} are"), &cut, allow_cut);
+        let pass = verdicts.iter().all(|v| v.pass);
+        if let Some(why) = &blocked {
+            not_judged.push(why.clone());
+        } else {
+            all_pass &= pass;
+        }
         suites.push(junit::Suite {
             name: name.clone(),
             seed: scenario.seed,
             digest: report.digest.clone(),
             seconds,
             verdicts: verdicts.clone(),
+            inconclusive: blocked.clone(),
         });
         match output {
             CheckOutput::Json => json_out.push(serde_json::json!({
                 "scenario": name,
                 "seed": scenario.seed,
                 "digest": report.digest,
-                "pass": pass,
+                "pass": pass && blocked.is_none(),
+                "cut": report.cut,
+                "cut_runs": cut,
+                "inconclusive": blocked,
                 "verdicts": verdicts,
             })),
             CheckOutput::Csv => {
@@ -100,12 +115,19 @@ pub fn check(
                         opt(v.min),
                         opt(v.max),
                         opt(v.margin),
-                        v.pass.to_string(),
+                        (v.pass && blocked.is_none()).to_string(),
+                        blocked.clone().unwrap_or_default(),
                     ]);
                 }
             }
             CheckOutput::Text => emit(&render::verdicts(
-                &name, preset, &scenario, &report, &verdicts,
+                &name,
+                preset,
+                &scenario,
+                &report,
+                &verdicts,
+                &cut,
+                blocked.is_none(),
             )),
         }
     }
@@ -120,11 +142,21 @@ pub fn check(
         std::fs::write(file, junit::xml(&suites))
             .map_err(|e| Failure::Input(format!("error: cannot write {}: {e}", file.display())))?;
     }
-    if all_pass {
+    if !not_judged.is_empty() {
+        Err(Failure::Inconclusive(not_judged.join("\n")))
+    } else if all_pass {
         Ok(())
     } else {
         Err(Failure::Check)
     }
+}
+
+/// The cut runs among `reports` (seeds in order), as "seed N: run cut by …".
+fn cut_lines(reports: &[mxsim_core::Report]) -> Vec<String> {
+    reports
+        .iter()
+        .filter_map(|r| r.cut.map(|c| format!("seed {}: {}", r.seed, c.describe())))
+        .collect()
 }
 
 /// Runs `scenario` for `check`, observing it in detail when a bound reads the analysis.

@@ -6,11 +6,12 @@
 //! the thread count or on scheduling.
 
 use crate::check::CheckOutput;
-use crate::experiment::{pool, run_jobs};
+use crate::experiment::{cut_runs, inconclusive, metrics_checked, pool, run_jobs};
 use crate::shard::{emit_shard, shard_jobs, text_hash, Experiment, JobResult, ShardFile};
 use crate::{csv_text, emit, junit, plot, read_scenario_text, render, Failure};
 use mxsim_core::compare::{compare, precision_of, Comparison, PrecisionOutcome};
 use mxsim_core::experiment::{seeds_from, RunResult, Shard};
+use mxsim_core::metric::Metric;
 use mxsim_core::scenario::{load_edited, Edit, EditError, Scenario};
 use std::path::Path;
 
@@ -19,6 +20,8 @@ pub struct CompareArgs<'a> {
     pub path: &'a Path,
     pub policies: &'a [String],
     pub sets: &'a [String],
+    /// `--metric`: metrics beyond the default table.
+    pub metrics: &'a [String],
     pub seeds: u32,
     pub threads: Option<usize>,
     pub shard: Option<Shard>,
@@ -27,6 +30,8 @@ pub struct CompareArgs<'a> {
 /// Where `compare` (and `merge` of compare shards) writes its results.
 pub struct CompareOutputs<'a> {
     pub output: CheckOutput,
+    /// Judge runs cut by a limit as they are (`--allow-cut`).
+    pub allow_cut: bool,
     pub junit: Option<&'a Path>,
     pub plot: Option<&'a Path>,
 }
@@ -114,6 +119,7 @@ fn run_all(
     pool: &rayon::ThreadPool,
     labels: &[String],
     scenarios: &[Scenario],
+    metrics: &[Metric],
     first_seed: u64,
     seeds: u32,
     precision: Option<Precision>,
@@ -126,7 +132,7 @@ fn run_all(
         let jobs: Vec<(usize, u64)> = (0..scenarios.len())
             .flat_map(|p| new.iter().map(move |&seed| (p, seed)))
             .collect();
-        let results = run_jobs(pool, "compare", scenarios, &jobs);
+        let results = run_jobs(pool, "compare", scenarios, metrics, &jobs);
         for (&(p, _), r) in jobs.iter().zip(results) {
             table[p].push(r);
         }
@@ -193,6 +199,20 @@ pub fn csv_rows(c: &Comparison) -> Vec<Vec<String>> {
     rows
 }
 
+/// Parses `--metric` names (any registry metric; the error lists them).
+pub fn parse_metrics(names: &[String]) -> Result<Vec<Metric>, Failure> {
+    names
+        .iter()
+        .map(|n| {
+            Metric::parse(n).map_err(|m| {
+                Failure::Input(format!(
+                    "error: --metric {n}: {m}\n  help: `mxsim metrics` lists every metric with its unit and direction"
+                ))
+            })
+        })
+        .collect()
+}
+
 fn parse_gates(texts: &[String]) -> Result<Vec<mxsim_core::compare::Gate>, Failure> {
     texts
         .iter()
@@ -219,7 +239,7 @@ pub fn command(
             "error: compare needs at least two --policy\n  help: e.g. --policy postfix --policy exim (the first is the baseline)".into(),
         ));
     }
-    parse_gates(gate_texts)?;
+    let gates = parse_gates(gate_texts)?;
     let sets = parse_sets(args.sets)?;
     let file = args.path.display().to_string();
     let text = read_scenario_text(args.path)?;
@@ -227,6 +247,11 @@ pub fn command(
     let first_seed = scenarios[0].seed;
     let pool = pool(args.threads)?;
     let labels: Vec<String> = args.policies.to_vec();
+    let asked = parse_metrics(args.metrics)?;
+    metrics_checked("--metric", &labels, &scenarios, &asked)?;
+    let gated: Vec<Metric> = gates.iter().map(|g| g.measures()).collect();
+    metrics_checked("--gate", &labels, &scenarios, &gated)?;
+    let metrics = metrics_checked("--metric", &labels, &scenarios, &[asked, gated].concat())?;
     if let Some(shard) = args.shard {
         if precision.is_some() {
             return Err(Failure::Input(
@@ -236,7 +261,7 @@ pub fn command(
         let seeds = seeds_from(first_seed, u64::from(args.seeds));
         let jobs = shard_jobs(shard, scenarios.len(), &seeds);
         let pairs: Vec<(usize, u64)> = jobs.iter().map(|&(_, p)| p).collect();
-        let results = run_jobs(&pool, "compare", &scenarios, &pairs);
+        let results = run_jobs(&pool, "compare", &scenarios, &metrics, &pairs);
         emit_shard(&ShardFile {
             format: crate::shard::FORMAT.into(),
             experiment: Experiment::Compare {
@@ -245,6 +270,7 @@ pub fn command(
                 sets: args.sets.to_vec(),
                 seeds,
                 gates: gate_texts.to_vec(),
+                metrics: args.metrics.to_vec(),
             },
             scenario_hash: text_hash(&text),
             variants: labels.iter().map(|l| vec![l.clone()]).collect(),
@@ -259,7 +285,7 @@ pub fn command(
         return Ok(());
     }
     let (seeds, table, precision) = run_all(
-        &pool, &labels, &scenarios, first_seed, args.seeds, precision,
+        &pool, &labels, &scenarios, &metrics, first_seed, args.seeds, precision,
     );
     finish(
         &file, &labels, &seeds, &table, gate_texts, precision, outputs,
@@ -281,10 +307,13 @@ pub fn finish(
     let gates = parse_gates(gate_texts)?;
     let c = comparison(labels, seeds, table);
     let verdicts: Vec<_> = gates.iter().flat_map(|g| check_gate(&c, g)).collect();
+    let cut = cut_runs(labels, seeds, table);
+    let blocked = inconclusive("the comparison is", &cut, outputs.allow_cut);
     match outputs.output {
         CheckOutput::Json => {
             let mut v = serde_json::to_value(&c).expect("comparisons serialise");
             v["gates"] = serde_json::to_value(&verdicts).expect("verdicts serialise");
+            v["cut_runs"] = serde_json::to_value(&cut).expect("strings serialise");
             if let Some(p) = &precision {
                 v["precision"] = serde_json::to_value(p).expect("outcomes serialise");
             }
@@ -292,6 +321,7 @@ pub fn finish(
         }
         CheckOutput::Csv => emit(&csv_text(&csv_rows(&c))),
         CheckOutput::Text => {
+            emit(&render::cut_runs(&cut));
             emit(&render::comparison(file, &c));
             if let Some(p) = &precision {
                 emit(&render::precision(p));
@@ -300,8 +330,11 @@ pub fn finish(
         }
     }
     if let Some(path) = outputs.junit {
-        std::fs::write(path, junit::gates_xml(file, &c, &verdicts))
-            .map_err(|e| Failure::Input(format!("error: cannot write {}: {e}", path.display())))?;
+        std::fs::write(
+            path,
+            junit::gates_xml(file, &c, &verdicts, blocked.as_deref()),
+        )
+        .map_err(|e| Failure::Input(format!("error: cannot write {}: {e}", path.display())))?;
     }
     if let Some(dir) = outputs.plot {
         std::fs::create_dir_all(dir)
@@ -314,6 +347,9 @@ pub fn finish(
         for p in written {
             eprintln!("wrote {}", p.display());
         }
+    }
+    if let Some(why) = blocked {
+        return Err(Failure::Inconclusive(why));
     }
     if verdicts.iter().any(|v| v.outcome == GateOutcome::Fail) {
         Err(Failure::Check)

@@ -4,6 +4,7 @@
 
 use crate::Failure;
 use mxsim_core::experiment::{run_reduced, RunResult};
+use mxsim_core::metric::Metric;
 use mxsim_core::scenario::Scenario;
 use rayon::prelude::*;
 use std::io::IsTerminal;
@@ -89,11 +90,12 @@ impl Progress {
 }
 
 /// Runs variant `v` of `variants` on seed `s` for every `(v, s)` of `jobs`, in parallel on
-/// `pool`; the results come back in the order of `jobs`.
+/// `pool`, reading `metrics` from each run; the results come back in the order of `jobs`.
 pub fn run_jobs(
     pool: &rayon::ThreadPool,
     label: &str,
     variants: &[Scenario],
+    metrics: &[Metric],
     jobs: &[(usize, u64)],
 ) -> Vec<RunResult> {
     let progress = Progress::new(label, jobs.len());
@@ -102,7 +104,7 @@ pub fn run_jobs(
             .map(|&(v, seed)| {
                 let mut s = variants[v].clone();
                 s.seed = seed;
-                let r = run_reduced(s);
+                let r = run_reduced(s, metrics);
                 progress.tick();
                 r
             })
@@ -110,4 +112,54 @@ pub fn run_jobs(
     });
     progress.finish();
     results
+}
+
+/// The experiment's metrics: core's default table for what every variant measures, plus
+/// `extra` (gated or `--pareto` metrics), each of which every variant must be able to
+/// measure (invalid input otherwise, naming the variant and what it lacks).
+pub fn metrics_checked(
+    flag: &str,
+    labels: &[String],
+    variants: &[Scenario],
+    extra: &[Metric],
+) -> Result<Vec<Metric>, Failure> {
+    let named: Vec<(String, &Scenario)> = labels.iter().cloned().zip(variants).collect();
+    for m in extra {
+        mxsim_core::experiment::check_measurable(m, &named)
+            .map_err(|why| Failure::Input(format!("error: {flag} {}: {why}", m.name())))?;
+    }
+    Ok(mxsim_core::experiment::metrics_for(variants, extra))
+}
+
+/// The runs of `table[variant][seed]` a limit cut short, as "LABEL seed N: run cut by …".
+pub fn cut_runs(labels: &[String], seeds: &[u64], table: &[Vec<RunResult>]) -> Vec<String> {
+    labels
+        .iter()
+        .zip(table)
+        .flat_map(|(label, row)| {
+            row.iter().zip(seeds).filter_map(move |(run, seed)| {
+                run.cut
+                    .map(|c| format!("{label} seed {seed}: {}", c.describe()))
+            })
+        })
+        .collect()
+}
+
+/// Why a verdict on runs with `cut` ones is not given ("inconclusive: …", exit 2 through
+/// [`Failure::Inconclusive`]); `None` when no run was cut or the user accepts cut runs.
+pub fn inconclusive(what: &str, cut: &[String], allow_cut: bool) -> Option<String> {
+    if cut.is_empty() || allow_cut {
+        return None;
+    }
+    let more = if cut.len() > 3 {
+        format!(" (and {} more)", cut.len() - 3)
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "inconclusive: {what} judged on {} cut run{}: {}{more}\n  help: raise the limit (e.g. --set limits.events_max=…), or pass --allow-cut to judge the runs as they are",
+        cut.len(),
+        if cut.len() == 1 { "" } else { "s" },
+        cut.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+    ))
 }

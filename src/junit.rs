@@ -15,6 +15,23 @@ pub struct Suite {
     pub digest: String,
     pub seconds: f64,
     pub verdicts: Vec<Verdict>,
+    /// Why the verdicts are not given ("inconclusive: run cut by events_max at 5h27m"):
+    /// every case is an error instead of a pass or failure.
+    pub inconclusive: Option<String>,
+}
+
+/// A duration in ms as a reader wants it: "9m38s (578230 ms)".
+fn duration(ms: f64) -> String {
+    let d = mxsim_core::time::SimDuration::from_ms(ms.max(0.0).round() as u64);
+    format!("{} ({} ms)", mxsim_core::time::human(d), ms.round())
+}
+
+/// The `<error>` element of a case that could not be judged.
+fn error_element(message: &str) -> String {
+    format!(
+        "\n      <error message=\"{}\" type=\"inconclusive\"/>\n    </testcase>",
+        escape(message)
+    )
 }
 
 /// Escapes text for an XML attribute or element (`& < > " '`, and control characters other
@@ -39,7 +56,7 @@ pub fn escape(text: &str) -> String {
 fn describe(v: &Verdict) -> String {
     let num = |x: f64| {
         if v.is_duration {
-            format!("{x} ms")
+            duration(x)
         } else {
             format!("{x}")
         }
@@ -67,20 +84,30 @@ fn describe(v: &Verdict) -> String {
 /// The JUnit XML document.
 pub fn xml(suites: &[Suite]) -> String {
     let tests: usize = suites.iter().map(|s| s.verdicts.len()).sum();
+    let judged = |s: &&Suite| s.inconclusive.is_none();
     let failures: usize = suites
         .iter()
+        .filter(judged)
         .map(|s| s.verdicts.iter().filter(|v| !v.pass).count())
+        .sum();
+    let errors: usize = suites
+        .iter()
+        .filter(|s| !judged(s))
+        .map(|s| s.verdicts.len())
         .sum();
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         x,
-        "<testsuites name=\"mxsim check\" tests=\"{tests}\" failures=\"{failures}\">"
+        "<testsuites name=\"mxsim check\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\">"
     );
     for s in suites {
-        let fails = s.verdicts.iter().filter(|v| !v.pass).count();
+        let (fails, errs) = match s.inconclusive {
+            None => (s.verdicts.iter().filter(|v| !v.pass).count(), 0),
+            Some(_) => (0, s.verdicts.len()),
+        };
         let _ = writeln!(
             x,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{fails}\" errors=\"0\" time=\"{:.3}\">",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{fails}\" errors=\"{errs}\" time=\"{:.3}\">",
             escape(&s.name),
             s.verdicts.len(),
             s.seconds
@@ -100,7 +127,9 @@ pub fn xml(suites: &[Suite]) -> String {
                 escape(&v.name),
                 escape(&s.name)
             );
-            if v.pass {
+            if let Some(why) = &s.inconclusive {
+                let _ = writeln!(x, ">{}", error_element(why));
+            } else if v.pass {
                 let _ = writeln!(
                     x,
                     ">\n      <system-out>{}</system-out>\n    </testcase>",
@@ -126,21 +155,27 @@ pub fn gates_xml(
     scenario: &str,
     c: &mxsim_core::compare::Comparison,
     verdicts: &[mxsim_core::compare::GateVerdict],
+    inconclusive: Option<&str>,
 ) -> String {
     use mxsim_core::compare::GateOutcome;
     let failures = verdicts
         .iter()
-        .filter(|v| v.outcome == GateOutcome::Fail)
+        .filter(|v| v.outcome == GateOutcome::Fail && inconclusive.is_none())
         .count();
+    let errors = if inconclusive.is_some() {
+        verdicts.len()
+    } else {
+        0
+    };
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         x,
-        "<testsuites name=\"mxsim compare\" tests=\"{}\" failures=\"{failures}\">",
+        "<testsuites name=\"mxsim compare\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\">",
         verdicts.len()
     );
     let _ = writeln!(
         x,
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\">",
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\">",
         escape(scenario),
         verdicts.len()
     );
@@ -151,13 +186,28 @@ pub fn gates_xml(
         c.seeds.len()
     );
     for v in verdicts {
+        let is_duration = c
+            .metrics
+            .iter()
+            .any(|m| m.metric == gate_metric(&v.gate) && m.is_duration);
+        let num = |x: f64| {
+            if is_duration && x.is_finite() {
+                duration(x)
+            } else if x.is_infinite() {
+                "not reached (infinite)".into()
+            } else {
+                format!("{x:.6}")
+            }
+        };
         let what = format!(
             "difference {}; allowed {}",
             v.difference.map_or("undefined".into(), |d| format!(
                 "{} [{}, {}]",
-                d.mean, d.low, d.high
+                num(d.mean),
+                num(d.low),
+                num(d.high)
             )),
-            v.limit.map_or("-".into(), |l| l.to_string())
+            v.limit.map_or("-".into(), num)
         );
         let _ = write!(
             x,
@@ -166,7 +216,9 @@ pub fn gates_xml(
             escape(&v.policy),
             escape(scenario)
         );
-        if v.outcome == GateOutcome::Fail {
+        if let Some(why) = inconclusive {
+            let _ = writeln!(x, "{}", error_element(why));
+        } else if v.outcome == GateOutcome::Fail {
             let _ = writeln!(
                 x,
                 "\n      <failure message=\"{} worse than allowed\" type=\"gate\">{}</failure>\n    </testcase>",
@@ -183,6 +235,11 @@ pub fn gates_xml(
     }
     x.push_str("  </testsuite>\n</testsuites>\n");
     x
+}
+
+/// The metric a gate text names, canonical (`delay_p95:+10%` → `delay_p95`).
+fn gate_metric(gate: &str) -> String {
+    mxsim_core::compare::Gate::parse(gate).map_or_else(|_| String::new(), |g| g.metric)
 }
 
 #[cfg(test)]

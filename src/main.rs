@@ -6,8 +6,11 @@
 //! `export`, `junit`, `plot`).
 //!
 //! Exit codes: 0 success; 1 an `[expect]` bound failed (`check`) or a gate failed
-//! (`compare`, `merge`); 2 invalid input or usage (the message goes to stderr); 3 an internal
-//! error (a bug: a panic, reported with a request to send the scenario and seed).
+//! (`compare`, `merge`), whatever happened to stdout; 2 no verdict could be given: invalid
+//! input or usage, a run cut by a limit (`events_max`, `messages_max`) without
+//! `--allow-cut`, or output that could not be written (the message goes to stderr); 3 an
+//! internal error (a bug: a panic, reported with a request to send the scenario and seed).
+//! A closed stdout pipe (`mxsim check … | head`) is not an error after a passing verdict.
 
 mod args;
 mod check;
@@ -37,6 +40,9 @@ enum Failure {
     Input(String),
     /// A check failed: exit 1 (already printed).
     Check,
+    /// No verdict: a bound or gate would judge a run cut by a limit. Exit 2, with this
+    /// message ("inconclusive: run cut by events_max at 5h27m …").
+    Inconclusive(String),
 }
 
 fn main() -> ExitCode {
@@ -56,18 +62,44 @@ fn main() -> ExitCode {
 }
 
 /// Runs a command and gives its exit status: 0, 1 for a failed check, 2 for invalid input
-/// (printing its message), 3 for an internal error (a panic, already reported by the hook):
-/// distinct from a failed check, so CI can tell "the policy regressed" from "mxsim broke".
+/// or an inconclusive verdict (printing its message), 3 for an internal error (a panic,
+/// already reported by the hook): distinct from a failed check, so CI can tell "the policy
+/// regressed" from "mxsim broke". The status then accounts for stdout ([`status_with_output`]).
 fn exit_status(command: impl FnOnce() -> Result<(), Failure>) -> u8 {
-    match panic::catch_unwind(AssertUnwindSafe(command)) {
+    let status = match panic::catch_unwind(AssertUnwindSafe(command)) {
         Ok(Ok(())) => 0,
-        Ok(Err(Failure::Input(message))) => {
+        Ok(Err(Failure::Input(message) | Failure::Inconclusive(message))) => {
             eprintln!("{message}");
             2
         }
         Ok(Err(Failure::Check)) => 1,
         Err(_) => 3,
+    };
+    let output = take_output_error();
+    if let Some(e) = output
+        .as_ref()
+        .filter(|e| e.kind() != io::ErrorKind::BrokenPipe)
+    {
+        eprintln!("error: cannot write to standard output: {e}");
     }
+    status_with_output(status, output.map(|e| e.kind()))
+}
+
+/// The exit status once stdout is accounted for: a verdict (1) or an error (2, 3) stands
+/// whatever happened to the output; a success whose output could not be written is an error
+/// (2), except a closed pipe (`| head` read what it wanted).
+fn status_with_output(status: u8, output: Option<io::ErrorKind>) -> u8 {
+    match (status, output) {
+        (0, Some(kind)) if kind != io::ErrorKind::BrokenPipe => 2,
+        (status, _) => status,
+    }
+}
+
+/// The first error writing stdout, kept for the exit status; later output is dropped.
+static OUTPUT_ERROR: std::sync::Mutex<Option<io::Error>> = std::sync::Mutex::new(None);
+
+fn take_output_error() -> Option<io::Error> {
+    OUTPUT_ERROR.lock().map_or(None, |mut e| e.take())
 }
 
 fn dispatch(cli: Cli) -> Result<(), Failure> {
@@ -107,6 +139,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             json,
             csv,
             junit,
+            allow_cut,
         } => check::check(
             &scenarios,
             seed,
@@ -114,6 +147,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             &sets,
             check::CheckOutput::of(json, csv),
             junit.as_deref(),
+            allow_cut,
         ),
         Command::Compare {
             scenario,
@@ -123,23 +157,27 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             threads,
             json,
             csv,
+            metrics,
             gates,
             junit,
             precision,
             max_seeds,
             plot,
             shard,
+            allow_cut,
         } => compare::command(
             &compare::CompareArgs {
                 path: &scenario,
                 policies: &policies,
                 sets: &sets,
+                metrics: &metrics,
                 seeds,
                 threads: threads.map(usize::from),
                 shard: parse_shard(shard.as_deref())?,
             },
             &compare::CompareOutputs {
                 output: check::CheckOutput::of(json, csv),
+                allow_cut,
                 junit: junit.as_deref(),
                 plot: plot.as_deref(),
             },
@@ -159,16 +197,19 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             sets,
             seeds,
             threads,
+            metrics,
             pareto,
             json,
             csv,
             plot,
             shard,
+            allow_cut,
         } => sweep::command(
             &sweep::SweepArgs {
                 path: &scenario,
                 params: &params,
                 sets: &sets,
+                metrics: &metrics,
                 seeds,
                 threads: threads.map(usize::from),
                 shard: parse_shard(shard.as_deref())?,
@@ -177,6 +218,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             &sweep::SweepOutputs {
                 output: check::CheckOutput::of(json, csv),
                 plot: plot.as_deref(),
+                allow_cut,
             },
         ),
         Command::Merge {
@@ -185,11 +227,13 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             csv,
             plot,
             junit,
+            allow_cut,
         } => merge(
             &files,
             check::CheckOutput::of(json, csv),
             plot.as_deref(),
             junit.as_deref(),
+            allow_cut,
         ),
         Command::Trace {
             scenario,
@@ -232,6 +276,15 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             seed,
             json,
         } => schedule(&policy, &code, seed, json),
+        Command::Metrics { json } => {
+            let all = mxsim_core::metric::FAMILIES;
+            if json {
+                emit(&(serde_json::to_string_pretty(all).expect("the registry serialises") + "\n"));
+            } else {
+                emit(&render::metrics(all));
+            }
+            Ok(())
+        }
         Command::Presets { json } => {
             let all = mxsim_core::policy::presets();
             if json {
@@ -250,15 +303,19 @@ fn load(path: &Path, seed: Option<u64>) -> Result<Scenario, Failure> {
     scenario::load_with_seed(&text, &name, seed).map_err(|d| Failure::Input(d.to_string()))
 }
 
-/// Writes to stdout; a closed pipe (`mxsim run … | head`) ends quietly.
+/// Writes to stdout. A write error (a full disk, a closed pipe) does not end the command:
+/// the verdict is still computed and decides the exit status, and the error is reported
+/// there ([`exit_status`]); output after the error is dropped.
 fn emit(text: &str) {
+    let Ok(mut error) = OUTPUT_ERROR.lock() else {
+        return;
+    };
+    if error.is_some() {
+        return;
+    }
     let mut out = io::stdout().lock();
-    if out
-        .write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .is_err()
-    {
-        std::process::exit(0);
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        *error = Some(e);
     }
 }
 
@@ -343,6 +400,7 @@ fn merge(
     output: check::CheckOutput,
     plot: Option<&Path>,
     junit: Option<&Path>,
+    allow_cut: bool,
 ) -> Result<(), Failure> {
     let m = shard::merge(files)?;
     match &m.experiment {
@@ -361,6 +419,7 @@ fn merge(
             None,
             &compare::CompareOutputs {
                 output,
+                allow_cut,
                 junit,
                 plot,
             },
@@ -376,7 +435,11 @@ fn merge(
                 &m.experiment,
                 m.variants,
                 &m.table,
-                &sweep::SweepOutputs { output, plot },
+                &sweep::SweepOutputs {
+                    output,
+                    plot,
+                    allow_cut,
+                },
             )
         }
     }
@@ -474,7 +537,7 @@ fn validate(paths: &[PathBuf]) -> Result<(), Failure> {
                 s.expect.len()
             )),
             Err(Failure::Input(m)) => problems.push(m),
-            Err(Failure::Check) => unreachable!("loading never checks"),
+            Err(Failure::Check | Failure::Inconclusive(_)) => unreachable!("loading never judges"),
         }
     }
     if problems.is_empty() {
@@ -516,5 +579,19 @@ mod tests {
         assert_eq!(exit_status(|| Err(Failure::Input("bad".into()))), 2);
         // A bug: the panic is caught, not propagated, and is not mistaken for a failed check.
         assert_eq!(exit_status(|| panic!("an internal error")), 3);
+        assert_eq!(exit_status(|| Err(Failure::Inconclusive("cut".into()))), 2);
+    }
+
+    #[test]
+    fn the_exit_status_is_the_verdict_whatever_happens_to_stdout() {
+        use io::ErrorKind::{BrokenPipe, StorageFull};
+        // A failed check stays 1 when stdout is full or closed.
+        assert_eq!(status_with_output(1, Some(StorageFull)), 1);
+        assert_eq!(status_with_output(1, Some(BrokenPipe)), 1);
+        // A pass whose output could not be written is an error, unless the pipe was closed.
+        assert_eq!(status_with_output(0, Some(StorageFull)), 2);
+        assert_eq!(status_with_output(0, Some(BrokenPipe)), 0);
+        assert_eq!(status_with_output(0, None), 0);
+        assert_eq!(status_with_output(2, Some(StorageFull)), 2);
     }
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The format tag of shard files; `merge` refuses any other.
-pub const FORMAT: &str = "mxsim-shard/1";
+pub const FORMAT: &str = "mxsim-shard/2";
 
 /// What an experiment is: shards merge only when this is equal in all of them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -31,6 +31,9 @@ pub enum Experiment {
         seeds: Vec<u64>,
         /// `--gate` specs.
         gates: Vec<String>,
+        /// `--metric` names.
+        #[serde(default)]
+        metrics: Vec<String>,
     },
     /// `mxsim sweep`.
     Sweep {
@@ -44,6 +47,9 @@ pub enum Experiment {
         seeds: Vec<u64>,
         /// `--pareto` metrics.
         pareto: Option<String>,
+        /// `--metric` names.
+        #[serde(default)]
+        metrics: Vec<String>,
     },
 }
 

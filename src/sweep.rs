@@ -7,10 +7,11 @@
 
 use crate::check::CheckOutput;
 use crate::compare::{edit_failure, parse_sets};
-use crate::experiment::{pool, run_jobs};
+use crate::experiment::{cut_runs, inconclusive, metrics_checked, pool, run_jobs};
 use crate::shard::{emit_shard, shard_jobs, text_hash, Experiment, JobResult, ShardFile};
 use crate::{csv_text, emit, plot, read_scenario_text, render, Failure};
 use mxsim_core::experiment::{seeds_from, RunResult, Shard};
+use mxsim_core::metric::Metric;
 use mxsim_core::scenario::edit::{parse_path, parse_value, split_assignment, split_list, Step};
 use mxsim_core::scenario::{load_edited, Edit, Scenario};
 use mxsim_core::sweep::{grid, mark_pareto, summarise, Sweep, CELLS_MAX};
@@ -21,6 +22,8 @@ pub struct SweepArgs<'a> {
     pub path: &'a Path,
     pub params: &'a [String],
     pub sets: &'a [String],
+    /// `--metric`: metrics beyond the default table.
+    pub metrics: &'a [String],
     pub seeds: u32,
     pub threads: Option<usize>,
     pub shard: Option<Shard>,
@@ -31,6 +34,8 @@ pub struct SweepArgs<'a> {
 pub struct SweepOutputs<'a> {
     pub output: CheckOutput,
     pub plot: Option<&'a Path>,
+    /// Judge runs cut by a limit as they are (`--allow-cut`).
+    pub allow_cut: bool,
 }
 
 /// One `--param PATH=V1,V2,…`: the path and its values as written.
@@ -132,25 +137,35 @@ pub fn command(args: &SweepArgs<'_>, outputs: &SweepOutputs<'_>) -> Result<(), F
         .iter()
         .map(|p| parse_param(p))
         .collect::<Result<Vec<_>, _>>()?;
-    if let Some(p) = args.pareto {
-        parse_pareto(p)?;
-    }
+    let pareto = args.pareto.map(parse_pareto).transpose()?;
     let sets = parse_sets(args.sets)?;
     let file = args.path.display().to_string();
     let text = read_scenario_text(args.path)?;
     let (labels, scenarios) = cells(&text, &file, &params, &sets)?;
+    let cell_names: Vec<String> = labels.iter().map(|l| l.join(", ")).collect();
+    let asked = crate::compare::parse_metrics(args.metrics)?;
+    metrics_checked("--metric", &cell_names, &scenarios, &asked)?;
+    let paretos = pareto.map_or_else(Vec::new, |(a, b)| vec![a, b]);
+    metrics_checked("--pareto", &cell_names, &scenarios, &paretos)?;
+    let metrics = metrics_checked(
+        "--metric",
+        &cell_names,
+        &scenarios,
+        &[asked, paretos].concat(),
+    )?;
     let seeds = seeds_from(scenarios[0].seed, u64::from(args.seeds));
     let shard = args.shard.unwrap_or(Shard::WHOLE);
     let jobs = shard_jobs(shard, scenarios.len(), &seeds);
     let pairs: Vec<(usize, u64)> = jobs.iter().map(|&(_, p)| p).collect();
     let pool = pool(args.threads)?;
-    let results = run_jobs(&pool, "sweep", &scenarios, &pairs);
+    let results = run_jobs(&pool, "sweep", &scenarios, &metrics, &pairs);
     let experiment = Experiment::Sweep {
         scenario: file,
         params: args.params.to_vec(),
         sets: args.sets.to_vec(),
         seeds: seeds.clone(),
         pareto: args.pareto.map(str::to_string),
+        metrics: args.metrics.to_vec(),
     };
     if let Some(shard) = args.shard {
         emit_shard(&ShardFile {
@@ -175,16 +190,27 @@ pub fn command(args: &SweepArgs<'_>, outputs: &SweepOutputs<'_>) -> Result<(), F
     finish(&experiment, labels, &table, outputs)
 }
 
-/// `--pareto A,B`: two different metrics that have a better direction (checked before any
-/// run; whether the scenario reports a network counter is known only after).
-fn parse_pareto(text: &str) -> Result<(String, String), Failure> {
-    let known = |m: &str| mxsim_core::compare::worse_when_higher(m).is_some();
+/// `--pareto A,B`: two different registry metrics that have a better direction (checked
+/// before any run; whether every cell can measure them is checked once the cells load).
+fn parse_pareto(text: &str) -> Result<(Metric, Metric), Failure> {
+    let bad = |why: String| {
+        Failure::Input(format!(
+            "error: --pareto {text}: {why}\n  help: two different metrics, e.g. delay_censored_p95,attempts_per_message; metrics: {}",
+            mxsim_core::metric::gateable_names().join(", ")
+        ))
+    };
     match text.split(',').map(str::trim).collect::<Vec<_>>()[..] {
-        [a, b] if known(a) && known(b) && a != b => Ok((a.into(), b.into())),
-        _ => Err(Failure::Input(format!(
-            "error: --pareto {text}: two different metrics, e.g. delay_p95,attempts_per_message\n  help: metrics: {}",
-            mxsim_core::compare::METRICS.join(", ")
-        ))),
+        [a, b] => {
+            let (a, b) = (
+                Metric::parse_gateable(a).map_err(bad)?,
+                Metric::parse_gateable(b).map_err(bad)?,
+            );
+            if a == b {
+                return Err(bad("the two metrics are the same".into()));
+            }
+            Ok((a, b))
+        }
+        _ => Err(bad("not two metrics".into())),
     }
 }
 
@@ -213,10 +239,12 @@ pub fn finish(
         .iter()
         .map(|row| row.iter().map(|r| r.readings.clone()).collect())
         .collect();
+    let names: Vec<String> = labels.iter().map(|l| l.join(", ")).collect();
+    let cut = cut_runs(&names, seeds, table);
     let mut sweep = summarise(paths, labels, seeds.clone(), &readings);
     if let Some(p) = pareto {
         let (a, b) = parse_pareto(p)?;
-        mark_pareto(&mut sweep, &a, &b).map_err(|m| {
+        mark_pareto(&mut sweep, &a.name(), &b.name()).map_err(|m| {
             Failure::Input(format!(
                 "error: --pareto {p}: {m}\n  help: pick two metrics, e.g. delay_p95,attempts_per_message"
             ))
@@ -224,10 +252,15 @@ pub fn finish(
     }
     match outputs.output {
         CheckOutput::Json => {
-            emit(&(serde_json::to_string_pretty(&sweep).expect("sweeps serialise") + "\n"))
+            let mut v = serde_json::to_value(&sweep).expect("sweeps serialise");
+            v["cut_runs"] = serde_json::to_value(&cut).expect("strings serialise");
+            emit(&(serde_json::to_string_pretty(&v).expect("JSON prints") + "\n"))
         }
         CheckOutput::Csv => emit(&csv_text(&csv_rows(&sweep))),
-        CheckOutput::Text => emit(&render::sweep(scenario, &sweep)),
+        CheckOutput::Text => {
+            emit(&render::cut_runs(&cut));
+            emit(&render::sweep(scenario, &sweep));
+        }
     }
     if let Some(dir) = outputs.plot {
         std::fs::create_dir_all(dir)
@@ -236,7 +269,10 @@ pub fn finish(
             eprintln!("wrote {}", p.display());
         }
     }
-    Ok(())
+    match inconclusive("the sweep is", &cut, outputs.allow_cut) {
+        Some(why) => Err(Failure::Inconclusive(why)),
+        None => Ok(()),
+    }
 }
 
 /// One CSV row per cell and metric: the parameter values, the mean and its interval.

@@ -270,6 +270,7 @@ fn two_state_markov_host_matches_the_closed_form() {
 fn the_paired_interval_covers_a_known_difference_at_its_nominal_rate() {
     use mxsim_core::compare::{compare, Reading};
     use mxsim_core::experiment::{run_reduced, seeds_from};
+    use mxsim_core::metric::Metric;
     let a = load(&single_mx(
         "{ bernoulli = { p = 0.3 } }",
         "{ fixed = \"10m\" }",
@@ -291,7 +292,7 @@ fn the_paired_interval_covers_a_known_difference_at_its_nominal_rate() {
                 .map(|&seed| {
                     let mut s = s.clone();
                     s.seed = seed;
-                    run_reduced(s).readings
+                    run_reduced(s, &[Metric::parse("delay_mean").unwrap()]).readings
                 })
                 .collect()
         };

@@ -137,7 +137,7 @@ fn pairing_narrows_the_interval_on_common_random_numbers() {
         csv.starts_with("metric,policy,mean,low,high,diff_mean"),
         "{csv}"
     );
-    assert!(csv.contains("\ndelay_p95,patient-443,"), "{csv}");
+    assert!(csv.contains("\ndelay_censored_p95,patient-443,"), "{csv}");
 }
 
 #[test]
@@ -321,7 +321,16 @@ fn gates_exit_1_on_a_confident_regression_and_write_junit() {
     for (gate, want) in [
         ("delay_p95:10%", "needs a sign"),
         ("delivered_ratio:+1%", "worse when lower"),
-        ("latency:+1%", "no gate for metric"),
+        ("latency:+1%", "unknown metric \"latency\""),
+        ("delay_p59:+1%", "did you mean delay_p50"),
+        ("generated:+1", "no better direction"),
+        // Metrics this scenario cannot measure are invalid input, not a failed gate.
+        ("over_capacity:+1", "needs a host with a capacity"),
+        ("dns_hit_ratio:-1%", "needs a sender resolver"),
+        (
+            "delivered_within_2h:-1%",
+            "not one of the scenario's SLO times",
+        ),
     ] {
         let mut args = base.to_vec();
         args.extend(["--gate", gate]);

@@ -30,7 +30,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "records",
-        &["happening", "report", "trace", "expect", "compare", "sweep"],
+        &[
+            "happening",
+            "report",
+            "trace",
+            "metric",
+            "expect",
+            "compare",
+            "sweep",
+        ],
     ),
     ("scenario", &["scenario"]),
     (

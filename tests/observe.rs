@@ -426,7 +426,7 @@ fn check_writes_junit_and_csv() {
     let o = mxsim(&["check", "scenarios/analyze-bad-relay.toml", "--csv"]);
     let t = stdout(&o);
     assert!(
-        t.starts_with("scenario,seed,bound,value,min,max,margin,pass\n"),
+        t.starts_with("scenario,seed,bound,value,min,max,margin,pass,inconclusive\n"),
         "{t}"
     );
     assert_eq!(

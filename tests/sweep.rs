@@ -249,7 +249,7 @@ fn compare_plots_draw_overlaid_cdfs_and_differences() {
         "{cdf}"
     );
     let diff = std::fs::read_to_string(dir.join("compare-differences.svg")).unwrap();
-    assert!(diff.contains("delay_p95") && diff.contains("<circle"));
+    assert!(diff.contains("delay_censored_p95") && diff.contains("<circle"));
     let o = mxsim(&[
         "sweep",
         SHOOTOUT,
@@ -452,8 +452,9 @@ fn readme_4_4_3_comparison_and_sweep_excerpts_match_the_binary() {
         "30",
     ]);
     assert_lines_in(&block, &stdout(&out));
-    let block =
-        readme_block("--seeds 20 --pareto delay_p95,attempts_per_message --plot out/\n```\n");
+    let block = readme_block(
+        "--seeds 20 --pareto delay_censored_p95,attempts_per_message --plot out/\n```\n",
+    );
     let out = mxsim(&[
         "sweep",
         "scenarios/flaky-relay-443.toml",
@@ -462,7 +463,7 @@ fn readme_4_4_3_comparison_and_sweep_excerpts_match_the_binary() {
         "--seeds",
         "20",
         "--pareto",
-        "delay_p95,attempts_per_message",
+        "delay_censored_p95,attempts_per_message",
     ]);
     assert_lines_in(&block, &stdout(&out));
 }

@@ -29,6 +29,9 @@ pub struct ArrivalSource {
     limit: u64,
     /// Poisson clock, fractional ms (floored to schedule; never orders anything itself).
     clock_ms: f64,
+    /// When the first message past `limit` would have arrived: the workload was cut short
+    /// by `limits.messages_max` (a run judged on fewer messages than its scenario describes).
+    refused_at: Option<Option<SimTime>>,
 }
 
 impl ArrivalSource {
@@ -39,14 +42,31 @@ impl ArrivalSource {
             generated: 0,
             limit,
             clock_ms: 0.0,
+            refused_at: None,
         }
     }
 
     /// When the next message arrives, if one does.
     pub fn next_time(&mut self, workload: &Workload) -> Option<SimTime> {
         if self.generated >= self.limit {
+            if self.refused_at.is_none() {
+                // The arrival the limit refuses. Its draw comes after every other draw of
+                // this stream, so looking does not change the run.
+                self.refused_at = Some(self.scheduled_time(workload));
+            }
             return None;
         }
+        self.scheduled_time(workload)
+    }
+
+    /// When the first message the limit refused would have arrived (`None`: the workload
+    /// fitted within `limits.messages_max`).
+    pub fn refused_at(&self) -> Option<SimTime> {
+        self.refused_at.flatten()
+    }
+
+    /// The workload's next arrival time, ignoring the limit.
+    fn scheduled_time(&mut self, workload: &Workload) -> Option<SimTime> {
         match &workload.arrivals {
             Arrivals::At(times) => usize::try_from(self.generated)
                 .ok()

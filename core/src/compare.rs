@@ -7,6 +7,7 @@
 //! is therefore estimated from per-seed differences (paired), and the Welch interval of the
 //! same runs treated as independent is given beside it to show what pairing bought.
 
+use crate::metric::{Better, Metric, Unit};
 use crate::report::Report;
 use crate::stats::{mean_interval, paired_difference, welch_difference, Interval};
 use serde::{Deserialize, Serialize};
@@ -24,60 +25,23 @@ pub struct Reading {
     pub value: Option<f64>,
 }
 
-/// The metrics compared: outcome ratios, delays (delivered-only percentiles and mean),
-/// SLO shares, attempts per message, and the network counters the scenario produces.
-pub fn readings(r: &Report) -> Vec<Reading> {
-    let g = r.outcomes.generated;
-    let ratio = |n: u64| (g > 0).then(|| n as f64 / g as f64);
-    let ms = |v: Option<u64>| v.map(|x| x as f64);
-    let mut out = vec![
-        ("delivered_ratio", false, ratio(r.outcomes.delivered)),
-        ("bounced_ratio", false, ratio(r.outcomes.bounced)),
-        ("expired_ratio", false, ratio(r.outcomes.expired)),
-        ("delay_p50", true, ms(r.delay_ms.p50)),
-        ("delay_p95", true, ms(r.delay_ms.p95)),
-        ("delay_p99", true, ms(r.delay_ms.p99)),
-        ("delay_mean", true, r.delay_ms.mean),
-        ("attempts_per_message", false, r.attempts.per_message),
-    ]
-    .into_iter()
-    .map(|(name, is_duration, value)| Reading {
-        name: name.to_string(),
-        is_duration,
-        value,
-    })
-    .collect::<Vec<_>>();
-    for w in &r.delivered_within {
-        out.push(Reading {
-            name: format!(
-                "delivered_within_{}",
-                crate::time::human(crate::time::SimDuration::from_ms(w.within_ms))
-            ),
-            is_duration: false,
-            value: w.share,
-        });
-    }
-    let n = &r.network;
-    let mut counter = |name: &str, v: Option<f64>| {
-        out.push(Reading {
-            name: name.to_string(),
-            is_duration: false,
-            value: v,
+/// Reads `metrics` from a report, by the registry's rules ([`Metric::value`]), under their
+/// canonical names.
+pub fn readings(r: &Report, metrics: &[Metric]) -> Vec<Reading> {
+    metrics
+        .iter()
+        .map(|m| Reading {
+            name: m.name(),
+            is_duration: m.is_duration(),
+            value: m.value(r),
         })
-    };
-    if n.over_capacity > 0 {
-        counter("over_capacity", Some(n.over_capacity as f64));
-    }
-    if n.greylist_deferrals > 0 {
-        counter("greylist_deferrals", Some(n.greylist_deferrals as f64));
-    }
-    if let Some(d) = &n.dns {
-        counter("dns_hit_ratio", d.hit_ratio);
-    }
-    if let Some(c) = &n.connections {
-        counter("connections_reused_ratio", c.reuse_ratio);
-    }
-    out
+        .collect()
+}
+
+/// The registry row of a reading's metric (`None` for a name the registry does not know,
+/// e.g. from a shard file written by another version).
+pub fn family_of(name: &str) -> Option<&'static crate::metric::Family> {
+    Metric::parse(name).ok().map(|m| m.family())
 }
 
 /// A policy against the baseline (the first policy), for one metric.
@@ -91,7 +55,9 @@ pub struct Difference {
     pub significant: bool,
     /// What the difference means for a user: better or worse (significant, in the metric's
     /// direction from [`worse_when_higher`]), no difference (not significant), or changed (a
-    /// significant difference in a metric without a better direction).
+    /// significant difference in a metric without a better direction). For a censored metric
+    /// not reached in some runs, the per-seed differences include ±∞: all of one sign is a
+    /// certain verdict (the interval is that infinity, `null` in JSON).
     pub verdict: Verdict,
 }
 
@@ -125,10 +91,10 @@ impl Verdict {
         if !paired.excludes_zero() {
             return Verdict::NoDifference;
         }
-        match worse_when_higher(metric) {
-            Some(worse_up) if (paired.mean > 0.0) == worse_up => Verdict::Worse,
-            Some(_) => Verdict::Better,
-            None => Verdict::Changed,
+        match family_of(metric).map_or(Better::Neither, |f| f.better) {
+            Better::Neither => Verdict::Changed,
+            better if (paired.mean > 0.0) == (better == Better::Lower) => Verdict::Worse,
+            _ => Verdict::Better,
         }
     }
 }
@@ -140,12 +106,17 @@ pub struct MetricComparison {
     pub metric: String,
     /// Values are milliseconds.
     pub is_duration: bool,
+    /// What the values are (the registry's unit; `count` for a name it does not know).
+    pub unit: Unit,
+    /// Undelivered messages count as infinitely late: an undefined run is "not reached".
+    pub censored: bool,
     /// Per policy: the mean over seeds with its 95% interval (`None`: undefined in some run,
     /// or a single seed).
     pub policies: Vec<Option<Interval>>,
     /// Per policy after the first: its difference against the first.
     pub differences: Vec<Option<Difference>>,
-    /// Runs in which the metric was undefined, per policy (they are left out).
+    /// Runs in which the metric was undefined, per policy (they are left out; for a censored
+    /// metric: runs in which the percentile was not reached, counted as +∞).
     pub undefined: Vec<usize>,
 }
 
@@ -193,7 +164,13 @@ pub fn compare(policies: Vec<String>, seeds: Vec<u64>, table: &[Vec<Vec<Reading>
                         .collect()
                 })
                 .collect();
+            let family = family_of(&name);
+            let censored = family.is_some_and(|f| f.censored);
             let complete = |v: &[Option<f64>]| v.iter().copied().collect::<Option<Vec<f64>>>();
+            // Censored: "not reached" is later than any delivery.
+            let infinite = |v: &[Option<f64>]| -> Option<Vec<f64>> {
+                censored.then(|| v.iter().map(|x| x.unwrap_or(f64::INFINITY)).collect())
+            };
             let base = complete(&values[0]);
             MetricComparison {
                 policies: values
@@ -202,17 +179,21 @@ pub fn compare(policies: Vec<String>, seeds: Vec<u64>, table: &[Vec<Vec<Reading>
                     .collect(),
                 differences: values[1..]
                     .iter()
-                    .map(|v| {
-                        let (a, b) = (base.as_ref()?, complete(v)?);
-                        let paired = paired_difference(a, &b)?;
-                        Some(Difference {
-                            significant: paired.excludes_zero(),
-                            verdict: Verdict::of(&name, &paired),
-                            unpaired: welch_difference(a, &b)?,
-                            paired,
-                        })
+                    .map(|v| match (base.as_ref(), complete(v)) {
+                        (Some(a), Some(b)) => {
+                            let paired = paired_difference(a, &b)?;
+                            Some(Difference {
+                                significant: paired.excludes_zero(),
+                                verdict: Verdict::of(&name, &paired),
+                                unpaired: welch_difference(a, &b)?,
+                                paired,
+                            })
+                        }
+                        _ => infinite_difference(&name, &infinite(&values[0])?, &infinite(v)?),
                     })
                     .collect(),
+                unit: family.map_or(Unit::Count, |f| f.unit),
+                censored,
                 undefined: values
                     .iter()
                     .map(|v| v.iter().filter(|x| x.is_none()).count())
@@ -227,6 +208,38 @@ pub fn compare(policies: Vec<String>, seeds: Vec<u64>, table: &[Vec<Vec<Reading>
         seeds,
         metrics,
     }
+}
+
+/// The difference (b − a) of a censored metric when some run did not reach it (+∞): certain
+/// when every infinite per-seed difference has the same sign; `None` when signs mix or both
+/// runs of a seed are infinite (∞ − ∞ tells nothing).
+fn infinite_difference(name: &str, a: &[f64], b: &[f64]) -> Option<Difference> {
+    let mut sign = 0.0f64;
+    for (x, y) in a.iter().zip(b) {
+        let d = match (x.is_infinite(), y.is_infinite()) {
+            (true, true) => return None,
+            (false, false) => continue,
+            (true, false) => f64::NEG_INFINITY,
+            (false, true) => f64::INFINITY,
+        };
+        if sign != 0.0 && sign != d {
+            return None;
+        }
+        sign = d;
+    }
+    let certain = Interval {
+        mean: sign,
+        low: sign,
+        high: sign,
+        half_width: 0.0,
+        n: a.len(),
+    };
+    Some(Difference {
+        paired: certain,
+        unpaired: certain,
+        significant: true,
+        verdict: Verdict::of(name, &certain),
+    })
 }
 
 /// Whether a comparison is precise enough (`mxsim compare --precision`).
@@ -255,6 +268,10 @@ pub fn precision_of(c: &Comparison, target: f64) -> PrecisionOutcome {
             continue;
         };
         for d in m.differences.iter().flatten() {
+            if !d.paired.mean.is_finite() {
+                // Certain (a percentile one policy never reached): no precision to gain.
+                continue;
+            }
             if base == 0.0 {
                 // No relative precision exists; an interval of zero width needs none.
                 if d.paired.half_width > 0.0 && !zero_baseline.contains(&m.metric) {
@@ -274,44 +291,6 @@ pub fn precision_of(c: &Comparison, target: f64) -> PrecisionOutcome {
         seeds: c.seeds.len(),
         widest,
         zero_baseline,
-    }
-}
-
-/// The metrics [`readings`] may report (`delivered_within_<time>` stands for one per SLO
-/// time), for help texts.
-pub const METRICS: &[&str] = &[
-    "delivered_ratio",
-    "bounced_ratio",
-    "expired_ratio",
-    "delay_p50",
-    "delay_p95",
-    "delay_p99",
-    "delay_mean",
-    "attempts_per_message",
-    "delivered_within_<time> (e.g. delivered_within_4h)",
-    "over_capacity",
-    "greylist_deferrals",
-    "dns_hit_ratio",
-    "connections_reused_ratio",
-];
-
-/// Which way a metric gets worse: `Some(true)` when a higher value is worse (delays,
-/// attempts), `Some(false)` when lower is worse (ratios delivered), `None` for a name not
-/// among [`readings`].
-pub fn worse_when_higher(metric: &str) -> Option<bool> {
-    match metric {
-        "delivered_ratio" | "dns_hit_ratio" | "connections_reused_ratio" => Some(false),
-        m if m.starts_with("delivered_within_") => Some(false),
-        "bounced_ratio"
-        | "expired_ratio"
-        | "delay_p50"
-        | "delay_p95"
-        | "delay_p99"
-        | "delay_mean"
-        | "attempts_per_message"
-        | "over_capacity"
-        | "greylist_deferrals" => Some(true),
-        _ => None,
     }
 }
 
@@ -344,9 +323,10 @@ impl Gate {
         let (metric, amount) = text
             .split_once(':')
             .ok_or_else(|| format!("gate \"{text}\" has no `:`; write e.g. delay_p95:+10%"))?;
-        let worse_up = worse_when_higher(metric).ok_or_else(|| {
-            format!("gate \"{text}\": no gate for metric \"{metric}\"; gates take delivered_ratio, bounced_ratio, expired_ratio, delay_p50, delay_p95, delay_p99, delay_mean, attempts_per_message, delivered_within_<time>, over_capacity, greylist_deferrals, dns_hit_ratio, connections_reused_ratio")
-        })?;
+        let parsed = Metric::parse_gateable(metric).map_err(|m| format!("gate \"{text}\": {m}"))?;
+        let worse_up = parsed.family().better == Better::Lower;
+        let metric = parsed.name();
+        let metric = metric.as_str();
         let (sign, rest) = match amount.chars().next() {
             Some('+') => (true, &amount[1..]),
             Some('-') => (false, &amount[1..]),
@@ -373,7 +353,7 @@ impl Gate {
                 .parse()
                 .map_err(|_| format!("gate \"{text}\": \"{pct}\" is not a number"))?;
             Allowance::Relative(v / 100.0)
-        } else if metric.starts_with("delay_") {
+        } else if parsed.is_duration() {
             let d =
                 crate::time::parse_duration(rest).map_err(|e| format!("gate \"{text}\": {e}"))?;
             Allowance::Absolute(d.as_ms() as f64)
@@ -393,6 +373,13 @@ impl Gate {
                 allowance,
             }),
         }
+    }
+}
+
+impl Gate {
+    /// The metric gated (a registry metric: [`Gate::parse`] accepted it).
+    pub fn measures(&self) -> Metric {
+        Metric::parse(&self.metric).expect("a parsed gate names a registry metric")
     }
 }
 
@@ -432,7 +419,7 @@ pub struct GateVerdict {
 /// is inconclusive and passes; an undefined metric fails (the candidate lost a number the
 /// baseline had, or neither has it).
 pub fn check_gate(c: &Comparison, gate: &Gate) -> Vec<GateVerdict> {
-    let worse_up = worse_when_higher(&gate.metric).unwrap_or(true);
+    let worse_up = family_of(&gate.metric).is_none_or(|f| f.better == Better::Lower);
     let m = c.metrics.iter().find(|m| m.metric == gate.metric);
     c.policies[1..]
         .iter()
@@ -503,7 +490,7 @@ mod tests {
             .contains("needs a sign"));
         assert!(Gate::parse("latency:+1%")
             .unwrap_err()
-            .contains("no gate for metric"));
+            .contains("unknown metric"));
         assert!(Gate::parse("delay_p95").unwrap_err().contains("no `:`"));
         assert!(Gate::parse("attempts_per_message:+x").is_err());
         assert!(Gate::parse("attempts_per_message:+NaN").is_err());
@@ -523,6 +510,8 @@ mod tests {
             metrics: vec![MetricComparison {
                 metric: "delay_p95".into(),
                 is_duration: true,
+                unit: Unit::Duration,
+                censored: false,
                 policies: vec![Some(iv(base_mean - 1.0, base_mean + 1.0)), None],
                 differences: vec![Some(Difference {
                     paired: iv(diff.0, diff.1),

@@ -7,7 +7,8 @@
 //! count, any shard split and any order of merging give the same results.
 
 use crate::compare::{readings, Reading};
-use crate::report::CdfPoint;
+use crate::metric::Metric;
+use crate::report::{CdfPoint, Cut};
 use crate::scenario::Scenario;
 use crate::simulation::Simulation;
 use serde::{Deserialize, Serialize};
@@ -20,16 +21,53 @@ pub struct RunResult {
     pub readings: Vec<Reading>,
     /// Censored delay distribution at whole percents.
     pub delay_cdf: Vec<CdfPoint>,
+    /// The limit that cut the run short, if one did (verdicts on it are inconclusive).
+    #[serde(default)]
+    pub cut: Option<Cut>,
 }
 
-/// Runs `scenario` to the end and reduces it.
-pub fn run_reduced(scenario: Scenario) -> RunResult {
+/// Runs `scenario` to the end and reduces it to `metrics` (see [`metrics_for`]).
+pub fn run_reduced(scenario: Scenario, metrics: &[Metric]) -> RunResult {
     let mut sim = Simulation::new(scenario);
     sim.run();
     RunResult {
-        readings: readings(&sim.report()),
+        readings: readings(&sim.report(), metrics),
         delay_cdf: sim.delay_cdf(),
+        cut: sim.cut(),
     }
+}
+
+/// The metrics an experiment over `variants` reads: the registry's default table for what
+/// every variant can measure ([`Metric::compared`]), then `extra` (gated or `--pareto`
+/// metrics, already checked measurable by the caller) not already in it.
+pub fn metrics_for(variants: &[Scenario], extra: &[Metric]) -> Vec<Metric> {
+    let mut out: Vec<Metric> = variants.first().map_or_else(Vec::new, |first| {
+        Metric::compared(&first.measurable())
+            .into_iter()
+            .filter(|m| {
+                variants
+                    .iter()
+                    .all(|v| m.measurable(&v.measurable()).is_ok())
+            })
+            .collect()
+    });
+    for m in extra {
+        if !out.contains(m) {
+            out.push(m.clone());
+        }
+    }
+    out
+}
+
+/// Checks that every variant can measure `metric` (a gate's or `--pareto`'s); the error
+/// names the variant that cannot and what it lacks.
+pub fn check_measurable(metric: &Metric, variants: &[(String, &Scenario)]) -> Result<(), String> {
+    for (label, v) in variants {
+        metric
+            .measurable(&v.measurable())
+            .map_err(|why| format!("{label}: {why}"))?;
+    }
+    Ok(())
 }
 
 /// The delay distribution of several runs (one policy over its seeds), averaged at each
@@ -90,6 +128,7 @@ pub fn compare_specs(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let seed_list = seeds_from(scenarios[0].seed, u64::from(seeds));
+    let metrics = metrics_for(&scenarios, &[]);
     let table: Vec<Vec<Vec<Reading>>> = scenarios
         .iter()
         .map(|s| {
@@ -98,7 +137,7 @@ pub fn compare_specs(
                 .map(|&seed| {
                     let mut s = s.clone();
                     s.seed = seed;
-                    run_reduced(s).readings
+                    run_reduced(s, &metrics).readings
                 })
                 .collect()
         })
@@ -190,6 +229,7 @@ mod tests {
     #[test]
     fn the_mean_cdf_averages_delays_and_stops_at_the_least_delivered_run() {
         let run = |points: &[(f64, u64)]| RunResult {
+            cut: None,
             readings: Vec::new(),
             delay_cdf: points
                 .iter()

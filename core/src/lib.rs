@@ -11,6 +11,7 @@ pub mod compare;
 pub mod diagnostic;
 pub mod experiment;
 pub mod ids;
+pub mod metric;
 pub mod network;
 pub mod policy;
 pub mod report;

@@ -83,6 +83,8 @@ pub struct RunInfo {
     pub digest: String,
     /// Why the run stopped.
     pub stopped_by: &'static str,
+    /// The limit that cut it short, if any.
+    pub cut: Option<crate::report::Cut>,
     /// Simulated time at the end, ms.
     pub end_ms: u64,
     /// Events processed.
@@ -199,6 +201,7 @@ impl Metrics {
             seed: scenario.seed,
             digest: run.digest,
             stopped_by: run.stopped_by,
+            cut: run.cut,
             end_ms: run.end_ms,
             events: run.events,
             outcomes: Outcomes {

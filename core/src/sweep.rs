@@ -6,7 +6,8 @@
 //! the same seeds, so cells meet the same outages (common random numbers, as in
 //! [`crate::compare`]).
 
-use crate::compare::{reported_by_every_run, worse_when_higher, Reading};
+use crate::compare::{family_of, reported_by_every_run, Reading};
+use crate::metric::Better;
 use crate::stats::{mean, mean_interval, Interval};
 use serde::Serialize;
 
@@ -151,8 +152,11 @@ pub fn mark_pareto(sweep: &mut Sweep, a: &str, b: &str) -> Result<(), String> {
                 names.join(", ")
             ));
         }
-        lower_better[k] =
-            worse_when_higher(m).ok_or_else(|| format!("`{m}` has no better direction"))?;
+        lower_better[k] = match family_of(m).map(|f| f.better) {
+            Some(Better::Lower) => true,
+            Some(Better::Higher) => false,
+            _ => return Err(format!("`{m}` has no better direction")),
+        };
     }
     // Oriented so that lower is better on both axes.
     let points: Vec<Option<[f64; 2]>> = sweep

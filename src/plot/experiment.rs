@@ -90,8 +90,12 @@ pub fn comparison_plots(
             };
             let row = rows.len();
             let mut any = false;
+            let mut unreached = false;
             for (j, d) in m.differences.iter().enumerate() {
-                if let Some(d) = d {
+                if d.as_ref().is_some_and(|d| !d.paired.mean.is_finite()) {
+                    // A percentile one policy never reached: no bar has an infinite length.
+                    unreached = true;
+                } else if let Some(d) = d {
                     any = true;
                     bars.push(Bar {
                         row,
@@ -103,7 +107,9 @@ pub fn comparison_plots(
                     });
                 }
             }
-            if any {
+            if unreached {
+                rows.push(format!("{} (not reached: ∞)", m.metric));
+            } else if any {
                 rows.push(m.metric.clone());
             }
         }

@@ -7,7 +7,11 @@ use mxsim_core::stats::Interval;
 use std::fmt::Write;
 
 pub(super) fn number(v: f64, duration: bool) -> String {
-    if duration {
+    if v.is_infinite() {
+        // A censored percentile some run never reached.
+        let sign = if v < 0.0 { "-" } else { "" };
+        format!("{sign}∞ (not reached)")
+    } else if duration {
         let sign = if v < 0.0 { "-" } else { "" };
         format!("{sign}{}", human_ms(v.abs().round() as u64))
     } else if v.abs() >= 100.0 {
@@ -59,7 +63,13 @@ pub fn comparison(file: &str, c: &Comparison) -> String {
     for m in &c.metrics {
         let _ = writeln!(s, "{}", m.metric);
         for (k, (name, i)) in c.policies.iter().zip(&m.policies).enumerate() {
-            let undefined = if m.undefined[k] > 0 {
+            let undefined = if m.undefined[k] > 0 && m.censored {
+                format!(
+                    "   (not reached in {} of {} runs: fewer than that share delivered)",
+                    m.undefined[k],
+                    c.seeds.len()
+                )
+            } else if m.undefined[k] > 0 {
                 format!("   (undefined in {} runs, left out)", m.undefined[k])
             } else {
                 String::new()
@@ -67,14 +77,23 @@ pub fn comparison(file: &str, c: &Comparison) -> String {
             let diff = match k.checked_sub(1).and_then(|j| m.differences[j].as_ref()) {
                 None if k == 0 => String::new(),
                 None => "   vs baseline: -".into(),
+                Some(d) if d.paired.mean.is_infinite() => format!(
+                    "   vs baseline: {} *   (certain: it reached the percentile in fewer seeds)",
+                    signed(d.paired.mean, m.is_duration)
+                ),
                 Some(d) => {
-                    let narrowed = if d.paired.half_width > 0.0 {
-                        format!(
-                            "{:.1}× narrower",
-                            d.unpaired.half_width / d.paired.half_width
-                        )
-                    } else {
+                    let ratio = d.unpaired.half_width / d.paired.half_width;
+                    let narrowed = if d.paired.half_width == 0.0 {
                         "exact".into()
+                    } else if (0.95..1.05).contains(&ratio) {
+                        "about as wide".into()
+                    } else if ratio >= 1.0 {
+                        format!("{ratio:.1}× narrower")
+                    } else {
+                        format!(
+                            "{:.1}× wider: these runs are not positively correlated",
+                            1.0 / ratio
+                        )
                     };
                     format!(
                         "   vs baseline: {} ± {}{}   (unpaired ± {}: pairing {narrowed})",
@@ -120,12 +139,26 @@ fn verdicts(c: &Comparison) -> String {
             let Some(d) = &m.differences[j - 1] else {
                 continue;
             };
-            let text = format!(
-                "{} {} ± {}",
-                m.metric,
-                signed(d.paired.mean, m.is_duration),
-                number(d.paired.half_width, m.is_duration)
-            );
+            let text = if d.paired.mean.is_infinite() {
+                format!(
+                    "{} {} in {} of {} seeds",
+                    m.metric,
+                    if d.paired.mean > 0.0 {
+                        "not reached"
+                    } else {
+                        "reached where the baseline's was not"
+                    },
+                    m.undefined[if d.paired.mean > 0.0 { j } else { 0 }],
+                    c.seeds.len()
+                )
+            } else {
+                format!(
+                    "{} {} ± {}",
+                    m.metric,
+                    signed(d.paired.mean, m.is_duration),
+                    number(d.paired.half_width, m.is_duration)
+                )
+            };
             match d.verdict {
                 Verdict::Better => better.push(text),
                 Verdict::Worse => worse.push(text),
@@ -160,10 +193,11 @@ pub fn gates(c: &Comparison, verdicts: &[GateVerdict]) -> String {
         c.policies[0]
     );
     for v in verdicts {
+        let gated = mxsim_core::compare::Gate::parse(&v.gate).map(|g| g.metric);
         let duration = c
             .metrics
             .iter()
-            .find(|m| v.gate.starts_with(&format!("{}:", m.metric)))
+            .find(|m| gated.as_ref().is_ok_and(|g| *g == m.metric))
             .is_some_and(|m| m.is_duration);
         let diff = v.difference.map_or("undefined".into(), |d| {
             format!(
@@ -186,12 +220,46 @@ pub fn gates(c: &Comparison, verdicts: &[GateVerdict]) -> String {
             v.policy
         );
     }
+    for note in delivered_only_notes(c, verdicts) {
+        let _ = writeln!(s, "  note: {note}");
+    }
     let _ = writeln!(
         s,
         "  rule: a candidate fails when its whole interval lies beyond the allowance, i.e. it is\n  \
          worse than the baseline by more than allowed with 97.5% confidence (one-sided)"
     );
     s
+}
+
+/// For each gate on a delivered-only delay whose candidate delivered significantly less than
+/// the baseline: a warning that the gate cannot see the undelivered mail.
+fn delivered_only_notes(c: &Comparison, verdicts: &[GateVerdict]) -> Vec<String> {
+    let delivered = c.metrics.iter().find(|m| m.metric == "delivered_ratio");
+    verdicts
+        .iter()
+        .filter_map(|v| {
+            let gate = mxsim_core::compare::Gate::parse(&v.gate).ok()?;
+            if !gate.measures().delivered_only() {
+                return None;
+            }
+            let j = c.policies.iter().position(|p| *p == v.policy)?.checked_sub(1)?;
+            let d = delivered?.differences[j].as_ref()?;
+            (d.verdict == Verdict::Worse).then(|| {
+                let censored = match gate.metric.as_str() {
+                    "delay_p50" | "delay_p90" | "delay_p95" | "delay_p99" => {
+                        gate.metric.replace("delay_p", "delay_censored_p")
+                    }
+                    _ => "delay_censored_p95".into(),
+                };
+                format!(
+                    "{} counts delivered mail only, and {} delivered {:.2} pp less; gate {censored} to count undelivered mail as infinitely late",
+                    gate.metric,
+                    v.policy,
+                    -d.paired.mean * 100.0,
+                )
+            })
+        })
+        .collect()
 }
 
 /// How a `--precision` run ended.

@@ -352,6 +352,8 @@ pub fn verdicts(
     scenario: &Scenario,
     r: &Report,
     verdicts: &[Verdict],
+    cut: &[String],
+    judged: bool,
 ) -> String {
     let mut s = String::new();
     let _ = writeln!(
@@ -359,6 +361,14 @@ pub fn verdicts(
         "{file}: {} (seed {}, digest {})",
         scenario.name, r.seed, r.digest
     );
+    for line in cut {
+        let _ = writeln!(s, "  CUT {line}");
+    }
+    let word = |pass: bool| match (judged, pass) {
+        (false, _) => "INCONCLUSIVE",
+        (true, true) => "PASS",
+        (true, false) => "FAIL",
+    };
     if verdicts.is_empty() {
         let _ = writeln!(s, "  (no [expect] bounds)");
     }
@@ -367,7 +377,7 @@ pub fn verdicts(
             let _ = writeln!(
                 s,
                 "  {} {} = \"{expected}\" (the analysis names it first in {:.0}% of {n} seeds)",
-                if v.pass { "PASS" } else { "FAIL" },
+                word(v.pass),
                 v.name,
                 share * 100.0
             );
@@ -378,7 +388,7 @@ pub fn verdicts(
             let _ = writeln!(
                 s,
                 "  {} {} = \"{expected}\" (the analysis names {found} first)",
-                if v.pass { "PASS" } else { "FAIL" },
+                word(v.pass),
                 v.name,
             );
             continue;
@@ -403,7 +413,7 @@ pub fn verdicts(
         let _ = writeln!(
             s,
             "  {} {} = {} ({}{})",
-            if v.pass { "PASS" } else { "FAIL" },
+            word(v.pass),
             v.name,
             shown,
             bounds.join(", "),
@@ -559,5 +569,69 @@ pub fn timeline(name: &str, policy: &RetryPolicy, t: &Timeline) -> String {
             }
         );
     }
+    s
+}
+
+/// The runs a limit cut short, one line each, before an experiment's table ("" if none).
+pub fn cut_runs(cut: &[String]) -> String {
+    if cut.is_empty() {
+        return String::new();
+    }
+    let mut s = format!(
+        "CUT: {} run{} stopped by a limit before the scenario ended; its metrics describe part of the scenario:\n",
+        cut.len(),
+        if cut.len() == 1 { "" } else { "s" }
+    );
+    for line in cut.iter().take(10) {
+        s.push_str(&format!("  {line}\n"));
+    }
+    if cut.len() > 10 {
+        s.push_str(&format!("  … and {} more\n", cut.len() - 10));
+    }
+    s.push('\n');
+    s
+}
+
+/// The metric registry as a table (`mxsim metrics`).
+pub fn metrics(all: &[mxsim_core::metric::Family]) -> String {
+    use mxsim_core::metric::{Better, Needs, Unit};
+    let mut s = String::from(
+        "metric                    unit         better  censored gate compare needs          meaning\n",
+    );
+    for f in all {
+        let unit = match f.unit {
+            Unit::Share => "share",
+            Unit::Count => "count",
+            Unit::Duration => "duration",
+            Unit::PerMessage => "per message",
+            Unit::Flag => "host",
+        };
+        let better = match f.better {
+            Better::Higher => "higher",
+            Better::Lower => "lower",
+            Better::Neither => "-",
+        };
+        let needs = match f.needs {
+            Needs::Nothing => "-",
+            Needs::Capacity => "capacity",
+            Needs::Greylist => "greylist",
+            Needs::Resolver => "[policy.dns]",
+            Needs::ConnectionCache => "connections",
+            Needs::SloTime => "an SLO time",
+        };
+        let yes = |b: bool| if b { "yes" } else { "-" };
+        let _ = writeln!(
+            s,
+            "{:<25} {unit:<12} {better:<7} {:<8} {:<4} {:<7} {needs:<14} {}",
+            f.name,
+            yes(f.censored),
+            yes(f.gateable),
+            if f.compared { "default" } else { "-" },
+            f.about
+        );
+    }
+    s.push_str(
+        "\ncensored: undelivered messages count as infinitely late (\"not reached\" when fewer than\nthat share was delivered), so dropping mail never improves them. gate: --gate and --pareto\ntake it. compare: in compare's and sweep's table by default (add others with --metric).\n",
+    );
     s
 }

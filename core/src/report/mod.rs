@@ -48,6 +48,9 @@ pub struct Report {
     pub digest: String,
     /// `queue_empty`, `duration` or `events_max`.
     pub stopped_by: &'static str,
+    /// The limit that cut the run short, if one did (`null`: the run is the whole scenario).
+    /// A bound or gate on a cut run is inconclusive unless the user accepts cut runs.
+    pub cut: Option<Cut>,
     /// Simulated time at the end, ms.
     pub end_ms: u64,
     /// Events processed.
@@ -95,6 +98,49 @@ pub struct Report {
     /// share never reached is left out).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delay_cdf: Option<Vec<CdfPoint>>,
+}
+
+/// A declared limit that ended a run before its scenario did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Limit {
+    /// `limits.events_max`: the run stopped after that many events, mail still moving.
+    EventsMax,
+    /// `limits.messages_max`: the workload would have generated more messages.
+    MessagesMax,
+}
+
+impl Limit {
+    /// The limit's name in the scenario (`events_max`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Limit::EventsMax => "events_max",
+            Limit::MessagesMax => "messages_max",
+        }
+    }
+}
+
+/// How a run was cut short: by which limit, and when (the stop for `events_max`, the first
+/// refused arrival for `messages_max`). Metrics of a cut run describe part of the scenario,
+/// so verdicts on them are inconclusive by default (DESIGN §8: a limit reached is a reported
+/// outcome).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Cut {
+    /// The limit reached.
+    pub limit: Limit,
+    /// Simulated time it took effect, ms.
+    pub at_ms: u64,
+}
+
+impl Cut {
+    /// "run cut by events_max at 5h27m", the wording every report and verdict uses.
+    pub fn describe(&self) -> String {
+        format!(
+            "run cut by {} at {}",
+            self.limit.name(),
+            crate::time::human(crate::time::SimDuration::from_ms(self.at_ms))
+        )
+    }
 }
 
 /// One point of the delay distribution.

@@ -69,10 +69,31 @@ impl Scenario {
             .any(|e| matches!(e.metric, crate::expect::Metric::Culprit(_)))
     }
 
+    /// What this scenario can measure: the registry's test for a bound or gate on a metric
+    /// (`crate::metric::Metric::measurable`).
+    pub fn measurable(&self) -> crate::metric::Measurable {
+        measurable_of(&self.hosts, Some(&self.policy), &self.delivered_within)
+    }
+
     /// `delivered_within` when a scenario does not say (minutes): 1 h, 4 h and 1 d, the
     /// times operators commonly promise and the first delay-warning ages of Postfix (4 h)
     /// and Exim (24 h) around them.
     pub const DELIVERED_WITHIN_DEFAULT: [u64; 3] = [60, 240, 1440];
+}
+
+/// What a scenario with these hosts, sender policy and SLO times can measure.
+pub(crate) fn measurable_of(
+    hosts: &[HostSpec],
+    policy: Option<&Policy>,
+    slo_times: &[SimDuration],
+) -> crate::metric::Measurable {
+    crate::metric::Measurable {
+        slo_times_ms: slo_times.iter().map(|d| d.as_ms()).collect(),
+        capacity: hosts.iter().any(|h| h.capacity.is_some()),
+        greylist: hosts.iter().any(|h| h.greylist.is_some()),
+        resolver: policy.is_some_and(|p| p.dns.is_some()),
+        connection_cache: policy.is_some_and(|p| p.connections.is_some()),
+    }
 }
 
 /// Limits that refuse oversize scenarios up front and stop runaway runs (DESIGN §7).

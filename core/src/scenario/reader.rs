@@ -129,6 +129,18 @@ impl Reader {
         path: &str,
         allowed: &[&str],
     ) -> Option<Fields<'a>> {
+        self.table_with_help(node, path, allowed, "")
+    }
+
+    /// [`Reader::table`], with `more` appended to the help of an unknown field (where the
+    /// allowed names come from a registry the user can list, e.g. `[expect]`'s metrics).
+    pub fn table_with_help<'a>(
+        &mut self,
+        node: &'a Node,
+        path: &str,
+        allowed: &[&str],
+        more: &str,
+    ) -> Option<Fields<'a>> {
         let Kind::Table(entries) = &node.kind else {
             self.type_error(node, path, "a table");
             return None;
@@ -136,8 +148,8 @@ impl Reader {
         for e in entries {
             if !allowed.contains(&e.key.as_str()) {
                 let help = match suggest(&e.key, allowed.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("allowed fields here: {}", allowed.join(", ")),
+                    Some(s) => format!("did you mean `{s}`?{more}"),
+                    None => format!("allowed fields here: {}{more}", allowed.join(", ")),
                 };
                 self.error(
                     &join(path, &e.key),

@@ -285,6 +285,28 @@ impl Simulation {
         self.stopped
     }
 
+    /// The limit that cut the run short, if one did: `events_max` (the run stopped with
+    /// events left), else `messages_max` (an arrival the limit refused, before the
+    /// scenario's `duration`).
+    pub fn cut(&self) -> Option<crate::report::Cut> {
+        use crate::report::{Cut, Limit};
+        if self.stopped == Some(Stop::EventsMax) {
+            return Some(Cut {
+                limit: Limit::EventsMax,
+                at_ms: self.queue.now().as_ms(),
+            });
+        }
+        let refused = self.arrivals.refused_at()?;
+        let before_end = self
+            .scenario
+            .duration
+            .is_none_or(|d| refused.as_ms() < d.as_ms());
+        before_end.then_some(Cut {
+            limit: Limit::MessagesMax,
+            at_ms: refused.as_ms(),
+        })
+    }
+
     /// Down windows of host `host` up to `until`, from the same generator the run uses.
     pub fn down_windows(&mut self, host: HostId, until: SimTime) -> Vec<(SimTime, SimTime)> {
         self.health[host.index()].down_windows(until)
@@ -383,6 +405,7 @@ impl Simulation {
             run: RunInfo {
                 digest: self.recorder.digest(),
                 stopped_by: self.stopped.map_or("running", Stop::name),
+                cut: self.cut(),
                 end_ms: self.queue.now().as_ms(),
                 events: self.queue.popped(),
             },

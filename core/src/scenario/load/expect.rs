@@ -7,24 +7,48 @@ pub(super) fn read_expect(
     r: &mut Reader,
     top: &Fields<'_>,
     hosts: &[HostSpec],
+    policy: Option<&Policy>,
 ) -> Vec<Expectation> {
     let Some(node) = top.get("expect") else {
         return Vec::new();
     };
-    let mut allowed: Vec<&str> = Metric::NAMES.to_vec();
-    allowed.push("bounced_with");
-    allowed.push("host_share");
-    allowed.push("delivered_within");
-    allowed.push("culprit");
-    allowed.push("seeds");
-    let Some(f) = r.table(node, "expect", &allowed) else {
+    // The scalar metrics of the registry, then the table forms.
+    let scalars: Vec<&'static str> = crate::metric::FAMILIES
+        .iter()
+        .map(|f| f.name)
+        .filter(|n| Metric::parse(n).is_ok())
+        .collect();
+    let mut allowed = scalars.clone();
+    allowed.extend([
+        "bounced_with",
+        "host_share",
+        "delivered_within",
+        "culprit",
+        "seeds",
+    ]);
+    let metrics = format!(
+        " [expect] takes: {} (`mxsim metrics` says what each metric measures)",
+        allowed.join(", ")
+    );
+    let Some(f) = r.table_with_help(node, "expect", &allowed, &metrics) else {
         return Vec::new();
     };
+    // SLO times named by bounds are added to the scenario's, so only mechanisms are checked.
+    let measurable = measurable_of(hosts, policy, &[]);
     let mut out = Vec::new();
-    for name in Metric::NAMES {
+    for name in scalars {
         if let Some(n) = f.get(name) {
-            let metric = Metric::from_name(name).expect("NAMES are all known");
-            if let Some((min, max)) = read_bound(r, n, &f.path_of(name), metric.is_duration()) {
+            let metric = Metric::parse(name).expect("scalars parse");
+            let path = f.path_of(name);
+            if let Err(why) = metric.measurable(&measurable) {
+                let (message, help) = why.split_once("\n  help: ").unwrap_or((&why, ""));
+                r.error(
+                    &path,
+                    n.span.clone(),
+                    format!("cannot bound {message}"),
+                    (!help.is_empty()).then(|| help.to_string()),
+                );
+            } else if let Some((min, max)) = read_bound(r, n, &path, metric.is_duration()) {
                 out.push(Expectation {
                     name: name.to_string(),
                     metric,

@@ -123,7 +123,7 @@ fn read_scenario(r: &mut Reader, root: &Node) -> Option<Scenario> {
     let workload = read_workload(r, &top, &domains, &limits);
     let policy = read_policy(r, top.get("policy"), &hosts, &links, None);
     let policies = read_named_policies(r, &top, &hosts, &links);
-    let expect = read_expect(r, &top, &hosts);
+    let expect = read_expect(r, &top, &hosts, policy.as_ref());
     let expect_seeds = read_expect_seeds(r, &top);
     let mut hosts = hosts;
     read_relay_policies(r, &relay_queues, &mut hosts, &links);

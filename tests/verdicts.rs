@@ -1,0 +1,381 @@
+//! Verdicts a CI gate can rely on (issue 22): each test is named after the item it pins, and
+//! each failed on the code before the fix.
+
+mod common;
+
+use common::binary::{json, mxsim, root, stderr, stdout};
+use std::process::{Command, Stdio};
+
+const FLAKY: &str = "scenarios/flaky-relay-443.toml";
+
+/// Runs `mxsim args…` with stdout sent to `out`.
+fn mxsim_to(args: &[&str], out: Stdio) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_mxsim"))
+        .args(args)
+        .current_dir(root())
+        .stdout(out)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("the mxsim binary runs")
+}
+
+fn full_disk() -> Stdio {
+    Stdio::from(std::fs::File::create("/dev/full").expect("Linux has /dev/full"))
+}
+
+#[test]
+fn item_1_the_exit_status_is_the_verdict_whatever_happens_to_stdout() {
+    // A failed bound exits 1 even when stdout cannot be written (it used to exit 0).
+    let failing = ["check", FLAKY, "--set", "policy.queue_lifetime=30m"];
+    let o = mxsim_to(&failing, full_disk());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot write to standard output"),
+        "{}",
+        stderr(&o)
+    );
+    // A passing check whose report is lost is an error, not a pass.
+    let o = mxsim_to(&["check", FLAKY], full_disk());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // Same for compare with a failing gate.
+    let o = mxsim_to(
+        &[
+            "compare",
+            FLAKY,
+            "--policy",
+            "scenario",
+            "--policy",
+            "policy.queue_lifetime=30m",
+            "--seeds",
+            "10",
+            "--gate",
+            "delivered_ratio:-1%",
+        ],
+        full_disk(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    // A closed pipe after a failed verdict still exits 1 (`mxsim check F | true`).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mxsim"))
+        .args(failing)
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+    // A closed pipe after a pass is quiet and 0 (`mxsim check F | head -c0`).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mxsim"))
+        .args(["check", FLAKY])
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+}
+
+#[test]
+fn item_2_a_run_cut_by_a_limit_is_never_silently_judged() {
+    let cut = ["check", FLAKY, "--set", "limits.events_max=50"];
+    let o = mxsim(&cut);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("inconclusive: the bounds of scenarios/flaky-relay-443.toml are judged on 1 cut run: seed 7: run cut by events_max at "),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stdout(&o).contains("INCONCLUSIVE delivered_ratio"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!stdout(&o).contains("PASS"), "{}", stdout(&o));
+    // Every output form says why: JSON, CSV and JUnit.
+    let o = mxsim(&[&cut[..], &["--json"]].concat());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["cut"]["limit"], "events_max");
+    assert_eq!(v[0]["pass"], false);
+    assert!(v[0]["inconclusive"]
+        .as_str()
+        .unwrap()
+        .contains("events_max"));
+    let o = mxsim(&[&cut[..], &["--csv"]].concat());
+    assert!(stdout(&o)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .contains("run cut by events_max"));
+    let junit = std::env::temp_dir().join(format!("mxsim-cut-{}.xml", std::process::id()));
+    let o = mxsim(&[&cut[..], &["--junit", junit.to_str().unwrap()]].concat());
+    assert_eq!(o.status.code(), Some(2));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("<error message=\"inconclusive: "), "{xml}");
+    assert!(xml.contains("failures=\"0\" errors=\"5\""), "{xml}");
+    std::fs::remove_file(&junit).unwrap();
+    // Opting in judges the cut run as it is.
+    let o = mxsim(&[&cut[..], &["--allow-cut"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("CUT seed 7: run cut by events_max"),
+        "{}",
+        stdout(&o)
+    );
+    // compare: runs cut at different simulated times are not paired silently.
+    let compare = [
+        "compare",
+        FLAKY,
+        "--policy",
+        "scenario",
+        "--policy",
+        "postfix",
+        "--seeds",
+        "3",
+        "--set",
+        "limits.events_max=2000",
+    ];
+    let o = mxsim(&compare);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("CUT: 6 runs stopped by a limit"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stderr(&o).contains("inconclusive: the comparison is judged on 6 cut runs"));
+    let o = mxsim(&[&compare[..], &["--json", "--allow-cut"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["cut_runs"].as_array().unwrap().len(), 6);
+}
+
+#[test]
+fn item_2_a_workload_cut_by_messages_max_is_a_cut() {
+    use mxsim_core::report::Limit;
+    // 100 messages an hour for an hour against a limit of 100: some seeds draw more.
+    let text = common::one_mx(
+        "[limits]\nmessages_max = 100",
+        "{ poisson_per_hour = 100, for = \"1h\" }",
+        "",
+        "retry = { fixed = \"5m\" }",
+    );
+    let (mut cut, mut whole) = (0, 0);
+    for seed in 0..20 {
+        let mut s = common::load(&text);
+        s.seed = seed;
+        let r = mxsim_core::run(s);
+        match r.cut {
+            Some(c) => {
+                assert_eq!(c.limit, Limit::MessagesMax);
+                assert_eq!(r.outcomes.generated, 100, "the limit was reached");
+                assert!(
+                    c.at_ms < 3_600_000,
+                    "the refused arrival is inside the window"
+                );
+                cut += 1;
+            }
+            None => {
+                assert!(r.outcomes.generated <= 100);
+                whole += 1;
+            }
+        }
+    }
+    assert!(cut > 0 && whole > 0, "{cut} cut, {whole} whole");
+}
+
+#[test]
+fn item_3_delay_metrics_cannot_reward_dropping_mail() {
+    let args = [
+        "compare",
+        FLAKY,
+        "--policy",
+        "scenario",
+        "--policy",
+        "policy.queue_lifetime=30m",
+        "--seeds",
+        "10",
+    ];
+    // The delivered-only gate passes, but says why it should not be trusted.
+    let o = mxsim(&[&args[..], &["--gate", "delay_p95:+0%"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("note: delay_p95 counts delivered mail only, and policy.queue_lifetime=30m delivered 22.85 pp less"),
+        "{}",
+        stdout(&o)
+    );
+    // The censored gate fails: the candidate never delivers 95% of its mail.
+    let o = mxsim(&[&args[..], &["--gate", "delay_censored_p95:+0%"]].concat());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let t = stdout(&o);
+    assert!(t.contains("FAIL delay_censored_p95:+0%"), "{t}");
+    // The verdict, by default, counts undelivered mail as late, and no delivered-only delay
+    // calls the candidate better.
+    let verdict = t.split("Verdict against").nth(1).unwrap();
+    assert!(
+        verdict.contains("delay_censored_p95 not reached in 10 of 10 seeds"),
+        "{verdict}"
+    );
+    let better = verdict.lines().find(|l| l.contains("better:"));
+    assert!(better.is_none_or(|l| !l.contains("delay")), "{verdict}");
+    // In JSON: a certain difference with an infinite (null) interval, verdict worse.
+    let v = json(&[&args[..], &["--json"]].concat());
+    let m = v["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == "delay_censored_p95")
+        .unwrap();
+    assert_eq!(m["censored"], true);
+    assert_eq!(m["undefined"], serde_json::json!([0, 10]));
+    assert_eq!(m["differences"][0]["verdict"], "worse");
+    assert!(m["differences"][0]["paired"]["mean"].is_null());
+    // A sweep shows censored delays too, "not reached" where mail expired.
+    let o = mxsim(&[
+        "sweep",
+        FLAKY,
+        "--param",
+        "policy.queue_lifetime=30m,5d",
+        "--seeds",
+        "3",
+    ]);
+    assert!(stdout(&o).contains("not reached in 3/3"), "{}", stdout(&o));
+    // A plot of an infinite difference is drawn without it (it used to hang).
+    let dir = std::env::temp_dir().join(format!("mxsim-inf-plot-{}", std::process::id()));
+    let o = mxsim(&[&args[..], &["--plot", dir.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let svg = std::fs::read_to_string(dir.join("compare-differences.svg")).unwrap();
+    assert!(svg.contains("delay_censored_p95 (not reached: ∞)"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A scenario file with `extra` appended, in a temporary directory.
+fn scenario_with(name: &str, base: &str, extra: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mxsim-verdicts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    let text = std::fs::read_to_string(root().join(base)).unwrap();
+    std::fs::write(&path, format!("{text}\n{extra}")).unwrap();
+    path
+}
+
+#[test]
+fn item_4_one_metric_registry_for_expect_gates_and_help() {
+    // [expect] delay_mean used to be refused; --gate delay_p90 used to be refused.
+    let text = std::fs::read_to_string(root().join(FLAKY)).unwrap();
+    let with_mean = text.replace(
+        "[expect]\n",
+        "[expect]\ndelay_mean = { max = \"1h\" }\ndelay_censored_p95 = { max = \"6h\" }\n",
+    );
+    assert_ne!(with_mean, text, "the scenario has an [expect] table");
+    let path = scenario_with("mean.toml", FLAKY, "");
+    std::fs::write(&path, with_mean).unwrap();
+    let o = mxsim(&["check", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("PASS delay_mean = "), "{}", stdout(&o));
+    let o = mxsim(&[
+        "compare",
+        FLAKY,
+        "--policy",
+        "scenario",
+        "--policy",
+        "postfix",
+        "--seeds",
+        "3",
+        "--gate",
+        "delay_p90:+1h",
+    ]);
+    assert!(o.status.code() != Some(2), "{}", stderr(&o));
+    // A bound the scenario cannot measure is invalid input naming the line and what is missing.
+    let no_capacity = text.replace("[expect]\n", "[expect]\nover_capacity = { max = 0 }\n");
+    std::fs::write(&path, no_capacity).unwrap();
+    let o = mxsim(&["check", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("cannot bound over_capacity needs a host with a capacity"),
+        "{e}"
+    );
+    assert!(e.contains("mean.toml:"), "{e}");
+    // Unknown names list the valid ones, from the registry.
+    let bad = text.replace("[expect]\n", "[expect]\ndelay_p59 = { max = \"1h\" }\n");
+    std::fs::write(&path, bad).unwrap();
+    let e = stderr(&mxsim(&["check", path.to_str().unwrap()]));
+    assert!(
+        e.contains("delay_p50") && e.contains("delay_censored_p95"),
+        "{e}"
+    );
+    std::fs::remove_file(&path).unwrap();
+    // `mxsim metrics` prints the registry; its JSON is what the browser reads.
+    let v = json(&["metrics", "--json"]);
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "delay_mean",
+        "delay_p90",
+        "delay_censored_p95",
+        "over_capacity",
+    ] {
+        assert!(names.contains(&name), "{name}");
+        // Every name the registry has, a gate takes or refuses for a stated reason.
+        let o = mxsim(&[
+            "compare",
+            FLAKY,
+            "--policy",
+            "scenario",
+            "--policy",
+            "postfix",
+            "--seeds",
+            "2",
+            "--gate",
+            &format!("{name}:+1%"),
+        ]);
+        if name == "over_capacity" {
+            assert!(
+                stderr(&o).contains("needs a host with a capacity"),
+                "{}",
+                stderr(&o)
+            );
+        } else {
+            assert_ne!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        }
+    }
+}
+
+#[test]
+fn item_3_the_readme_excerpt_on_dropping_mail_matches_the_binary() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let block = readme
+        .split("--seeds 10 --gate delay_censored_p95:+0%\n```\n\n```\n")
+        .nth(1)
+        .expect("README has the dropping-mail excerpt")
+        .split("```")
+        .next()
+        .unwrap();
+    let o = mxsim(&[
+        "compare",
+        FLAKY,
+        "--policy",
+        "scenario",
+        "--policy",
+        "policy.queue_lifetime=30m",
+        "--seeds",
+        "10",
+        "--gate",
+        "delay_censored_p95:+0%",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().map(str::trim_end).collect();
+    for want in block.lines() {
+        assert!(
+            lines.contains(&want.trim_end()),
+            "README line not in the output: {want:?}"
+        );
+    }
+}

@@ -6,10 +6,10 @@
 //! the thread count or on scheduling.
 
 use crate::check::CheckOutput;
-use crate::experiment::{cut_runs, inconclusive, metrics_checked, pool, run_jobs};
+use crate::experiment::{inconclusive, metrics_checked, pool, run_jobs};
 use crate::shard::{emit_shard, shard_jobs, text_hash, Experiment, JobResult, ShardFile};
 use crate::{csv_text, emit, junit, plot, read_scenario_text, render, Failure};
-use mxsim_core::compare::{compare, precision_of, Comparison, PrecisionOutcome};
+use mxsim_core::compare::{precision_of, Comparison, PrecisionOutcome};
 use mxsim_core::experiment::{seeds_from, RunResult, Shard};
 use mxsim_core::metric::Metric;
 use mxsim_core::scenario::{load_edited, Edit, EditError, Scenario};
@@ -151,15 +151,11 @@ fn run_all(
 
 /// The comparison of `table[policy][seed]`.
 fn comparison(labels: &[String], seeds: &[u64], table: &[Vec<RunResult>]) -> Comparison {
-    let readings: Vec<Vec<Vec<_>>> = table
-        .iter()
-        .map(|row| row.iter().map(|r| r.readings.clone()).collect())
-        .collect();
-    compare(labels.to_vec(), seeds.to_vec(), &readings)
+    mxsim_core::experiment::compare_runs(labels.to_vec(), seeds.to_vec(), table)
 }
 
-/// One CSV row per metric and policy: its interval, and its paired difference against the
-/// baseline.
+/// One CSV row per metric and policy: its interval, its paired difference against the
+/// baseline, and how many of the policy's runs a limit cut short.
 pub fn csv_rows(c: &Comparison) -> Vec<Vec<String>> {
     let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
     let mut rows = vec![[
@@ -174,6 +170,7 @@ pub fn csv_rows(c: &Comparison) -> Vec<Vec<String>> {
         "significant",
         "verdict",
         "unpaired_half_width",
+        "cut_runs",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -193,6 +190,11 @@ pub fn csv_rows(c: &Comparison) -> Vec<Vec<String>> {
                 d.map_or(String::new(), |d| d.significant.to_string()),
                 d.map_or(String::new(), |d| d.verdict.name().to_string()),
                 opt(d.map(|d| d.unpaired.half_width)),
+                c.cut_runs
+                    .iter()
+                    .filter(|r| r.policy == *name)
+                    .count()
+                    .to_string(),
             ]);
         }
     }
@@ -307,13 +309,12 @@ pub fn finish(
     let gates = parse_gates(gate_texts)?;
     let c = comparison(labels, seeds, table);
     let verdicts: Vec<_> = gates.iter().flat_map(|g| check_gate(&c, g)).collect();
-    let cut = cut_runs(labels, seeds, table);
+    let cut: Vec<String> = c.cut_runs.iter().map(|r| r.describe()).collect();
     let blocked = inconclusive("the comparison is", &cut, outputs.allow_cut);
     match outputs.output {
         CheckOutput::Json => {
             let mut v = serde_json::to_value(&c).expect("comparisons serialise");
             v["gates"] = serde_json::to_value(&verdicts).expect("verdicts serialise");
-            v["cut_runs"] = serde_json::to_value(&cut).expect("strings serialise");
             if let Some(p) = &precision {
                 v["precision"] = serde_json::to_value(p).expect("outcomes serialise");
             }

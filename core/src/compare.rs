@@ -10,20 +10,9 @@
 use crate::metric::{Better, Metric, Unit};
 use crate::report::Report;
 use crate::stats::{mean_interval, paired_difference, welch_difference, Interval};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// One metric read from a report: its name, whether it is a duration (ms), and its value
-/// (`None` when the run does not define it, e.g. a delay percentile with nothing delivered).
-/// Serialisable, so that shards of an experiment can be merged later (`mxsim merge`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Reading {
-    /// Metric name, as in `[expect]` where one exists.
-    pub name: String,
-    /// Value and bounds are milliseconds.
-    pub is_duration: bool,
-    /// The value in this run.
-    pub value: Option<f64>,
-}
+pub use crate::report::Reading;
 
 /// Reads `metrics` from a report, by the registry's rules ([`Metric::value`]), under their
 /// canonical names.
@@ -33,6 +22,8 @@ pub fn readings(r: &Report, metrics: &[Metric]) -> Vec<Reading> {
         .map(|m| Reading {
             name: m.name(),
             is_duration: m.is_duration(),
+            unit: m.family().unit,
+            censored: m.family().censored,
             value: m.value(r),
         })
         .collect()
@@ -129,6 +120,27 @@ pub struct Comparison {
     pub seeds: Vec<u64>,
     /// Per metric.
     pub metrics: Vec<MetricComparison>,
+    /// The runs a limit cut short (policy, then seed order): a verdict on them is
+    /// inconclusive unless the user accepts cut runs.
+    pub cut_runs: Vec<CutRun>,
+}
+
+/// A run of a comparison that a limit cut short.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CutRun {
+    /// Its policy.
+    pub policy: String,
+    /// Its seed.
+    pub seed: u64,
+    /// Which limit, and when.
+    pub cut: crate::report::Cut,
+}
+
+impl CutRun {
+    /// "POLICY seed N: run cut by events_max at 5h27m".
+    pub fn describe(&self) -> String {
+        format!("{} seed {}: {}", self.policy, self.seed, self.cut.describe())
+    }
 }
 
 /// The metrics (name, is a duration) that every run of `table` reports, in the first run's
@@ -207,6 +219,7 @@ pub fn compare(policies: Vec<String>, seeds: Vec<u64>, table: &[Vec<Vec<Reading>
         policies,
         seeds,
         metrics,
+        cut_runs: Vec::new(),
     }
 }
 
@@ -505,6 +518,7 @@ mod tests {
             n: 10,
         };
         Comparison {
+            cut_runs: Vec::new(),
             policies: vec!["a".into(), "b".into()],
             seeds: (0..10).collect(),
             metrics: vec![MetricComparison {

@@ -59,6 +59,35 @@ pub fn metrics_for(variants: &[Scenario], extra: &[Metric]) -> Vec<Metric> {
     out
 }
 
+/// Compares `table[p][i]`, policy `p`'s run on seed `seeds[i]` ([`crate::compare::compare`]
+/// over their readings), listing the runs a limit cut short.
+pub fn compare_runs(
+    policies: Vec<String>,
+    seeds: Vec<u64>,
+    table: &[Vec<RunResult>],
+) -> crate::compare::Comparison {
+    let readings: Vec<Vec<Vec<Reading>>> = table
+        .iter()
+        .map(|row| row.iter().map(|r| r.readings.clone()).collect())
+        .collect();
+    let cut_runs = policies
+        .iter()
+        .zip(table)
+        .flat_map(|(policy, row)| {
+            row.iter().zip(&seeds).filter_map(|(run, &seed)| {
+                run.cut.map(|cut| crate::compare::CutRun {
+                    policy: policy.clone(),
+                    seed,
+                    cut,
+                })
+            })
+        })
+        .collect();
+    let mut c = crate::compare::compare(policies, seeds, &readings);
+    c.cut_runs = cut_runs;
+    c
+}
+
 /// Checks that every variant can measure `metric` (a gate's or `--pareto`'s); the error
 /// names the variant that cannot and what it lacks.
 pub fn check_measurable(metric: &Metric, variants: &[(String, &Scenario)]) -> Result<(), String> {
@@ -129,7 +158,7 @@ pub fn compare_specs(
         .collect::<Result<Vec<_>, _>>()?;
     let seed_list = seeds_from(scenarios[0].seed, u64::from(seeds));
     let metrics = metrics_for(&scenarios, &[]);
-    let table: Vec<Vec<Vec<Reading>>> = scenarios
+    let table: Vec<Vec<RunResult>> = scenarios
         .iter()
         .map(|s| {
             seed_list
@@ -137,12 +166,12 @@ pub fn compare_specs(
                 .map(|&seed| {
                     let mut s = s.clone();
                     s.seed = seed;
-                    run_reduced(s, &metrics).readings
+                    run_reduced(s, &metrics)
                 })
                 .collect()
         })
         .collect();
-    Ok(crate::compare::compare(specs.to_vec(), seed_list, &table))
+    Ok(compare_runs(specs.to_vec(), seed_list, &table))
 }
 
 /// The seeds of an experiment: the scenario's seed and the ones after it (wrapping inside

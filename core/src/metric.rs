@@ -19,21 +19,7 @@ use crate::report::Report;
 use crate::time::{human, parse_duration, SimDuration};
 use serde::Serialize;
 
-/// What a metric's numbers are, for formatting and for reading an allowance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Unit {
-    /// A share of the generated messages (or of sessions, lookups, contacts), 0 … 1.
-    Share,
-    /// A count of messages, attempts, connections, lookups.
-    Count,
-    /// A duration in milliseconds.
-    Duration,
-    /// Per generated message (attempts per message).
-    PerMessage,
-    /// 1 when the analysis names the expected host first, else 0.
-    Flag,
-}
+pub use crate::report::Unit;
 
 /// Which way a metric gets better: the direction of `better`/`worse` verdicts, of a gate's
 /// allowance and of a Pareto front.

@@ -294,6 +294,7 @@ impl Metrics {
                 series: series.0.to_vec(),
                 manager: qmgr.map(|q| q.counters),
             },
+            metrics: Vec::new(),
             routing: None,
             series: None,
             analysis: None,

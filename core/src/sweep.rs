@@ -186,9 +186,12 @@ mod tests {
     use super::*;
 
     fn reading(name: &str, v: f64) -> Reading {
+        let m = crate::metric::Metric::parse(name).unwrap();
         Reading {
             name: name.into(),
-            is_duration: name.starts_with("delay"),
+            is_duration: m.is_duration(),
+            unit: m.family().unit,
+            censored: m.family().censored,
             value: Some(v),
         }
     }

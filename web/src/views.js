@@ -14,44 +14,58 @@ export function h(tag, attrs = {}, ...children) {
   return e;
 }
 
-/** The metrics shown per lane: [key, label, value of a report, text of the value]. The keys
- *  are `data-metric` attributes (the browser tests read them against `mxsim run --json`). */
-export const METRICS = [
+/** The run facts shown per lane before its metrics: [key, label, value of a report, text].
+ *  The keys are `data-metric` attributes (the browser tests read them against `mxsim run
+ *  --json`). */
+const FACTS = [
   ["generated", "messages", (r) => r.outcomes.generated, number],
   ["delivered", "delivered", (r) => r.outcomes.delivered, number],
   ["bounced", "bounced", (r) => r.outcomes.bounced, number],
   ["expired", "expired", (r) => r.outcomes.expired, number],
   ["queued", "still queued", (r) => r.outcomes.queued, number],
-  ["delivered_ratio", "delivered ratio", (r) => (r.outcomes.generated ? r.outcomes.delivered / r.outcomes.generated : null), (x) => percent(x)],
-  ["delay_p50", "delay p50", (r) => r.delay_ms.p50, human],
-  ["delay_p95", "delay p95", (r) => r.delay_ms.p95, human],
-  ["delay_p99", "delay p99", (r) => r.delay_ms.p99, human],
-  ["delay_mean", "delay mean", (r) => r.delay_ms.mean, human],
-  ["attempts_per_message", "attempts per message", (r) => r.attempts.per_message, number],
+];
+const TRAILER = [
   ["events", "events", (r) => r.events, number],
   ["digest", "trace digest", (r) => r.digest, String],
 ];
 
+/** A value in its unit (core's metric registry gives every metric one; `censored`: a missing
+ *  value is a share of messages never delivered, "not reached"). */
+export function inUnit(unit, x, censored = false) {
+  if (x === null || x === undefined) return censored ? "not reached" : "–";
+  if (unit === "duration") return human(x);
+  if (unit === "share") return percent(x);
+  return number(x);
+}
+
+/** The lane's rows: facts, then the report's `metrics` (core's registry readings: names,
+ *  units and values are core's, none is computed here), then events and digest. */
+function laneRows(r) {
+  const reading = (m) => [m.name, m.name.replaceAll("_", " "), () => m.value, (x) => inUnit(m.unit, x, m.censored), m.unit];
+  return [...FACTS, ...r.metrics.map(reading), ...TRAILER];
+}
+
 /** A lane's metrics table from its report. */
 export function metricsTable(report, lane) {
+  const cut = report.cut ? [h("tr", {}, h("th", { scope: "row" }, "cut short"), h("td", { "data-cut": report.cut.limit }, `by ${report.cut.limit} at ${human(report.cut.at_ms)}: the metrics describe part of the scenario`))] : [];
   return h(
     "table",
     { class: "numbers", "data-lane": lane },
-    h("tbody", {}, ...METRICS.map(([key, label, get, show]) => {
+    h("tbody", {}, ...cut, ...laneRows(report).map(([key, label, get, show]) => {
       const v = get(report);
       return h("tr", {}, h("th", { scope: "row" }, label), h("td", { "data-metric": key, "data-value": v ?? "" }, show(v)));
     })),
-    ...report.delivered_within.map((w) => h("tr", {}, h("th", { scope: "row" }, `delivered within ${human(w.within_ms)}`), h("td", {}, percent(w.share)))),
   );
 }
 
-/** Single-seed A vs B: each metric of both runs and B − A. */
+/** Single-seed A vs B: each metric of both runs and B − A (rows by name, as in A). */
 export function differenceTable(a, b) {
-  const rows = METRICS.filter(([k]) => k !== "digest" && k !== "events").map(([key, label, get, show]) => {
+  const rowsB = new Map(laneRows(b).map((row) => [row[0], row]));
+  const rows = laneRows(a).filter(([k]) => k !== "digest" && k !== "events" && rowsB.has(k)).map(([key, label, get, show, unit]) => {
     const x = get(a);
-    const y = get(b);
+    const y = rowsB.get(key)[2](b);
     const d = x === null || y === null ? null : y - x;
-    const shown = d === null ? "–" : key === "delivered_ratio" ? points(d) : show === human ? human(d) : number(d);
+    const shown = d === null ? "–" : unit === "share" ? points(d) : unit === "duration" ? human(d) : number(d);
     return h("tr", {}, h("th", { scope: "row" }, label), h("td", {}, show(x)), h("td", {}, show(y)), h("td", { "data-diff": key }, d > 0 ? `+${shown}` : shown));
   });
   return [h("thead", {}, h("tr", {}, h("th", {}, "metric (this seed)"), h("th", {}, "A"), h("th", {}, "B"), h("th", {}, "B − A"))), h("tbody", {}, ...rows)];
@@ -61,12 +75,20 @@ export function differenceTable(a, b) {
  *  difference's verdict comes from core, which knows each metric's better direction), then
  *  the table (means, paired differences with 95% intervals, and the unpaired widths). */
 export function comparisonTable(c) {
-  const share = (m) => !m.is_duration && (m.metric.endsWith("ratio") || m.metric.startsWith("delivered_within"));
-  const fmt = (m, x) => (m.is_duration ? human(x) : share(m) ? percent(x) : number(x));
+  // Units come from core's metric registry (`m.unit`), never from the metric's name.
+  const share = (m) => m.unit === "share";
+  const fmt = (m, x) => inUnit(m.unit, x);
   // A difference of two shares is in percentage points, not a relative percentage.
   const fmtDiff = (m, x) => (share(m) ? points(x) : fmt(m, x));
-  const pm = (m, i) => (i ? `${fmt(m, i.mean)} ± ${fmt(m, i.half_width)}` : "–");
-  const signed = (m, i) => (i ? `${i.mean > 0 ? "+" : ""}${fmtDiff(m, i.mean)} ± ${fmtDiff(m, i.half_width)}` : "–");
+  const notReached = (m, k) => `not reached in ${m.undefined[k]} of ${c.seeds.length} seeds`;
+  const pm = (m, i, k) => (i ? `${fmt(m, i.mean)} ± ${fmt(m, i.half_width)}` : m.censored && m.undefined[k] ? notReached(m, k) : "–");
+  // A censored percentile one policy never reached: the difference is certain and infinite
+  // (null in JSON); its verdict says which way.
+  const signed = (m, i) => {
+    if (!i) return "–";
+    if (i.mean === null) return m.differences[0]?.verdict === "worse" ? `B ${notReached(m, 1)}` : `A ${notReached(m, 0)}`;
+    return `${i.mean > 0 ? "+" : ""}${fmtDiff(m, i.mean)} ± ${fmtDiff(m, i.half_width)}`;
+  };
   const rows = c.metrics.map((m) => {
     const d = m.differences[0];
     const sig = d?.significant;
@@ -74,9 +96,9 @@ export function comparisonTable(c) {
       "tr",
       {},
       h("th", { scope: "row" }, m.metric),
-      ...m.policies.map((p) => h("td", {}, pm(m, p))),
+      ...m.policies.map((p, k) => h("td", {}, pm(m, p, k))),
       h("td", { class: sig ? "sig" : "", "data-paired": m.metric, "data-verdict": d?.verdict ?? "" }, `${signed(m, d?.paired)}${sig ? " *" : ""}`),
-      h("td", {}, d ? `± ${fmtDiff(m, d.unpaired.half_width)}` : "–"),
+      h("td", {}, d && d.paired.mean !== null ? `± ${fmtDiff(m, d.unpaired.half_width)}` : "–"),
     );
   });
   const by = (verdict) => c.metrics.filter((m) => m.differences[0]?.verdict === verdict);
@@ -102,7 +124,8 @@ export function comparisonTable(c) {
         h("li", { "data-verdict": "no_difference" }, `no difference these seeds can tell from chance on ${same} metric${same === 1 ? "" : "s"}`),
       ),
     ),
-    h("p", { class: "note" }, `${c.seeds.length} seeds (${c.seeds[0]} …). 95% intervals; * marks a paired difference whose interval excludes zero; pp: percentage points. The last column is how wide the interval would be without pairing.`),
+    c.cut_runs.length ? h("p", { class: "note", id: "cut-runs" }, `${c.cut_runs.length} run${c.cut_runs.length === 1 ? " was" : "s were"} cut short by a limit (${c.cut_runs.slice(0, 3).map((r) => `${r.policy} seed ${r.seed}: ${r.cut.limit} at ${human(r.cut.at_ms)}`).join("; ")}${c.cut_runs.length > 3 ? " …" : ""}): these numbers describe part of the scenario, so mxsim compare would call the verdict inconclusive.`) : null,
+    h("p", { class: "note" }, `${c.seeds.length} seeds (${c.seeds[0]} …). Delays are censored: mail never delivered counts as infinitely late. 95% intervals; * marks a paired difference whose interval excludes zero; pp: percentage points. The last column is how wide the interval would be without pairing.`),
     h(
       "table",
       { class: "numbers", id: "comparison-table" },

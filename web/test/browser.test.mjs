@@ -93,12 +93,8 @@ function expected(r) {
     bounced: v(r.outcomes.bounced),
     expired: v(r.outcomes.expired),
     queued: v(r.outcomes.queued),
-    delivered_ratio: v(r.outcomes.generated ? r.outcomes.delivered / r.outcomes.generated : null),
-    delay_p50: v(r.delay_ms.p50),
-    delay_p95: v(r.delay_ms.p95),
-    delay_p99: v(r.delay_ms.p99),
-    delay_mean: v(r.delay_ms.mean),
-    attempts_per_message: v(r.attempts.per_message),
+    // The registry's readings (censored delays, SLO shares, ...), name for name.
+    ...Object.fromEntries(r.metrics.map((m) => [m.name, v(m.value)])),
     events: v(r.events),
     digest: v(r.digest),
   };

@@ -72,6 +72,9 @@ pub struct Report {
     pub delivered_within: Vec<DeliveredWithin>,
     /// Attempt counts.
     pub attempts: Attempts,
+    /// The registry's default metrics for this scenario (`mxsim metrics`), as compare reads
+    /// them: the one list the browser's tables show.
+    pub metrics: Vec<Reading>,
     /// Most messages queued at once.
     pub queued_peak: u64,
     /// "Delayed" DSNs sent (policy `delay_warnings` ages passed while undelivered).
@@ -98,6 +101,50 @@ pub struct Report {
     /// share never reached is left out).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delay_cdf: Option<Vec<CdfPoint>>,
+}
+
+/// What a metric's numbers are, for formatting and for reading an allowance. The metric
+/// registry (`crate::metric`) gives each metric one; it is defined here, with [`Reading`],
+/// because a report carries its readings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// A share of the generated messages (or of sessions, lookups, contacts), 0 … 1.
+    Share,
+    /// A count of messages, attempts, connections, lookups.
+    Count,
+    /// A duration in milliseconds.
+    Duration,
+    /// Per generated message (attempts per message).
+    PerMessage,
+    /// 1 when the analysis names the expected host first, else 0.
+    Flag,
+}
+
+impl Unit {
+    /// For readings of shard files written before units were recorded.
+    fn unknown() -> Unit {
+        Unit::Count
+    }
+}
+
+/// One metric read from a report by the registry's rule: its canonical name, its unit and its
+/// value (`None` when the run does not define it; for a censored metric, "not reached").
+/// Serialisable, so that shards of an experiment can be merged later (`mxsim merge`).
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Reading {
+    /// Metric name, as `mxsim metrics` lists it (`delivered_within_4h` for a family).
+    pub name: String,
+    /// Value and bounds are milliseconds.
+    pub is_duration: bool,
+    /// What the value is.
+    #[serde(default = "Unit::unknown")]
+    pub unit: Unit,
+    /// Undelivered messages count as infinitely late: `null` means "not reached".
+    #[serde(default)]
+    pub censored: bool,
+    /// The value in this run.
+    pub value: Option<f64>,
 }
 
 /// A declared limit that ended a run before its scenario did.

@@ -416,6 +416,8 @@ impl Simulation {
             qmgr: sender.qmgr.as_ref(),
             series: (self.series.samples(), self.series.every()),
         });
+        let compared = crate::metric::Metric::compared(&self.scenario.measurable());
+        report.metrics = crate::compare::readings(&report, &compared);
         if let Some(obs) = self.recorder.observer() {
             let routing = obs.routing(&self.scenario);
             report.analysis = Some(crate::observe::analysis::analyse(

@@ -139,7 +139,12 @@ pub struct CutRun {
 impl CutRun {
     /// "POLICY seed N: run cut by events_max at 5h27m".
     pub fn describe(&self) -> String {
-        format!("{} seed {}: {}", self.policy, self.seed, self.cut.describe())
+        format!(
+            "{} seed {}: {}",
+            self.policy,
+            self.seed,
+            self.cut.describe()
+        )
     }
 }
 

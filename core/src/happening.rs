@@ -122,8 +122,9 @@ pub enum Happening<'a> {
     },
     /// The queue lifetime ran out (4.4.7).
     Expired {
-        /// The last failure seen.
-        last: Reply,
+        /// The last failure seen (`None`: it expired waiting for its first queue slot, with
+        /// no attempt made).
+        last: Option<Reply>,
     },
     /// A "delayed" DSN was sent (the policy's `delay_warnings`).
     DelayWarning {

@@ -159,12 +159,13 @@ impl Metrics {
             .or_insert(0) += 1;
     }
 
-    /// A message expired; `last` was its last failure.
-    pub fn expired(&mut self, last: Reply) {
+    /// A message expired; `last` was its last failure (`None`: it never had one, counted
+    /// under `"none"`).
+    pub fn expired(&mut self, last: Option<Reply>) {
         self.expired += 1;
         *self
             .expired_by_last_code
-            .entry(last.code.to_string())
+            .entry(last.map_or_else(|| "none".to_string(), |r| r.code.to_string()))
             .or_insert(0) += 1;
     }
 

@@ -20,6 +20,17 @@ pub fn reply_text<S: serde::Serializer>(r: &Reply, s: S) -> Result<S::Ok, S::Err
     s.collect_str(r)
 }
 
+/// Serialises an optional reply as its text, or `null`.
+pub fn optional_reply_text<S: serde::Serializer>(
+    r: &Option<Reply>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match r {
+        Some(r) => s.collect_str(r),
+        None => s.serialize_none(),
+    }
+}
+
 /// A running digest of the trace.
 #[derive(Clone, Copy, Debug)]
 pub struct Digest {
@@ -134,9 +145,9 @@ pub enum TraceKind {
     },
     /// The queue lifetime ran out (4.4.7); `last` is the last real failure.
     Expired {
-        /// Last failure seen.
-        #[serde(serialize_with = "reply_text")]
-        last: Reply,
+        /// Last failure seen (`null`: it expired waiting for its first queue slot).
+        #[serde(serialize_with = "optional_reply_text")]
+        last: Option<Reply>,
     },
 }
 

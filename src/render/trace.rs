@@ -24,8 +24,9 @@ pub fn ending(records: &[TraceRecord]) -> String {
             }
             TraceKind::Expired { last } => {
                 return format!(
-                    "expired (4.4.7) after {}, last failure {last}",
-                    human_ms(r.t_ms - arrived)
+                    "expired (4.4.7) after {}, {}",
+                    human_ms(r.t_ms - arrived),
+                    last_failure(last)
                 )
             }
             _ => {}
@@ -185,10 +186,19 @@ pub fn message_timeline(scenario: &Scenario, id: u64, records: &[TraceRecord]) -
             TraceKind::Expired { last } => {
                 let _ = writeln!(
                     s,
-                    "  {t}  expired in {queue}'s queue: gave up (4.4.7), last failure {last}"
+                    "  {t}  expired in {queue}'s queue: gave up (4.4.7), {}",
+                    last_failure(last)
                 );
             }
         }
     }
     s
+}
+
+/// "last failure 451 4.4.3 …", or why there was none.
+fn last_failure(last: &Option<mxsim_core::smtp::Reply>) -> String {
+    match last {
+        Some(r) => format!("last failure {r}"),
+        None => "before any attempt (it waited for a queue slot)".into(),
+    }
 }

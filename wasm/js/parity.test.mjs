@@ -55,6 +55,13 @@ test("wasm/README.md shows the example script verbatim", () => {
   assert.ok(readme.includes(example), "copy wasm/js/example.mjs into wasm/README.md");
 });
 
+test("the metric registry is the CLI's", () => {
+  const native = execFileSync(cli, ["metrics", "--json"], { cwd: root, encoding: "utf8" });
+  const wasm = JSON.parse(mxsim.metrics());
+  assert.deepEqual(wasm, JSON.parse(native));
+  assert.ok(wasm.some((m) => m.name === "delay_censored_p95" && m.censored && m.gateable));
+});
+
 test("presets are the CLI's", () => {
   const native = execFileSync(cli, ["presets", "--json"], { cwd: root, encoding: "utf8" });
   assert.deepEqual(JSON.parse(mxsim.presets()), JSON.parse(native));

@@ -359,6 +359,14 @@ pub fn compare(
     Ok(serde_json::to_string_pretty(&v).expect("JSON prints"))
 }
 
+/// The metric registry as JSON, the same as `mxsim metrics --json`: every metric's name,
+/// unit, better direction, whether it is censored, gateable, in compare's default table, and
+/// what a scenario needs to measure it.
+#[wasm_bindgen]
+pub fn metrics() -> String {
+    json(&mxsim_core::metric::FAMILIES)
+}
+
 /// The built-in retry presets as JSON: name, summary, source, backoff, queue lifetime.
 #[wasm_bindgen]
 pub fn presets() -> String {

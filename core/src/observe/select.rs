@@ -151,7 +151,9 @@ impl Selector {
                 self.end(id, t, Outcome::Bounced);
             }
             Happening::Expired { last } => {
-                self.met(id, last);
+                if let Some(last) = last {
+                    self.met(id, last);
+                }
                 self.met(id, crate::smtp::codes::EXPIRED);
                 self.end(id, t, Outcome::Expired);
             }

@@ -18,48 +18,19 @@
 
 pub mod backoff;
 pub mod exim;
+pub mod lifetime;
 pub mod pattern;
 pub mod presets;
 pub mod timeline;
 
 pub use backoff::{Backoff, Jitter, RetryState, Step};
 pub use exim::EximRules;
+pub use lifetime::GiveUp;
 pub use pattern::CodePattern;
 pub use presets::{preset, presets, unknown_preset_help, Preset};
 
 use crate::smtp::Reply;
 use crate::time::{SimDuration, SimTime};
-
-/// How the queue lifetime ends a message's retries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GiveUp {
-    /// Expire exactly at the deadline, with no attempt at or after it (Stalwart).
-    Deadline,
-    /// Keep the schedule; bounce on the first failure at or after the lifetime (Postfix).
-    AfterAttempt,
-    /// Expire as soon as the next wait would end past the lifetime (KumoMTA).
-    Overshoot,
-}
-
-impl GiveUp {
-    /// Names as written in scenario files.
-    pub const NAMES: [&'static str; 3] = ["deadline", "after-attempt", "overshoot"];
-
-    /// Parses a scenario name.
-    pub fn from_name(name: &str) -> Option<GiveUp> {
-        match name {
-            "deadline" => Some(GiveUp::Deadline),
-            "after-attempt" => Some(GiveUp::AfterAttempt),
-            "overshoot" => Some(GiveUp::Overshoot),
-            _ => None,
-        }
-    }
-
-    /// The scenario name.
-    pub fn name(self) -> &'static str {
-        GiveUp::NAMES[self as usize]
-    }
-}
 
 /// When a maximum attempt count is enforced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -354,17 +325,17 @@ impl RetryPolicy {
         }
     }
 
-    /// Whether an attempt at `t` respects the lifetime (an invariant the simulation asserts):
-    /// before the deadline, or at it for `overshoot`. `after-attempt` allows attempts past the
-    /// lifetime by design (the failure after it bounces); the causality property test checks
-    /// that rule through the trace.
+    /// Whether an attempt at `t` respects the lifetime (an invariant the simulation asserts);
+    /// the rule is [`GiveUp::attempt_allowed`].
     pub fn attempt_allowed(&self, arrival: SimTime, t: SimTime) -> bool {
-        let deadline = self.deadline(arrival);
-        match self.give_up {
-            GiveUp::Deadline => t < deadline,
-            GiveUp::Overshoot => t <= deadline,
-            GiveUp::AfterAttempt => true,
-        }
+        self.give_up.attempt_allowed(self.deadline(arrival), t)
+    }
+
+    /// When a message that entered its queue at `entered` and waits since `now` for a queue
+    /// slot expires without its attempt (`None`: it keeps waiting for the attempt the rule
+    /// promises); the rule is [`GiveUp::waiting_expires_at`].
+    pub fn waiting_expires_at(&self, entered: SimTime, now: SimTime) -> Option<SimTime> {
+        self.give_up.waiting_expires_at(self.deadline(entered), now)
     }
 
     /// What follows an attempt that shared retry state held back at `now` until `until`
@@ -389,16 +360,11 @@ impl RetryPolicy {
         }
     }
 
-    /// The give-up rule of the queue lifetime, in one place: for a message that entered its
-    /// queue at `entered`, failed (or was held back) at `now` and would next be tried at
-    /// `next`, the time it expires instead, if it does (`reference/mta-defaults.md` (a)).
+    /// The give-up rule of the queue lifetime ([`GiveUp::ends`]) for a message that entered
+    /// its queue at `entered`, failed (or was held back) at `now` and would next be tried at
+    /// `next`: the time it expires instead, if it does.
     fn lifetime_ends(&self, entered: SimTime, now: SimTime, next: SimTime) -> Option<SimTime> {
-        let deadline = self.deadline(entered);
-        match self.give_up {
-            GiveUp::Deadline => (next >= deadline).then_some(deadline.max(now)),
-            GiveUp::Overshoot => (next > deadline).then_some(now),
-            GiveUp::AfterAttempt => (now >= deadline).then_some(now),
-        }
+        self.give_up.ends(self.deadline(entered), now, next)
     }
 
     /// The rule behind a decision, as traces and `mxsim schedule` print it: the backoff family

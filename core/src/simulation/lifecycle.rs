@@ -62,9 +62,15 @@ impl Simulation {
         } else {
             self.messages.wait(id);
             let entered = self.messages.get(id).entered;
-            let deadline = self.mtas[mta.index()].policy.retry.deadline(entered);
-            self.queue
-                .schedule_at(deadline.max(t), Event::WaitLimit(id));
+            // The lifetime rule says whether, and when, a waiting message expires without
+            // its attempt (`after-attempt` waits for the attempt it promises).
+            if let Some(at) = self.mtas[mta.index()]
+                .policy
+                .retry
+                .waiting_expires_at(entered, t)
+            {
+                self.queue.schedule_at(at, Event::WaitLimit(id));
+            }
             self.record(t, id, Happening::Waiting);
         }
         self.pump(mta, t);
@@ -104,7 +110,9 @@ impl Simulation {
     pub(super) fn on_wait_limit(&mut self, id: MessageId, t: SimTime) {
         let m = *self.messages.get(id);
         let mta = m.mta.index();
-        if m.state != MessageState::Waiting || t < self.mtas[mta].policy.retry.deadline(m.entered) {
+        if m.state != MessageState::Waiting
+            || self.mtas[mta].policy.retry.attempt_allowed(m.entered, t)
+        {
             return;
         }
         let dest = self.destination(id);
@@ -267,7 +275,8 @@ impl Simulation {
     }
 
     pub(super) fn expire(&mut self, id: MessageId, t: SimTime) {
-        let last = self.messages.get(id).pending.reply;
+        // A message that expired waiting for its first slot met no failure at all.
+        let last = Some(self.messages.get(id).pending.reply).filter(|r| !r.is_success());
         self.messages.expire(id);
         self.record(t, id, Happening::Expired { last });
     }

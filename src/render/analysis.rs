@@ -56,19 +56,24 @@ pub fn analysis(a: &Analysis, routing: &Routing) -> String {
     if !a.suspects.is_empty() {
         let _ = writeln!(
             s,
-            "  hosts to blame, most first (score = failed contacts that ended at the host × its failure rate):"
+            "  hosts to blame, most first (by the mail they made expire, then the delay they forced: failed attempts and their retry waits):"
         );
     }
     for (rank, h) in a.suspects.iter().enumerate() {
         let _ = writeln!(
             s,
-            "  {}. {}: {} failed contacts ended here ({} of its contacts); {} of failed attempts; delay added {} (summed over messages)",
+            "  {}. {}: {} failed contacts ended here ({} of its contacts); {} of failed attempts; delay forced {}{} (summed over messages)",
             rank + 1,
             h.host,
             h.failures_caused,
             pct(h.failure_rate),
             h.failed_attempts_share.map_or("-".into(), pct),
-            human_ms(h.delay_added_ms.round() as u64)
+            human_ms((h.score * 3_600_000.0).round() as u64),
+            if h.expiries_caused > 0.0 {
+                format!("; {} expired", count(h.expiries_caused))
+            } else {
+                String::new()
+            }
         );
         if !h.dominant_codes.is_empty() {
             let codes: Vec<String> = h

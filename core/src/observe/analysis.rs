@@ -1,10 +1,13 @@
 //! The failure analysis: which hosts and routes are the problem, with which codes, and when.
 //!
 //! Built from the routing metrics and the observer's attributions, so it names the same hosts
-//! the route trace blames ([`super::blame`]). The ranking score is failures caused × failure
-//! rate (the share of the host's contacts that failed at it): it weighs volume by
-//! consistency, so a dead backup MX (fails every time it is tried) ranks above the primary
-//! whose occasional outages send mail to it, and a dead pool member above its healthy peers.
+//! the route trace blames ([`super::blame`]). Suspects are ranked by what their failures did
+//! to the mail: first the expiries they caused (a message's last failed attempt blamed on
+//! them), then the delay they added (each failed contact's cost until the next contact, and
+//! each failed attempt's wait until the next try, split between the hosts it blames). A
+//! failure that failover absorbed within the attempt adds only the moment it cost (a refused
+//! connection: a round trip), so a flaky pool member whose peers carry the mail ranks below
+//! the MX whose outage made every message wait. Failures × failure rate breaks ties.
 
 use super::Observer;
 use crate::ids::HostId;
@@ -67,7 +70,8 @@ pub fn analyse(scenario: &Scenario, obs: &Observer, routing: &Routing) -> Analys
                 i,
                 Suspect {
                     host: h.host.clone(),
-                    score: h.failures_caused as f64 * rate,
+                    score: h.delay_forced_ms / 3_600_000.0,
+                    expiries_caused: h.expiries_caused,
                     failures_caused: h.failures_caused,
                     failure_rate: rate,
                     failed_attempts_caused: h.failed_attempts_caused,
@@ -81,10 +85,16 @@ pub fn analyse(scenario: &Scenario, obs: &Observer, routing: &Routing) -> Analys
             )
         })
         .collect();
+    // Mail lost first, then mail delayed; failures × failure rate only breaks ties (a run
+    // where failover absorbed every failure).
     suspects.sort_by(|(i, a), (j, b)| {
-        b.score
-            .total_cmp(&a.score)
-            .then(b.failures_caused.cmp(&a.failures_caused))
+        b.expiries_caused
+            .total_cmp(&a.expiries_caused)
+            .then(b.score.total_cmp(&a.score))
+            .then(
+                (b.failures_caused as f64 * b.failure_rate)
+                    .total_cmp(&(a.failures_caused as f64 * a.failure_rate)),
+            )
             .then(i.cmp(j))
     });
     let suspects: Vec<Suspect> = suspects.into_iter().map(|(_, s)| s).collect();

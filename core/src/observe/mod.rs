@@ -70,6 +70,8 @@ struct HostObs {
     failures_caused: u64,
     failed_attempts_caused: f64,
     delay_added_ms: f64,
+    delay_forced_ms: f64,
+    expiries_caused: f64,
     /// Final codes of failed attempts blamed on it (attributed).
     caused: Vec<(Reply, f64)>,
     windows: Windows,
@@ -83,7 +85,8 @@ struct RouteObs {
     delay_added_ms: f64,
 }
 
-/// An attempt under way: when it ends, and whom to charge for its wait if it fails.
+/// An attempt under way (or the last one, until the message ends): when it ended, and whom
+/// to charge for its wait, or for the expiry, if it failed.
 #[derive(Clone, Debug)]
 struct Pending {
     end: SimTime,
@@ -106,6 +109,8 @@ pub struct Observer {
     routes_not_itemised: u64,
     series: Buckets,
     pending: FxHashMap<MessageId, Pending>,
+    /// Per message, the hosts blamed for its last failed attempt (charged if it expires).
+    last_failed: FxHashMap<MessageId, Vec<HostId>>,
     /// Failed attempts that ended in 4.4.3 (their origins are in `relay_443` and `dns_443`).
     failed_443: u64,
     relay_443: BTreeMap<(HostId, HostId), f64>,
@@ -127,6 +132,8 @@ impl Observer {
                     failures_caused: 0,
                     failed_attempts_caused: 0.0,
                     delay_added_ms: 0.0,
+                    delay_forced_ms: 0.0,
+                    expiries_caused: 0.0,
                     caused: Vec::new(),
                     windows: Windows::new(every),
                 })
@@ -138,6 +145,7 @@ impl Observer {
             routes_not_itemised: 0,
             series: Buckets::new(every, hosts),
             pending: FxHashMap::default(),
+            last_failed: FxHashMap::default(),
             failed_443: 0,
             relay_443: BTreeMap::new(),
             dns_443: BTreeMap::new(),
@@ -164,7 +172,9 @@ impl Observer {
                     let cost = decision.at().as_ms().saturating_sub(p.end.as_ms()) as f64;
                     let k = p.culprits.len().max(1) as f64;
                     for c in &p.culprits {
-                        self.hosts[c.index()].delay_added_ms += cost / k;
+                        let host = &mut self.hosts[c.index()];
+                        host.delay_added_ms += cost / k;
+                        host.delay_forced_ms += cost / k;
                     }
                     if let Some(r) = p.route {
                         self.routes[r].delay_added_ms += cost;
@@ -173,10 +183,27 @@ impl Observer {
             }
             Happening::Delivered { .. } => self.series.count(ms, Count::Delivered),
             Happening::Bounced { .. } => self.series.count(ms, Count::Bounced),
-            Happening::Expired { .. } => self.series.count(ms, Count::Expired),
+            Happening::Expired { .. } => {
+                self.series.count(ms, Count::Expired);
+                if let Some(p) = self.last_failed.remove(&id) {
+                    let k = p.len().max(1) as f64;
+                    for c in p {
+                        self.hosts[c.index()].expiries_caused += 1.0 / k;
+                    }
+                }
+            }
         }
-        if h.ends_attempt() && self.pending.remove(&id).is_some() {
-            self.series.count(ms, Count::AttemptEnded);
+        if h.ends_attempt() {
+            if let Some(p) = self.pending.remove(&id) {
+                self.series.count(ms, Count::AttemptEnded);
+                // A failed attempt (deferred) is the one an expiry is blamed on; a delivery,
+                // bounce or hand-off ends the message's account in this queue.
+                if matches!(h, Happening::Deferred { .. }) && !p.culprits.is_empty() {
+                    self.last_failed.insert(id, p.culprits);
+                } else {
+                    self.last_failed.remove(&id);
+                }
+            }
         }
     }
 
@@ -205,6 +232,10 @@ impl Observer {
             let host = &mut self.hosts[a.hops[leaf].host.index()];
             host.failures_caused += 1;
             host.delay_added_ms += cost;
+            if !a.reply.is_success() {
+                // The attempt failed: this time was lost, not absorbed by failover.
+                host.delay_forced_ms += cost;
+            }
             hop_cost += cost;
         }
         // The route: the MTA's host, then each host contacted (repeats of one host, its
@@ -267,11 +298,21 @@ impl Observer {
                 match self.blame.origin {
                     Origin::Dns(resolver) => *self.dns_443.entry(resolver).or_insert(0) += 1,
                     Origin::Hosts => {
-                        let leaves = self.blame.leaves.len().max(1) as f64;
-                        for &leaf in &self.blame.leaves {
-                            let root = self.blame.root_of(leaf);
-                            let key = (a.hops[root].host, a.hops[leaf].host);
-                            *self.relay_443.entry(key).or_insert(0.0) += 1.0 / leaves;
+                        // Only a failure beyond a relay that answered 4.4.3 is where the
+                        // 4.4.3 came from: a pool member that refused the connection itself
+                        // (4.4.1) is a leaf of the same attempt, but not this code's origin.
+                        let routing = crate::smtp::codes::ROUTING_SERVER_FAILURE.code;
+                        let origins = || {
+                            self.blame.leaves.iter().filter_map(|&leaf| {
+                                let root = self.blame.root_of(leaf);
+                                (root != leaf && a.hops[root].reply.code == routing)
+                                    .then_some((a.hops[root].host, a.hops[leaf].host))
+                            })
+                        };
+                        let n = origins().count().max(1) as f64;
+                        let keys: Vec<(HostId, HostId)> = origins().collect();
+                        for key in keys {
+                            *self.relay_443.entry(key).or_insert(0.0) += 1.0 / n;
                         }
                     }
                     Origin::None | Origin::NoRoute => {}
@@ -342,6 +383,8 @@ impl Observer {
                     failures_caused: h.failures_caused,
                     failed_attempts_caused: h.failed_attempts_caused,
                     delay_added_ms: h.delay_added_ms,
+                    delay_forced_ms: h.delay_forced_ms,
+                    expiries_caused: h.expiries_caused,
                     failing_ms: h.windows.failing_ms(),
                     windows: h.windows.windows().to_vec(),
                 })

@@ -37,6 +37,12 @@ pub struct HostRouting {
     /// time until the next contact (or the attempt's end), and each failed attempt blamed on
     /// it the wait until the next try (split like the attempts).
     pub delay_added_ms: f64,
+    /// The part of `delay_added_ms` its failures forced on messages: the time of failed
+    /// attempts spent at it and their waits until the next try. A failure that failover
+    /// absorbed within a successful attempt forces nothing.
+    pub delay_forced_ms: f64,
+    /// Messages that expired after a failed attempt blamed on it (split like the attempts).
+    pub expiries_caused: f64,
     /// Time it was observed failing, ms: the total length of its failure windows.
     pub failing_ms: u64,
     /// Windows in which its failures cluster (see [`FailureWindow`]).
@@ -172,11 +178,13 @@ impl Series {
 pub struct Suspect {
     /// Host id.
     pub host: String,
-    /// Ranking score: failures caused × the host's failure rate. It weighs volume by
-    /// consistency, so a host that fails every time it is tried ranks above one that fails
-    /// as often but works most of the time (a dead backup MX above the primary whose
-    /// outages send mail to it).
+    /// Ranking score: the hours of delay its failures forced on messages (`delay_forced_ms`:
+    /// failed attempts and their retry waits), ranked after `expiries_caused`. Volume of
+    /// failures alone does not rank: a pool member whose failures failover absorbed forced
+    /// none (failures × failure rate only breaks ties).
     pub score: f64,
+    /// Messages that expired after a failed attempt blamed on it (split like the attempts).
+    pub expiries_caused: f64,
     /// Failed contacts that ended the line at it.
     pub failures_caused: u64,
     /// Its failed contacts / its contacts.

@@ -362,10 +362,20 @@ fn csv_tables_round_trip_to_the_json_numbers() {
 }
 
 #[test]
-fn every_sets_the_bucket_width() {
+fn every_sets_the_bucket_width_and_not_the_failure_windows() {
     let r = json(&["run", CHAIN, "--json", "--every", "30m"]);
     assert_eq!(r["series"]["every_ms"], 1_800_000);
-    assert_eq!(r["routing"]["windows_gap_ms"], 1_800_000);
+    // Issue 22: failure windows (and their contacts) used to change with --every.
+    let fine = json(&["run", CHAIN, "--json", "--every", "1m"]);
+    assert_eq!(r["routing"]["windows_gap_ms"], 600_000);
+    for (a, b) in r["routing"]["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(fine["routing"]["hosts"].as_array().unwrap())
+    {
+        assert_eq!(a["windows"], b["windows"], "{}", a["host"]);
+    }
 }
 
 #[test]

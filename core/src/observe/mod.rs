@@ -135,7 +135,7 @@ impl Observer {
                     delay_forced_ms: 0.0,
                     expiries_caused: 0.0,
                     caused: Vec::new(),
-                    windows: Windows::new(every),
+                    windows: Windows::new(),
                 })
                 .collect(),
             links: Vec::new(),

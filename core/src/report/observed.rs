@@ -51,9 +51,11 @@ pub struct HostRouting {
 
 /// A time window in which a host's contacts failed.
 ///
-/// A window opens at a failed contact and grows with each further failed contact; a window
-/// starting within the merge gap (`windows_gap_ms` of the routing section) of the previous
-/// one is merged into it, so flapping shows as one window and separate outages as several.
+/// A window opens at a failed contact and grows with each further failed contact: failures
+/// with no success between them are one window however far apart; after a success, a
+/// failure within the merge gap (`windows_gap_ms` of the routing section, 10 min, never the
+/// series' bucket) joins it, so flapping shows as one window and separate outages as several.
+/// `contacts` are the contacts between its first and last failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct FailureWindow {
     /// First failed contact, ms.

@@ -122,7 +122,7 @@ pub fn check(
             }
             CheckOutput::Text => emit(&render::verdicts(
                 &name,
-                preset,
+                &render::replay_flags(preset, sets),
                 &scenario,
                 &report,
                 &verdicts,

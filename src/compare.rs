@@ -241,6 +241,11 @@ pub fn command(
             "error: compare needs at least two --policy\n  help: e.g. --policy postfix --policy exim (the first is the baseline)".into(),
         ));
     }
+    if let Some(dup) = mxsim_core::compare::repeated_policy(args.policies) {
+        return Err(Failure::Input(format!(
+            "error: --policy {dup} is given twice\n  help: every policy is a column of the comparison, named by its spec; compare a policy with itself by editing one copy, e.g. --policy '{dup}:policy.queue_scan=5m'"
+        )));
+    }
     let gates = parse_gates(gate_texts)?;
     let sets = parse_sets(args.sets)?;
     let file = args.path.display().to_string();

@@ -184,10 +184,12 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             &gates,
             precision
                 .map(|p| {
-                    compare::parse_precision(&p).map(|share| compare::Precision {
-                        share,
-                        max_seeds: max_seeds.max(seeds),
-                    })
+                    if seeds > max_seeds {
+                        return Err(Failure::Input(format!(
+                            "error: --seeds {seeds} is above --max-seeds {max_seeds}\n  help: --precision starts from --seeds and doubles up to --max-seeds; raise --max-seeds or lower --seeds"
+                        )));
+                    }
+                    compare::parse_precision(&p).map(|share| compare::Precision { share, max_seeds })
                 })
                 .transpose()?,
         ),

@@ -479,3 +479,42 @@ fn item_6_expiries_are_blamed_on_the_host_whose_failure_ended_the_message() {
     );
     assert_eq!(a.culprit.as_deref(), Some("mx"));
 }
+
+#[test]
+fn item_7_reproduce_lines_keep_the_set_edits_and_repeated_messages_are_traced_once() {
+    let o = mxsim(&[
+        "check",
+        FLAKY,
+        "--set",
+        "policy.queue_lifetime=30m",
+        "--set",
+        "name=it's edited",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let t = stdout(&o);
+    assert!(
+        t.contains("reproduce: mxsim run scenarios/flaky-relay-443.toml --seed 7 --set policy.queue_lifetime=30m --set 'name=it'\\''s edited'"),
+        "{t}"
+    );
+    // `--message 3 --message 1 --message 3` used to invent "still queued" for the repeat.
+    let t = stdout(&mxsim(&[
+        "trace", FLAKY, "--message", "3", "--message", "1", "--message", "3",
+    ]));
+    let heads: Vec<&str> = t.lines().filter(|l| l.starts_with("message ")).collect();
+    assert_eq!(heads.len(), 2, "{t}");
+    assert!(heads[0].starts_with("message 3 ") && heads[1].starts_with("message 1 "));
+    assert!(!t.contains("still queued"), "{t}");
+}
+
+#[test]
+fn item_7_duplicate_policies_and_seeds_above_max_seeds_are_invalid_input() {
+    let o = mxsim(&["compare", FLAKY, "--policy", "postfix", "--policy", "postfix", "--seeds", "2"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--policy postfix is given twice"), "{}", stderr(&o));
+    let o = mxsim(&[
+        "compare", FLAKY, "--policy", "postfix", "--policy", "exim", "--seeds", "50", "--precision",
+        "5%", "--max-seeds", "20",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--seeds 50 is above --max-seeds 20"), "{}", stderr(&o));
+}

@@ -35,6 +35,15 @@ pub fn family_of(name: &str) -> Option<&'static crate::metric::Family> {
     Metric::parse(name).ok().map(|m| m.family())
 }
 
+/// The first policy spec given twice, if any: each policy is a column of a comparison named
+/// by its spec, so a repeat is refused (the CLI and the browser alike).
+pub fn repeated_policy(specs: &[String]) -> Option<&str> {
+    specs
+        .iter()
+        .enumerate()
+        .find_map(|(i, p)| specs[..i].contains(p).then_some(p.as_str()))
+}
+
 /// A policy against the baseline (the first policy), for one metric.
 #[derive(Clone, Debug, Serialize)]
 pub struct Difference {

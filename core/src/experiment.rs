@@ -143,6 +143,9 @@ pub fn compare_specs(
     if specs.len() < 2 {
         return Err("compare needs at least two policies (the first is the baseline)".into());
     }
+    if let Some(dup) = crate::compare::repeated_policy(specs) {
+        return Err(format!("policy {dup} is given twice"));
+    }
     if !(2..=COMPARE_SEEDS_MAX).contains(&seeds) {
         return Err(format!(
             "seeds must be between 2 and {COMPARE_SEEDS_MAX}, got {seeds}"

@@ -348,7 +348,7 @@ fn signed(v: f64, duration: bool) -> String {
 /// The lines of `mxsim check` for one scenario.
 pub fn verdicts(
     file: &str,
-    preset: Option<&str>,
+    flags: &str,
     scenario: &Scenario,
     r: &Report,
     verdicts: &[Verdict],
@@ -421,7 +421,8 @@ pub fn verdicts(
         );
     }
     if verdicts.iter().any(|v| !v.pass) {
-        let preset = preset.map_or(String::new(), |p| format!(" --preset {p}"));
+        // `flags`: the --preset and --set of the check, so the line reproduces it.
+        let preset = flags;
         if let Some(n) = verdicts.iter().find_map(|v| v.seeds) {
             let _ = writeln!(
                 s,
@@ -634,4 +635,21 @@ pub fn metrics(all: &[mxsim_core::metric::Family]) -> String {
         "\ncensored: undelivered messages count as infinitely late (\"not reached\" when fewer than\nthat share was delivered), so dropping mail never improves them. gate: --gate and --pareto\ntake it. compare: in compare's and sweep's table by default (add others with --metric).\n",
     );
     s
+}
+
+/// The `--preset` and `--set` flags of a command as a shell would need them typed again
+/// (each `--set` single-quoted), for `reproduce:` lines.
+pub fn replay_flags(preset: Option<&str>, sets: &[String]) -> String {
+    let quote = |t: &str| {
+        if !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || "._-/:=,".contains(c)) {
+            t.to_string()
+        } else {
+            format!("'{}'", t.replace('\'', "'\\''"))
+        }
+    };
+    let mut out = preset.map_or(String::new(), |p| format!(" --preset {}", quote(p)));
+    for set in sets {
+        out.push_str(&format!(" --set {}", quote(set)));
+    }
+    out
 }

@@ -29,7 +29,11 @@ pub fn trace_messages(
     let mut first = Simulation::new(scenario.clone());
     first.select(criteria);
     first.run();
-    let ids = first.chosen(pick)?;
+    let mut ids = first.chosen(pick)?;
+    // A message asked for twice (`--message 3 --message 1 --message 3`) is traced once, in
+    // the order first asked: a repeat has no records of its own to show.
+    let mut seen = std::collections::BTreeSet::new();
+    ids.retain(|id| seen.insert(id.0));
     let mut second = Simulation::new(scenario.clone());
     second.record_trace_of(ids.clone());
     second.run();

@@ -347,7 +347,7 @@ pub fn finish(
             .map_err(|e| Failure::Input(format!("error: cannot create {}: {e}", dir.display())))?;
         let cdfs: Vec<Vec<(f64, f64)>> = table
             .iter()
-            .map(|row| mxsim_core::experiment::mean_delay_cdf(&row.iter().collect::<Vec<_>>()))
+            .map(|row| mxsim_core::experiment::pooled_delay_cdf(&row.iter().collect::<Vec<_>>()))
             .collect();
         let written = plot::comparison_plots(dir, file, &c, &cdfs)?;
         for p in written {

@@ -498,7 +498,14 @@ fn item_7_reproduce_lines_keep_the_set_edits_and_repeated_messages_are_traced_on
     );
     // `--message 3 --message 1 --message 3` used to invent "still queued" for the repeat.
     let t = stdout(&mxsim(&[
-        "trace", FLAKY, "--message", "3", "--message", "1", "--message", "3",
+        "trace",
+        FLAKY,
+        "--message",
+        "3",
+        "--message",
+        "1",
+        "--message",
+        "3",
     ]));
     let heads: Vec<&str> = t.lines().filter(|l| l.starts_with("message ")).collect();
     assert_eq!(heads.len(), 2, "{t}");
@@ -508,13 +515,33 @@ fn item_7_reproduce_lines_keep_the_set_edits_and_repeated_messages_are_traced_on
 
 #[test]
 fn item_7_duplicate_policies_and_seeds_above_max_seeds_are_invalid_input() {
-    let o = mxsim(&["compare", FLAKY, "--policy", "postfix", "--policy", "postfix", "--seeds", "2"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("--policy postfix is given twice"), "{}", stderr(&o));
     let o = mxsim(&[
-        "compare", FLAKY, "--policy", "postfix", "--policy", "exim", "--seeds", "50", "--precision",
-        "5%", "--max-seeds", "20",
+        "compare", FLAKY, "--policy", "postfix", "--policy", "postfix", "--seeds", "2",
     ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("--seeds 50 is above --max-seeds 20"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--policy postfix is given twice"),
+        "{}",
+        stderr(&o)
+    );
+    let o = mxsim(&[
+        "compare",
+        FLAKY,
+        "--policy",
+        "postfix",
+        "--policy",
+        "exim",
+        "--seeds",
+        "50",
+        "--precision",
+        "5%",
+        "--max-seeds",
+        "20",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--seeds 50 is above --max-seeds 20"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -99,30 +99,39 @@ pub fn check_measurable(metric: &Metric, variants: &[(String, &Scenario)]) -> Re
     Ok(())
 }
 
-/// The delay distribution of several runs (one policy over its seeds), averaged at each
-/// share of messages: point p is the mean over runs of the delay by which share p was
-/// delivered (the quantile average). Shares some run never reached are left out, so the
-/// curve stops where the worst run's delivered share ends.
-pub fn mean_delay_cdf(runs: &[&RunResult]) -> Vec<(f64, f64)> {
-    let Some(first) = runs.first() else {
+/// The delay distribution of several runs (one policy over its seeds), pooled: at each delay,
+/// the mean over runs of the share of messages delivered by then. It is a step function,
+/// rising only at delays some run delivered at (as (share, delay ms) points: a vertical step
+/// at each such delay), so a policy retrying every 10 minutes shows no deliveries between
+/// its tries. (Averaging the runs' quantiles instead would place deliveries at delays no run
+/// had.)
+pub fn pooled_delay_cdf(runs: &[&RunResult]) -> Vec<(f64, f64)> {
+    if runs.is_empty() {
         return Vec::new();
-    };
-    first
-        .delay_cdf
+    }
+    let mut delays: Vec<u64> = runs
         .iter()
-        .filter_map(|p| {
-            let delays: Option<Vec<f64>> = runs
-                .iter()
-                .map(|r| {
-                    r.delay_cdf
-                        .iter()
-                        .find(|q| q.share == p.share)
-                        .map(|q| q.delay_ms as f64)
-                })
-                .collect();
-            delays.map(|d| (p.share, crate::stats::mean(&d)))
-        })
-        .collect()
+        .flat_map(|r| r.delay_cdf.iter().map(|p| p.delay_ms))
+        .collect();
+    delays.sort_unstable();
+    delays.dedup();
+    // A run's share delivered by `d`: its largest share reached at a delay ≤ d.
+    let share_by = |r: &RunResult, d: u64| {
+        r.delay_cdf
+            .iter()
+            .filter(|p| p.delay_ms <= d)
+            .map(|p| p.share)
+            .fold(0.0, f64::max)
+    };
+    let mut out = Vec::with_capacity(delays.len() * 2);
+    let mut previous = 0.0;
+    for d in delays {
+        let share = runs.iter().map(|r| share_by(r, d)).sum::<f64>() / runs.len() as f64;
+        out.push((previous, d as f64));
+        out.push((share, d as f64));
+        previous = share;
+    }
+    out
 }
 
 /// Most seeds [`compare_specs`] runs per policy: it runs in one thread (the browser's worker),
@@ -259,7 +268,7 @@ mod tests {
     }
 
     #[test]
-    fn the_mean_cdf_averages_delays_and_stops_at_the_least_delivered_run() {
+    fn the_pooled_cdf_rises_only_at_delays_a_run_delivered_at() {
         let run = |points: &[(f64, u64)]| RunResult {
             cut: None,
             readings: Vec::new(),
@@ -268,10 +277,21 @@ mod tests {
                 .map(|&(share, delay_ms)| CdfPoint { share, delay_ms })
                 .collect(),
         };
-        let a = run(&[(0.5, 10), (1.0, 30)]);
-        let b = run(&[(0.5, 20)]);
-        assert_eq!(mean_delay_cdf(&[&a, &b]), vec![(0.5, 15.0)]);
-        assert!(mean_delay_cdf(&[]).is_empty());
+        // Fixed 10-minute retries: deliveries at once or after 10 minutes, never between.
+        let a = run(&[(0.8, 100), (1.0, 600_100)]);
+        let b = run(&[(0.6, 120), (0.9, 600_120)]);
+        let pooled = pooled_delay_cdf(&[&a, &b]);
+        // The mean share rises at 100 ms, 120 ms, 10m0.1s and 10m0.12s, and nowhere else.
+        let rises: Vec<u64> = pooled
+            .chunks(2)
+            .filter(|w| w[1].0 > w[0].0)
+            .map(|w| w[1].1 as u64)
+            .collect();
+        assert_eq!(rises, vec![100, 120, 600_100, 600_120]);
+        let last = pooled.last().unwrap();
+        assert!((last.0 - 0.95).abs() < 1e-12, "{last:?}");
+        assert!(pooled.iter().all(|&(_, d)| d <= 600.0 || d >= 600_100.0));
+        assert!(pooled_delay_cdf(&[]).is_empty());
     }
 
     #[test]

@@ -24,8 +24,8 @@ fn colour(k: usize) -> RGBColor {
     COLOURS[k % COLOURS.len()]
 }
 
-/// Draws `compare-delay-cdf.svg` and `compare-differences.svg`; `cdfs[p]` is policy p's mean
-/// delay distribution as (share, delay ms).
+/// Draws `compare-delay-cdf.svg` and `compare-differences.svg`; `cdfs[p]` is policy p's
+/// pooled delay distribution as (share, delay ms) steps (`experiment::pooled_delay_cdf`).
 pub fn comparison_plots(
     dir: &Path,
     file: &str,
@@ -37,7 +37,7 @@ pub fn comparison_plots(
     {
         let root = SVGBackend::new(&path, SIZE).into_drawing_area();
         let caption = format!(
-            "{file}: delay distribution per policy (mean over {} seeds)",
+            "{file}: share delivered by each delay per policy ({} seeds pooled)",
             c.seeds.len()
         );
         let delays = cdfs.iter().flatten().map(|&(_, d)| d / 1000.0);

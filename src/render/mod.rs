@@ -641,7 +641,10 @@ pub fn metrics(all: &[mxsim_core::metric::Family]) -> String {
 /// (each `--set` single-quoted), for `reproduce:` lines.
 pub fn replay_flags(preset: Option<&str>, sets: &[String]) -> String {
     let quote = |t: &str| {
-        if !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || "._-/:=,".contains(c)) {
+        if !t.is_empty()
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-/:=,".contains(c))
+        {
             t.to_string()
         } else {
             format!("'{}'", t.replace('\'', "'\\''"))

@@ -48,8 +48,22 @@ pub fn check(
         "pass".into(),
         "inconclusive".into(),
     ]];
+    let mut invalid = Vec::new();
     for path in paths {
-        let scenario = load_with_preset(path, seed, preset, sets)?;
+        // An invalid scenario does not stop the others: its problems are reported at the end
+        // (exit 2), and JUnit gets an error case for it.
+        let scenario = match load_with_preset(path, seed, preset, sets) {
+            Ok(s) => s,
+            Err(Failure::Input(message)) => {
+                suites.push(junit::Suite::invalid(
+                    path.display().to_string(),
+                    message.clone(),
+                ));
+                invalid.push(message);
+                continue;
+            }
+            Err(other) => return Err(other),
+        };
         let started = std::time::Instant::now();
         let (report, verdicts, cut) = match scenario.expect_seeds {
             None => {
@@ -142,7 +156,9 @@ pub fn check(
         std::fs::write(file, junit::xml(&suites))
             .map_err(|e| Failure::Input(format!("error: cannot write {}: {e}", file.display())))?;
     }
-    if !not_judged.is_empty() {
+    if !invalid.is_empty() {
+        Err(Failure::Input(invalid.join("\n\n")))
+    } else if !not_judged.is_empty() {
         Err(Failure::Inconclusive(not_judged.join("\n")))
     } else if all_pass {
         Ok(())

@@ -155,8 +155,10 @@ fn comparison(labels: &[String], seeds: &[u64], table: &[Vec<RunResult>]) -> Com
 }
 
 /// One CSV row per metric and policy: its interval, its paired difference against the
-/// baseline, and how many of the policy's runs a limit cut short.
-pub fn csv_rows(c: &Comparison) -> Vec<Vec<String>> {
+/// baseline, and how many of the policy's runs a limit cut short; then one row per gate and
+/// candidate (`metric` is `gate:<the gate>`, the difference its paired interval, `verdict` its
+/// outcome, `gate_limit` the allowance in the metric's unit).
+pub fn csv_rows(c: &Comparison, gates: &[mxsim_core::compare::GateVerdict]) -> Vec<Vec<String>> {
     let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
     let mut rows = vec![[
         "metric",
@@ -171,6 +173,7 @@ pub fn csv_rows(c: &Comparison) -> Vec<Vec<String>> {
         "verdict",
         "unpaired_half_width",
         "cut_runs",
+        "gate_limit",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -195,8 +198,35 @@ pub fn csv_rows(c: &Comparison) -> Vec<Vec<String>> {
                     .filter(|r| r.policy == *name)
                     .count()
                     .to_string(),
+                String::new(),
             ]);
         }
+    }
+    for g in gates {
+        let d = g.difference;
+        let outcome = serde_json::to_value(g.outcome)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        rows.push(vec![
+            format!("gate:{}", g.gate),
+            g.policy.clone(),
+            String::new(),
+            String::new(),
+            String::new(),
+            opt(d.map(|d| d.mean)),
+            opt(d.map(|d| d.low)),
+            opt(d.map(|d| d.high)),
+            String::new(),
+            outcome,
+            String::new(),
+            c.cut_runs
+                .iter()
+                .filter(|r| r.policy == g.policy)
+                .count()
+                .to_string(),
+            opt(g.limit),
+        ]);
     }
     rows
 }
@@ -325,7 +355,7 @@ pub fn finish(
             }
             emit(&(serde_json::to_string_pretty(&v).expect("JSON prints") + "\n"));
         }
-        CheckOutput::Csv => emit(&csv_text(&csv_rows(&c))),
+        CheckOutput::Csv => emit(&csv_text(&csv_rows(&c, &verdicts))),
         CheckOutput::Text => {
             emit(&render::cut_runs(&cut));
             emit(&render::comparison(file, &c));

@@ -20,6 +20,28 @@ pub struct Suite {
     pub inconclusive: Option<String>,
 }
 
+impl Suite {
+    /// A scenario that could not be loaded: one `scenario` case with an error (the other
+    /// scenarios of the check still get their cases).
+    pub fn invalid(name: String, message: String) -> Suite {
+        Suite {
+            name,
+            seed: 0,
+            digest: String::new(),
+            seconds: 0.0,
+            verdicts: Vec::new(),
+            inconclusive: Some(message),
+        }
+    }
+
+    /// Test cases: one per bound, or the one error case of an invalid scenario.
+    fn cases(&self) -> usize {
+        self.verdicts
+            .len()
+            .max(usize::from(self.inconclusive.is_some()))
+    }
+}
+
 /// A duration in ms as a reader wants it: "9m38s (578230 ms)".
 fn duration(ms: f64) -> String {
     let d = mxsim_core::time::SimDuration::from_ms(ms.max(0.0).round() as u64);
@@ -62,6 +84,13 @@ fn describe(v: &Verdict) -> String {
         }
     };
     if let Some(expected) = &v.expected {
+        // Over several seeds the value is the share of seeds naming the host first.
+        if let (Some(n), Some(share)) = (v.seeds, v.value) {
+            return format!(
+                "expected {expected}; the analysis names it first in {:.0}% of {n} seeds",
+                share * 100.0
+            );
+        }
         return format!(
             "expected {expected}; the analysis names {} first",
             v.found.as_deref().unwrap_or("no host")
@@ -83,18 +112,14 @@ fn describe(v: &Verdict) -> String {
 
 /// The JUnit XML document.
 pub fn xml(suites: &[Suite]) -> String {
-    let tests: usize = suites.iter().map(|s| s.verdicts.len()).sum();
+    let tests: usize = suites.iter().map(Suite::cases).sum();
     let judged = |s: &&Suite| s.inconclusive.is_none();
     let failures: usize = suites
         .iter()
         .filter(judged)
         .map(|s| s.verdicts.iter().filter(|v| !v.pass).count())
         .sum();
-    let errors: usize = suites
-        .iter()
-        .filter(|s| !judged(s))
-        .map(|s| s.verdicts.len())
-        .sum();
+    let errors: usize = suites.iter().filter(|s| !judged(s)).map(Suite::cases).sum();
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         x,
@@ -103,15 +128,24 @@ pub fn xml(suites: &[Suite]) -> String {
     for s in suites {
         let (fails, errs) = match s.inconclusive {
             None => (s.verdicts.iter().filter(|v| !v.pass).count(), 0),
-            Some(_) => (0, s.verdicts.len()),
+            Some(_) => (0, s.cases()),
         };
         let _ = writeln!(
             x,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{fails}\" errors=\"{errs}\" time=\"{:.3}\">",
             escape(&s.name),
-            s.verdicts.len(),
+            s.cases(),
             s.seconds
         );
+        if let (true, Some(why)) = (s.verdicts.is_empty(), &s.inconclusive) {
+            let _ = writeln!(
+                x,
+                "    <testcase name=\"scenario\" classname=\"{}\" time=\"0\">\n      <error message=\"{}\" type=\"invalid\"/>\n    </testcase>\n  </testsuite>",
+                escape(&s.name),
+                escape(why.lines().next().unwrap_or_default())
+            );
+            continue;
+        }
         let _ = writeln!(x, "    <properties>");
         let _ = writeln!(x, "      <property name=\"seed\" value=\"{}\"/>", s.seed);
         let _ = writeln!(

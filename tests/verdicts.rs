@@ -545,3 +545,67 @@ fn item_7_duplicate_policies_and_seeds_above_max_seeds_are_invalid_input() {
         stderr(&o)
     );
 }
+
+#[test]
+fn item_7_junit_names_the_culprit_over_seeds_and_keeps_invalid_scenarios() {
+    let dir = std::env::temp_dir().join(format!("mxsim-junit7-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(root().join("scenarios/analyze-bad-relay.toml")).unwrap();
+    let seeded = dir.join("seeded.toml");
+    std::fs::write(&seeded, text.replace("[expect]\n", "[expect]\nseeds = 3\n")).unwrap();
+    let broken = dir.join("broken.toml");
+    std::fs::write(&broken, "name = \"broken\"\nseed = 1\n").unwrap();
+    let junit = dir.join("out.xml");
+    let o = mxsim(&[
+        "check",
+        seeded.to_str().unwrap(),
+        broken.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    // The invalid scenario is invalid input, and the JUnit file is still written, with an
+    // error case for it and the other scenario's cases.
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("PASS culprit = \"relay-c\""),
+        "{}",
+        stdout(&o)
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("<error message=\"error: "), "{xml}");
+    assert!(xml.contains("type=\"invalid\""), "{xml}");
+    // The culprit case says what the text says: named first in every seed.
+    assert!(
+        xml.contains("expected relay-c; the analysis names it first in 100% of 3 seeds"),
+        "{xml}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn item_7_compare_csv_has_a_row_per_gate() {
+    let o = mxsim(&[
+        "compare",
+        FLAKY,
+        "--policy",
+        "scenario",
+        "--policy",
+        "policy.queue_lifetime=30m",
+        "--seeds",
+        "10",
+        "--gate",
+        "delivered_ratio:-1%",
+        "--csv",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let t = stdout(&o);
+    assert!(
+        t.lines().next().unwrap().ends_with(",cut_runs,gate_limit"),
+        "{t}"
+    );
+    let row = t
+        .lines()
+        .find(|l| l.starts_with("gate:delivered_ratio:-1%,policy.queue_lifetime=30m,"))
+        .unwrap_or_else(|| panic!("no gate row: {t}"));
+    assert!(row.contains(",fail,"), "{row}");
+}

@@ -609,3 +609,31 @@ fn item_7_compare_csv_has_a_row_per_gate() {
         .unwrap_or_else(|| panic!("no gate row: {t}"));
     assert!(row.contains(",fail,"), "{row}");
 }
+
+#[test]
+fn item_7_a_refused_field_has_no_follow_on_errors() {
+    let text = std::fs::read_to_string(root().join(FLAKY)).unwrap();
+    for (from, to, want) in [
+        (
+            "role = \"sender\"",
+            "role = \"sendr\"",
+            "unknown role \"sendr\"",
+        ),
+        (
+            "weight = 1.0 }]",
+            "weight = -1 }]",
+            "weight must be between 0",
+        ),
+    ] {
+        assert!(text.contains(from), "{from}");
+        let path = scenario_with("follow-on.toml", FLAKY, "");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+        let o = mxsim(&["validate", path.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2));
+        let e = stderr(&o);
+        assert!(e.contains(want), "{e}");
+        // The one problem, not "no host has role sender" / "no positive weight" besides.
+        assert!(e.contains("1 problem found"), "{e}");
+        std::fs::remove_file(&path).unwrap();
+    }
+}

@@ -19,6 +19,7 @@ pub(super) fn read_hosts<'a>(
     limits: &Limits,
 ) -> (Vec<HostSpec>, Vec<RelayQueue<'a>>) {
     let mut queues = Vec::new();
+    let problems_before = r.diagnostics.len();
     let Some(node) = top.get("hosts") else {
         r.missing(
             top,
@@ -194,7 +195,10 @@ pub(super) fn read_hosts<'a>(
             });
         }
     }
-    if !hosts.is_empty() && !hosts.iter().any(|h| h.role == Role::Sender) {
+    // Only when every host read cleanly: a misspelt role (`"sendr"`) is reported at its own
+    // line, not again as a missing sender.
+    let clean = r.diagnostics.len() == problems_before;
+    if clean && !hosts.is_empty() && !hosts.iter().any(|h| h.role == Role::Sender) {
         r.error(
             "hosts",
             node.span.clone(),

@@ -43,6 +43,7 @@ pub(super) fn read_workload(
         .unwrap_or(0.0);
     let names: Vec<&str> = domains.iter().map(|d| d.name.as_str()).collect();
     let mut chosen = Vec::new();
+    let problems_before = r.diagnostics.len();
     let mut weights = Vec::new();
     match f.get("domains") {
         None => {
@@ -94,7 +95,10 @@ pub(super) fn read_workload(
         }
     }
     let total: f64 = weights.iter().sum();
-    if !domains.is_empty() && (chosen.is_empty() || total <= 0.0) {
+    // Only when every entry read cleanly: an invalid weight is reported at its own line, not
+    // again as "no positive weight".
+    let clean = r.diagnostics.len() == problems_before;
+    if clean && !domains.is_empty() && (chosen.is_empty() || total <= 0.0) {
         r.error(
             "workload.domains",
             f.span.clone(),

@@ -35,6 +35,10 @@ pub enum Command {
         /// Also write every trace record to this file as JSON Lines.
         #[arg(long, value_name = "FILE")]
         trace: Option<PathBuf>,
+        /// Most bytes --trace writes (e.g. 500MB, 8GiB): past it the run stops with an error
+        /// naming the limit, instead of filling the disk.
+        #[arg(long, value_name = "SIZE", default_value = "1GiB", requires = "trace")]
+        trace_limit: String,
         /// Print the failure analysis and per-route metrics (which host or route is the
         /// problem, with which codes, and when).
         #[arg(long)]

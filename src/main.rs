@@ -111,6 +111,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             preset,
             sets,
             trace,
+            trace_limit,
             analyze,
             every,
             csv,
@@ -123,6 +124,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             &run::RunOutputs {
                 json,
                 trace: trace.as_deref(),
+                trace_limit: &trace_limit,
                 analyze,
                 every: every.as_deref(),
                 csv: csv.as_deref(),

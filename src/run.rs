@@ -11,6 +11,8 @@ use std::path::Path;
 pub struct RunOutputs<'a> {
     pub json: bool,
     pub trace: Option<&'a Path>,
+    /// `--trace-limit`: most bytes the trace file may take.
+    pub trace_limit: &'a str,
     pub analyze: bool,
     pub every: Option<&'a str>,
     pub csv: Option<&'a Path>,
@@ -40,12 +42,14 @@ pub fn run(
     let RunOutputs {
         json,
         trace,
+        trace_limit,
         analyze,
         every,
         csv,
         plot,
     } = *out;
     let every = every.map(|e| duration_option("--every", e)).transpose()?;
+    let trace_limit = parse_size("--trace-limit", trace_limit)?;
     for dir in [csv, plot].into_iter().flatten() {
         export::prepare_dir(dir)?;
     }
@@ -57,7 +61,13 @@ pub fn run(
                 Failure::Input(format!("error: cannot write {}: {e}", path.display()))
             })?;
             sim.record_trace();
-            Some((path, std::io::BufWriter::new(file)))
+            Some((
+                path,
+                std::io::BufWriter::new(Counted {
+                    inner: file,
+                    written: 0,
+                }),
+            ))
         }
         None => None,
     };
@@ -72,6 +82,14 @@ pub fn run(
             write_records(out, &sim.take_trace()).map_err(|e| {
                 Failure::Input(format!("error: cannot write {}: {e}", path.display()))
             })?;
+            if out.get_ref().written > trace_limit {
+                return Err(Failure::Input(format!(
+                    "error: the trace reached --trace-limit ({trace_limit} bytes) at {} of simulated time, after {} events; {} is incomplete\n  help: raise it (e.g. --trace-limit 8GiB), or follow a few messages with mxsim trace --message N / --worst K",
+                    mxsim_core::time::human(mxsim_core::time::SimDuration::from_ms(sim.now().as_ms())),
+                    sim.events(),
+                    path.display()
+                )));
+            }
         }
         if ran < TRACE_BATCH {
             break;
@@ -105,6 +123,52 @@ pub fn run(
         }
     }
     Ok(())
+}
+
+/// A file that counts the bytes written to it (`--trace-limit`).
+struct Counted {
+    inner: std::fs::File,
+    written: u64,
+}
+
+impl std::io::Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Parses a size: bytes, or with a unit (`kB`, `MB`, `GB`: powers of 1000; `KiB`, `MiB`,
+/// `GiB`: powers of 1024).
+pub fn parse_size(flag: &str, text: &str) -> Result<u64, Failure> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "kB" | "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => 0,
+    };
+    match number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+    {
+        Some(n) if n > 0 => Ok(n),
+        _ => Err(Failure::Input(format!(
+            "error: {flag} {text}: not a size\n  help: e.g. 500MB or 8GiB"
+        ))),
+    }
 }
 
 /// Events run between two writes of `--trace` records: about 20 MB of records at most.

@@ -637,3 +637,44 @@ fn item_7_a_refused_field_has_no_follow_on_errors() {
         std::fs::remove_file(&path).unwrap();
     }
 }
+
+#[test]
+fn item_7_the_trace_file_is_bounded_by_a_declared_limit() {
+    let dir = std::env::temp_dir().join(format!("mxsim-trace-limit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("trace.jsonl");
+    let o = mxsim(&[
+        "run",
+        FLAKY,
+        "--trace",
+        file.to_str().unwrap(),
+        "--trace-limit",
+        "100kB",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("the trace reached --trace-limit (100000 bytes)"),
+        "{e}"
+    );
+    assert!(e.contains("raise it (e.g. --trace-limit 8GiB)"), "{e}");
+    // One batch of records at most past the limit (a batch is 100 000 events).
+    let size = std::fs::metadata(&file).unwrap().len();
+    assert!(size > 100_000 && size < 40_000_000, "{size}");
+    // The default limit (1 GiB) lets the whole run through.
+    let o = mxsim(&["run", FLAKY, "--trace", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for bad in ["0", "ten", "5XB"] {
+        let o = mxsim(&[
+            "run",
+            FLAKY,
+            "--trace",
+            file.to_str().unwrap(),
+            "--trace-limit",
+            bad,
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        assert!(stderr(&o).contains("not a size"), "{bad}: {}", stderr(&o));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

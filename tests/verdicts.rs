@@ -678,3 +678,26 @@ fn item_7_the_trace_file_is_bounded_by_a_declared_limit() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn item_7_a_retry_budget_parks_held_messages_instead_of_re_polling_them() {
+    // retry-storm.toml with Finagle's default budget used to re-poll its held messages until
+    // events_max (99.8 M "retry budget exhausted" in 100 M events).
+    let r = json(&[
+        "run",
+        "scenarios/retry-storm.toml",
+        "--set",
+        "policy.shared={ retry_budget = true }",
+        "--json",
+    ]);
+    assert_eq!(r["stopped_by"], "duration", "{}", r["events"]);
+    assert!(r["cut"].is_null());
+    let generated = r["outcomes"]["generated"].as_u64().unwrap();
+    let held = r["gated"]["retry budget exhausted"].as_u64().unwrap();
+    assert!(held > 0, "the budget holds retries back");
+    assert!(
+        held < 20 * generated,
+        "{held} holds for {generated} messages"
+    );
+    assert!(r["events"].as_u64().unwrap() < 5_000_000, "{}", r["events"]);
+}

@@ -1,6 +1,12 @@
 //! A retry budget over all messages (Finagle `RetryBudget`): over the last `ttl`, retries may
 //! not exceed `percent` of first attempts plus `min_per_second` × ttl; a retry over budget
-//! waits another backoff step without being tried.
+//! waits without being tried.
+//!
+//! Held retries are parked in order: each is told to come back when a place in the window
+//! frees for *it* (the k-th held retry when the k-th oldest retry leaves the window, later
+//! ones spread at the budget's rate), so a herd of held messages does not wake at one instant
+//! and re-poll the budget again and again (`retry-storm.toml` with a budget used to spend
+//! 99.7 M events doing that).
 
 use crate::time::{SimDuration, SimTime};
 use std::collections::VecDeque;
@@ -31,6 +37,8 @@ impl Default for BudgetSpec {
 pub(super) struct RetryBudget {
     first_attempts: VecDeque<SimTime>,
     retries: VecDeque<SimTime>,
+    /// Wake times handed to held retries that are not yet due, ascending.
+    parked: VecDeque<SimTime>,
 }
 
 impl RetryBudget {
@@ -46,21 +54,37 @@ impl RetryBudget {
                 self.retries.pop_front();
             }
         }
+        // Held retries due by now compete like any other.
+        while self.parked.front().is_some_and(|&x| x <= t) {
+            self.parked.pop_front();
+        }
         if retry {
             let allowed = b.percent * self.first_attempts.len() as f64
                 + b.min_per_second * b.ttl.as_secs_f64();
             if self.retries.len() as f64 + 1.0 > allowed {
-                // Room appears when the oldest retry leaves the window; with none in it,
-                // only new first attempts can make room, so look again a window later.
-                let next = self
-                    .retries
-                    .front()
-                    .map_or(t.after(b.ttl), |&x| x.after(b.ttl))
-                    .max(t.after(SimDuration::from_ms(1)));
+                let next = self.place_for_held(b, allowed, t);
+                self.parked.push_back(next);
                 return Err(next);
             }
         }
         Ok(())
+    }
+
+    /// When the next held retry may find room: the k-th held retry (k already parked) when
+    /// the k-th oldest retry leaves the window; past those, one every ttl / allowed after the
+    /// last one parked (the budget's steady rate). Never before the last parked one, and at
+    /// least 1 ms from now.
+    fn place_for_held(&self, b: BudgetSpec, allowed: f64, t: SimTime) -> SimTime {
+        let k = self.parked.len();
+        let after_last = self.parked.back().copied();
+        let step =
+            SimDuration::from_ms(((b.ttl.as_ms() as f64 / allowed.max(1.0)).ceil() as u64).max(1));
+        let next = match self.retries.get(k) {
+            Some(&x) => x.after(b.ttl),
+            None => after_last.map_or(t.after(b.ttl), |l| l.after(step)),
+        };
+        next.max(after_last.unwrap_or(SimTime::ZERO))
+            .max(t.after(SimDuration::from_ms(1)))
     }
 
     /// Counts an attempt every gate let through.

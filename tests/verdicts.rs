@@ -8,6 +8,24 @@ use std::process::{Command, Stdio};
 
 const FLAKY: &str = "scenarios/flaky-relay-443.toml";
 
+/// The issue's example of a policy that drops mail: the flaky relay's own policy against the
+/// same with a 30-minute queue lifetime, on 10 seeds.
+const DROPPING_MAIL: [&str; 8] = [
+    "compare",
+    FLAKY,
+    "--policy",
+    "scenario",
+    "--policy",
+    "policy.queue_lifetime=30m",
+    "--seeds",
+    "10",
+];
+
+/// `mxsim compare` on [`DROPPING_MAIL`] with `extra` arguments.
+fn dropping_mail(extra: &[&str]) -> std::process::Output {
+    mxsim(&[&DROPPING_MAIL[..], extra].concat())
+}
+
 /// Runs `mxsim args…` with stdout sent to `out`.
 fn mxsim_to(args: &[&str], out: Stdio) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_mxsim"))
@@ -39,18 +57,7 @@ fn item_1_the_exit_status_is_the_verdict_whatever_happens_to_stdout() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     // Same for compare with a failing gate.
     let o = mxsim_to(
-        &[
-            "compare",
-            FLAKY,
-            "--policy",
-            "scenario",
-            "--policy",
-            "policy.queue_lifetime=30m",
-            "--seeds",
-            "10",
-            "--gate",
-            "delivered_ratio:-1%",
-        ],
+        &[&DROPPING_MAIL[..], &["--gate", "delivered_ratio:-1%"]].concat(),
         full_disk(),
     );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
@@ -187,18 +194,8 @@ fn item_2_a_workload_cut_by_messages_max_is_a_cut() {
 
 #[test]
 fn item_3_delay_metrics_cannot_reward_dropping_mail() {
-    let args = [
-        "compare",
-        FLAKY,
-        "--policy",
-        "scenario",
-        "--policy",
-        "policy.queue_lifetime=30m",
-        "--seeds",
-        "10",
-    ];
     // The delivered-only gate passes, but says why it should not be trusted.
-    let o = mxsim(&[&args[..], &["--gate", "delay_p95:+0%"]].concat());
+    let o = dropping_mail(&["--gate", "delay_p95:+0%"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         stdout(&o).contains("note: delay_p95 counts delivered mail only, and policy.queue_lifetime=30m delivered 22.85 pp less"),
@@ -206,7 +203,7 @@ fn item_3_delay_metrics_cannot_reward_dropping_mail() {
         stdout(&o)
     );
     // The censored gate fails: the candidate never delivers 95% of its mail.
-    let o = mxsim(&[&args[..], &["--gate", "delay_censored_p95:+0%"]].concat());
+    let o = dropping_mail(&["--gate", "delay_censored_p95:+0%"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let t = stdout(&o);
     assert!(t.contains("FAIL delay_censored_p95:+0%"), "{t}");
@@ -220,7 +217,7 @@ fn item_3_delay_metrics_cannot_reward_dropping_mail() {
     let better = verdict.lines().find(|l| l.contains("better:"));
     assert!(better.is_none_or(|l| !l.contains("delay")), "{verdict}");
     // In JSON: a certain difference with an infinite (null) interval, verdict worse.
-    let v = json(&[&args[..], &["--json"]].concat());
+    let v = json(&[&DROPPING_MAIL[..], &["--json"]].concat());
     let m = v["metrics"]
         .as_array()
         .unwrap()
@@ -243,7 +240,7 @@ fn item_3_delay_metrics_cannot_reward_dropping_mail() {
     assert!(stdout(&o).contains("not reached in 3/3"), "{}", stdout(&o));
     // A plot of an infinite difference is drawn without it (it used to hang).
     let dir = std::env::temp_dir().join(format!("mxsim-inf-plot-{}", std::process::id()));
-    let o = mxsim(&[&args[..], &["--plot", dir.to_str().unwrap()]].concat());
+    let o = dropping_mail(&["--plot", dir.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let svg = std::fs::read_to_string(dir.join("compare-differences.svg")).unwrap();
     assert!(svg.contains("delay_censored_p95 (not reached: ∞)"));
@@ -357,18 +354,7 @@ fn item_3_the_readme_excerpt_on_dropping_mail_matches_the_binary() {
         .split("```")
         .next()
         .unwrap();
-    let o = mxsim(&[
-        "compare",
-        FLAKY,
-        "--policy",
-        "scenario",
-        "--policy",
-        "policy.queue_lifetime=30m",
-        "--seeds",
-        "10",
-        "--gate",
-        "delay_censored_p95:+0%",
-    ]);
+    let o = dropping_mail(&["--gate", "delay_censored_p95:+0%"]);
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
     let lines: Vec<&str> = out.lines().map(str::trim_end).collect();
@@ -584,19 +570,7 @@ fn item_7_junit_names_the_culprit_over_seeds_and_keeps_invalid_scenarios() {
 
 #[test]
 fn item_7_compare_csv_has_a_row_per_gate() {
-    let o = mxsim(&[
-        "compare",
-        FLAKY,
-        "--policy",
-        "scenario",
-        "--policy",
-        "policy.queue_lifetime=30m",
-        "--seeds",
-        "10",
-        "--gate",
-        "delivered_ratio:-1%",
-        "--csv",
-    ]);
+    let o = dropping_mail(&["--gate", "delivered_ratio:-1%", "--csv"]);
     assert_eq!(o.status.code(), Some(1));
     let t = stdout(&o);
     assert!(

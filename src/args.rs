@@ -129,9 +129,10 @@ pub enum Command {
         /// only), beyond the default table; `mxsim metrics` lists them all.
         #[arg(long = "metric", value_name = "METRIC")]
         metrics: Vec<String>,
-        /// A CI gate: METRIC:±AMOUNT[%], e.g. delay_p95:+10% or delivered_ratio:-0.1% (the
-        /// sign is the metric's worse direction). Exits 1 when a candidate is worse than the
-        /// baseline by more than allowed with 97.5% confidence. Repeatable.
+        /// A CI gate: METRIC:±AMOUNT[%], e.g. delay_censored_p95:+10% or delivered_ratio:-0.1%
+        /// (the sign is the metric's worse direction; `mxsim metrics` lists the gateable
+        /// metrics). Exits 1 when a candidate is worse than the baseline by more than allowed
+        /// with 97.5% confidence. Repeatable.
         #[arg(long = "gate", value_name = "GATE")]
         gates: Vec<String>,
         /// Judge runs cut short by `limits.events_max` or `limits.messages_max` as they are
@@ -180,7 +181,8 @@ pub enum Command {
         /// only), beyond the default table; `mxsim metrics` lists them all.
         #[arg(long = "metric", value_name = "METRIC")]
         metrics: Vec<String>,
-        /// Mark the cells no other cell beats on both metrics, e.g. delay_censored_p95,attempts_per_message.
+        /// Mark the cells no other cell beats on both metrics, e.g.
+        /// delay_censored_p95,attempts_per_message (`mxsim metrics` lists the gateable ones).
         #[arg(long, value_name = "METRIC,METRIC")]
         pareto: Option<String>,
         /// Print as JSON.

@@ -131,20 +131,6 @@ pub fn metrics_checked(
     Ok(mxsim_core::experiment::metrics_for(variants, extra))
 }
 
-/// The runs of `table[variant][seed]` a limit cut short, as "LABEL seed N: run cut by …".
-pub fn cut_runs(labels: &[String], seeds: &[u64], table: &[Vec<RunResult>]) -> Vec<String> {
-    labels
-        .iter()
-        .zip(table)
-        .flat_map(|(label, row)| {
-            row.iter().zip(seeds).filter_map(move |(run, seed)| {
-                run.cut
-                    .map(|c| format!("{label} seed {seed}: {}", c.describe()))
-            })
-        })
-        .collect()
-}
-
 /// Why a verdict on runs with `cut` ones is not given ("inconclusive: …", exit 2 through
 /// [`Failure::Inconclusive`]); `None` when no run was cut or the user accepts cut runs.
 pub fn inconclusive(what: &str, cut: &[String], allow_cut: bool) -> Option<String> {

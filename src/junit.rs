@@ -223,7 +223,7 @@ pub fn gates_xml(
         let is_duration = c
             .metrics
             .iter()
-            .any(|m| m.metric == gate_metric(&v.gate) && m.is_duration);
+            .any(|m| m.metric == v.metric && m.is_duration);
         let num = |x: f64| {
             if is_duration && x.is_finite() {
                 duration(x)
@@ -269,11 +269,6 @@ pub fn gates_xml(
     }
     x.push_str("  </testsuite>\n</testsuites>\n");
     x
-}
-
-/// The metric a gate text names, canonical (`delay_p95:+10%` → `delay_p95`).
-fn gate_metric(gate: &str) -> String {
-    mxsim_core::compare::Gate::parse(gate).map_or_else(|_| String::new(), |g| g.metric)
 }
 
 #[cfg(test)]

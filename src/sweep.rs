@@ -7,7 +7,7 @@
 
 use crate::check::CheckOutput;
 use crate::compare::{edit_failure, parse_sets};
-use crate::experiment::{cut_runs, inconclusive, metrics_checked, pool, run_jobs};
+use crate::experiment::{inconclusive, metrics_checked, pool, run_jobs};
 use crate::shard::{emit_shard, shard_jobs, text_hash, Experiment, JobResult, ShardFile};
 use crate::{csv_text, emit, plot, read_scenario_text, render, Failure};
 use mxsim_core::experiment::{seeds_from, RunResult, Shard};
@@ -240,7 +240,10 @@ pub fn finish(
         .map(|row| row.iter().map(|r| r.readings.clone()).collect())
         .collect();
     let names: Vec<String> = labels.iter().map(|l| l.join(", ")).collect();
-    let cut = cut_runs(&names, seeds, table);
+    let cut: Vec<String> = mxsim_core::experiment::cut_runs(&names, seeds, table)
+        .iter()
+        .map(|r| r.describe())
+        .collect();
     let mut sweep = summarise(paths, labels, seeds.clone(), &readings);
     if let Some(p) = pareto {
         let (a, b) = parse_pareto(p)?;

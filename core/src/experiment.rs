@@ -70,22 +70,32 @@ pub fn compare_runs(
         .iter()
         .map(|row| row.iter().map(|r| r.readings.clone()).collect())
         .collect();
-    let cut_runs = policies
+    let cut_runs = cut_runs(&policies, &seeds, table);
+    let mut c = crate::compare::compare(policies, seeds, &readings);
+    c.cut_runs = cut_runs;
+    c
+}
+
+/// The runs of `table[variant][seed]` a limit cut short, in variant then seed order;
+/// `labels[v]` names variant `v` (a policy, or a sweep cell's values).
+pub fn cut_runs(
+    labels: &[String],
+    seeds: &[u64],
+    table: &[Vec<RunResult>],
+) -> Vec<crate::compare::CutRun> {
+    labels
         .iter()
         .zip(table)
-        .flat_map(|(policy, row)| {
-            row.iter().zip(&seeds).filter_map(|(run, &seed)| {
+        .flat_map(|(label, row)| {
+            row.iter().zip(seeds).filter_map(|(run, &seed)| {
                 run.cut.map(|cut| crate::compare::CutRun {
-                    policy: policy.clone(),
+                    policy: label.clone(),
                     seed,
                     cut,
                 })
             })
         })
-        .collect();
-    let mut c = crate::compare::compare(policies, seeds, &readings);
-    c.cut_runs = cut_runs;
-    c
+        .collect()
 }
 
 /// Checks that every variant can measure `metric` (a gate's or `--pareto`'s); the error

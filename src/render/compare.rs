@@ -193,12 +193,10 @@ pub fn gates(c: &Comparison, verdicts: &[GateVerdict]) -> String {
         c.policies[0]
     );
     for v in verdicts {
-        let gated = mxsim_core::compare::Gate::parse(&v.gate).map(|g| g.metric);
         let duration = c
             .metrics
             .iter()
-            .find(|m| gated.as_ref().is_ok_and(|g| *g == m.metric))
-            .is_some_and(|m| m.is_duration);
+            .any(|m| m.metric == v.metric && m.is_duration);
         let diff = v.difference.map_or("undefined".into(), |d| {
             format!(
                 "{} [{}, {}]",
@@ -238,22 +236,24 @@ fn delivered_only_notes(c: &Comparison, verdicts: &[GateVerdict]) -> Vec<String>
     verdicts
         .iter()
         .filter_map(|v| {
-            let gate = mxsim_core::compare::Gate::parse(&v.gate).ok()?;
-            if !gate.measures().delivered_only() {
+            let gated = mxsim_core::metric::Metric::parse(&v.metric).ok()?;
+            if !gated.delivered_only() {
                 return None;
             }
             let j = c.policies.iter().position(|p| *p == v.policy)?.checked_sub(1)?;
             let d = delivered?.differences[j].as_ref()?;
             (d.verdict == Verdict::Worse).then(|| {
-                let censored = match gate.metric.as_str() {
-                    "delay_p50" | "delay_p90" | "delay_p95" | "delay_p99" => {
-                        gate.metric.replace("delay_p", "delay_censored_p")
-                    }
-                    _ => "delay_censored_p95".into(),
-                };
+                // Its censored counterpart in the registry (delay_p90 → delay_censored_p90);
+                // for the mean and the maximum, which have none, the p95.
+                let censored = v
+                    .metric
+                    .strip_prefix("delay_")
+                    .map(|p| format!("delay_censored_{p}"))
+                    .filter(|n| mxsim_core::metric::Metric::parse(n).is_ok())
+                    .unwrap_or_else(|| "delay_censored_p95".into());
                 format!(
                     "{} counts delivered mail only, and {} delivered {:.2} pp less; gate {censored} to count undelivered mail as infinitely late",
-                    gate.metric,
+                    v.metric,
                     v.policy,
                     -d.paired.mean * 100.0,
                 )

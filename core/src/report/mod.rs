@@ -104,7 +104,7 @@ pub struct Report {
 }
 
 /// What a metric's numbers are, for formatting and for reading an allowance. The metric
-/// registry (`crate::metric`) gives each metric one; it is defined here, with [`Reading`],
+/// registry (the `metric` module, which reads reports) gives each metric one; it is defined here, with [`Reading`],
 /// because a report carries its readings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

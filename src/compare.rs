@@ -251,7 +251,7 @@ fn parse_gates(texts: &[String]) -> Result<Vec<mxsim_core::compare::Gate>, Failu
         .map(|g| {
             mxsim_core::compare::Gate::parse(g).map_err(|m| {
                 Failure::Input(format!(
-                    "error: --gate: {m}\n  help: e.g. --gate delay_p95:+10% --gate delivered_ratio:-0.1%"
+                    "error: --gate: {m}\n  help: e.g. --gate delay_censored_p95:+10% --gate delivered_ratio:-0.1% (`mxsim metrics` lists the gateable metrics)"
                 ))
             })
         })

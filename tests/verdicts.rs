@@ -675,3 +675,29 @@ fn item_7_a_retry_budget_parks_held_messages_instead_of_re_polling_them() {
     );
     assert!(r["events"].as_u64().unwrap() < 5_000_000, "{}", r["events"]);
 }
+
+#[test]
+fn item_7_the_user_chooses_which_failures_an_exponential_backoff_counts() {
+    let fixture = "tests/fixtures/backoff-counts.toml";
+    // Counting every attempt (the default): the first 4.4.1 after 36 on_code retries waits
+    // the 4 h cap, and the trace says why.
+    let all = stdout(&mxsim(&["trace", fixture, "--message", "0"]));
+    assert!(
+        all.contains("wait 4h [exponential, retry 37 (counts failures under other rules too)]"),
+        "{all}"
+    );
+    assert!(all.contains("delivered, 11h after arrival"), "{all}");
+    // Counting the rule's own streak: the exponential starts again from 5 min.
+    let own = ["--set", "policy.backoff_counts=streak"];
+    let streak = stdout(&mxsim(&[&["trace", fixture, "--message", "0"][..], &own].concat()));
+    assert!(
+        streak.contains("wait 5m [exponential, retry 1 of its streak (36 earlier failures not counted)]"),
+        "{streak}"
+    );
+    assert!(streak.contains("delivered, 8h15m after arrival"), "{streak}");
+    // An unknown choice is invalid input naming the valid ones.
+    let o = mxsim(&["check", fixture, "--set", "policy.backoff_counts=own"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("policy.backoff_counts") && e.contains("streak"), "{e}");
+}

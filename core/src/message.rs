@@ -14,7 +14,7 @@
 //! snapshots) are O(1) and conservation can be checked against the metrics at any time.
 
 use crate::ids::{DomainId, MessageId, MtaId};
-use crate::policy::{Failure, RetryPolicy};
+use crate::policy::{Failure, RetryPolicy, Streak};
 use crate::random::{AttemptRandom, Slot};
 use crate::smtp::{codes, Reply};
 use crate::time::{SimDuration, SimTime};
@@ -136,6 +136,9 @@ pub struct Message {
     pub relays: u32,
     /// Delay warnings its current MTA has sent for it.
     pub warned: u32,
+    /// The run of its latest failures in this MTA that one rule governed
+    /// (`policy::count`).
+    pub streak: Streak,
     /// Where it is in its life.
     pub state: MessageState,
     /// Addressed to a mailbox that does not exist (→ 550 5.1.1 at the final MX).
@@ -158,6 +161,7 @@ impl Message {
             now,
             attempts: self.attempts,
             previous: (self.last_wait.as_ms() > 0).then_some(self.last_wait),
+            streak: policy.streak_after(self.streak, reply),
             u,
             hint: (self.pending.hint.as_ms() > 0).then_some(self.pending.hint),
         }
@@ -217,6 +221,7 @@ impl Messages {
             mta: MtaId::SENDER,
             relays: 0,
             warned: 0,
+            streak: Streak::NONE,
             state: MessageState::Due,
             unknown_recipient,
         });
@@ -279,10 +284,12 @@ impl Messages {
         }
     }
 
-    /// The attempt failed transiently; the next one waits `wait` (zero when it will expire).
+    /// The attempt failed transiently (`failure`, as [`Message::failure`] described it); the
+    /// next one waits `wait` (`None` when it will expire).
     #[inline]
-    pub fn defer(&mut self, id: MessageId, wait: Option<SimDuration>) {
+    pub fn defer(&mut self, id: MessageId, failure: &Failure, wait: Option<SimDuration>) {
         let m = self.set(id, &[MessageState::InFlight], MessageState::Deferred);
+        m.streak = failure.streak;
         if let Some(w) = wait {
             m.last_wait = w;
         }
@@ -296,6 +303,7 @@ impl Messages {
         m.relays += 1;
         m.attempts = 0;
         m.warned = 0;
+        m.streak = Streak::NONE;
         m.last_wait = SimDuration::ZERO;
         m.pending = Pending::NONE;
         m.key = key;
@@ -380,7 +388,12 @@ mod tests {
         let mut ms = Messages::with_expected(1.0);
         let id = ms.arrive(1, SimTime(5), DomainId(0), false);
         ms.begin_attempt(id, Pending::reply(codes::NO_ANSWER));
-        ms.defer(id, Some(SimDuration::from_secs(60)));
+        let policy = RetryPolicy::simple(crate::policy::Backoff::Fixed {
+            interval: SimDuration::from_secs(60),
+        });
+        let failure = ms.get(id).failure(codes::NO_ANSWER, SimTime(9), &policy);
+        ms.defer(id, &failure, Some(SimDuration::from_secs(60)));
+        assert_eq!(ms.get(id).streak, Streak { rule: 0, len: 1 });
         assert_eq!(ms.counts().of(MessageState::Deferred), 1);
         ms.expire(id);
         assert_eq!(ms.counts().of(MessageState::Expired), 1);

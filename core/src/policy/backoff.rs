@@ -187,6 +187,16 @@ impl Backoff {
         }
     }
 
+    /// True when the wait depends on the retry number (`exponential` without decorrelated
+    /// jitter, `list`): which failures that number counts is `policy.backoff_counts`.
+    pub fn counts_retries(&self) -> bool {
+        match self {
+            Backoff::Exponential { jitter, .. } => *jitter != Jitter::Decorrelated,
+            Backoff::List { .. } => true,
+            _ => false,
+        }
+    }
+
     /// True when the family counts in whole seconds, as Exim does (its times are `time_t`):
     /// the next try is the failure's whole second plus the wait.
     pub fn whole_seconds(&self) -> bool {

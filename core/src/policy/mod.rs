@@ -17,17 +17,23 @@
 //! specific pattern wins, so the brief's R1 ("retry 4.4.3 after 1–4 h") is one line.
 
 pub mod backoff;
+pub mod count;
+pub mod decision;
 pub mod exim;
 pub mod lifetime;
 pub mod pattern;
 pub mod presets;
+pub mod scan;
 pub mod timeline;
 
 pub use backoff::{Backoff, Jitter, RetryState, Step};
+pub use count::{BackoffCounts, RuleKey, Streak};
+pub use decision::{Counted, Decision, Failure, GiveUpReason, RuleUsed};
 pub use exim::EximRules;
 pub use lifetime::GiveUp;
 pub use pattern::CodePattern;
 pub use presets::{preset, presets, unknown_preset_help, Preset};
+pub use scan::QueueScan;
 
 use crate::smtp::Reply;
 use crate::time::{SimDuration, SimTime};
@@ -50,49 +56,6 @@ pub struct CodeRule {
     pub backoff: Backoff,
 }
 
-/// Periodic scans of the deferred queue, at `phase + k·every` for k = 0, 1, … in simulated
-/// time. Postfix's queue manager scans every `queue_run_delay`; Exim's daemon starts a queue
-/// run every `-q` interval counted from the daemon's start, not from a message's arrival
-/// (`reference/real-mta/README.md`), so where a message falls between two runs — the phase —
-/// can move an attempt by a whole interval.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct QueueScan {
-    /// Time between scans (> 0).
-    pub every: SimDuration,
-    /// Time of the first scan, in [0, every).
-    pub phase: SimDuration,
-}
-
-impl QueueScan {
-    /// Scans every `every` from t = 0.
-    pub fn every(every: SimDuration) -> Self {
-        QueueScan {
-            every,
-            phase: SimDuration::ZERO,
-        }
-    }
-
-    /// The first scan at or after `t`.
-    pub fn at_or_after(self, t: SimTime) -> SimTime {
-        let (every, phase) = (self.every.as_ms().max(1), self.phase.as_ms());
-        if t.as_ms() <= phase {
-            return SimTime(phase);
-        }
-        let k = (t.as_ms() - phase).div_ceil(every);
-        SimTime(phase.saturating_add(k.saturating_mul(every)))
-    }
-}
-
-impl std::fmt::Display for QueueScan {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.phase.as_ms() == 0 {
-            write!(f, "{}", self.every)
-        } else {
-            write!(f, "{} (phase {})", self.every, self.phase)
-        }
-    }
-}
-
 /// The sender's complete retry policy.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RetryPolicy {
@@ -100,6 +63,8 @@ pub struct RetryPolicy {
     pub default: Backoff,
     /// Overrides by status code; the most specific match wins (ties: first written).
     pub on_code: Vec<CodeRule>,
+    /// Which failures the retry number of `exponential` and `list` counts ([`count`]).
+    pub backoff_counts: BackoffCounts,
     /// Give-up age.
     pub queue_lifetime: SimDuration,
     /// How the lifetime ends retries.
@@ -123,6 +88,7 @@ impl RetryPolicy {
         RetryPolicy {
             default,
             on_code: Vec::new(),
+            backoff_counts: BackoffCounts::All,
             queue_lifetime: SimDuration::from_days(5),
             give_up: GiveUp::Deadline,
             max_attempts: None,
@@ -133,98 +99,15 @@ impl RetryPolicy {
     }
 }
 
-/// Which backoff applied to a failure: the default or an `on_code` rule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RuleUsed {
-    /// `policy.retry`.
-    Default,
-    /// `policy.on_code[i]`.
-    OnCode(usize),
-    /// The server's own retry hint (`honor_hints`).
-    Hint,
-    /// Shared retry state held the attempt back ([`RetryPolicy::decide_gated`]).
-    Gate,
-    /// Exim's forced attempt: the message has failed past the final cutoff, so the next
-    /// queue run tries it before its retry time (and a failure then times it out).
-    FinalCutoff,
-}
-
-/// Why a message was given up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GiveUpReason {
-    /// The queue lifetime ran out.
-    Lifetime,
-    /// The attempt cap was reached.
-    MaxAttempts,
-    /// The backoff family gave up (Exim rules timed out, a non-repeating list ended).
-    Exhausted,
-}
-
-impl GiveUpReason {
-    /// Text for reports and schedules.
-    pub fn text(self) -> &'static str {
-        match self {
-            GiveUpReason::Lifetime => "queue lifetime",
-            GiveUpReason::MaxAttempts => "maximum attempts",
-            GiveUpReason::Exhausted => "retry rules exhausted",
-        }
-    }
-}
-
-/// What happens after a transient failure.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Decision {
-    /// Try again at `at`; `wait` is the backoff's wait (before scan rounding).
-    Retry {
-        /// When.
-        at: SimTime,
-        /// The backoff's wait.
-        wait: SimDuration,
-        /// Which rule chose it.
-        rule: RuleUsed,
-        /// Sub-rule (Exim rule index).
-        part: usize,
-    },
-    /// Give up at `at` (now, or a later deadline / due time) with 4.4.7.
-    Expire {
-        /// When.
-        at: SimTime,
-        /// Why.
-        reason: GiveUpReason,
-    },
-}
-
-impl Decision {
-    /// When it takes effect: the retry time, or the expiry time.
-    pub fn at(&self) -> SimTime {
-        match *self {
-            Decision::Retry { at, .. } | Decision::Expire { at, .. } => at,
-        }
-    }
-}
-
-/// What a policy needs to know about a message that just failed.
-#[derive(Clone, Copy, Debug)]
-pub struct Failure {
-    /// The failure.
-    pub reply: Reply,
-    /// When the message arrived.
-    pub arrival: SimTime,
-    /// When the failure reached the sender.
-    pub now: SimTime,
-    /// Attempts made so far, including this one.
-    pub attempts: u32,
-    /// The previous wait, if any.
-    pub previous: Option<SimDuration>,
-    /// Uniform draw in [0, 1) for jitter.
-    pub u: f64,
-    /// The reply's retry hint, if it carried one.
-    pub hint: Option<SimDuration>,
-}
-
 impl RetryPolicy {
     /// The backoff for a failure with `reply`, and which rule supplied it.
     pub fn backoff_for(&self, reply: Reply) -> (&Backoff, RuleUsed) {
+        self.backoff_of(self.rule_key(reply))
+    }
+
+    /// Which rule governs a failure with `reply`: the most specific matching `on_code`
+    /// pattern (ties: first written), else the default.
+    pub fn rule_key(&self, reply: Reply) -> RuleKey {
         let mut best: Option<(u8, usize)> = None;
         for (i, rule) in self.on_code.iter().enumerate() {
             if rule.pattern.matches(reply) {
@@ -234,10 +117,24 @@ impl RetryPolicy {
                 }
             }
         }
-        match best {
-            Some((_, i)) => (&self.on_code[i].backoff, RuleUsed::OnCode(i)),
-            None => (&self.default, RuleUsed::Default),
+        // The loader bounds on_code to count::RULES_MAX rules, so the key fits.
+        best.map_or(0, |(_, i)| (i + 1) as RuleKey)
+    }
+
+    /// The backoff of rule `key` ([`rule_key`](Self::rule_key)).
+    fn backoff_of(&self, key: RuleKey) -> (&Backoff, RuleUsed) {
+        match key {
+            0 => (&self.default, RuleUsed::Default),
+            k => {
+                let i = usize::from(k) - 1;
+                (&self.on_code[i].backoff, RuleUsed::OnCode(i))
+            }
         }
+    }
+
+    /// The run of failures after `before` once a failure with `reply` is added.
+    pub fn streak_after(&self, before: Streak, reply: Reply) -> Streak {
+        before.then(self.rule_key(reply))
     }
 
     /// Whether any backoff the policy can use is random.
@@ -267,13 +164,22 @@ impl RetryPolicy {
                 };
             }
         }
-        let (backoff, rule) = self.backoff_for(f.reply);
+        debug_assert_eq!(f.streak.rule, self.rule_key(f.reply), "stale streak");
+        let (backoff, rule) = self.backoff_of(f.streak.rule);
+        let (retry, previous) = match self.backoff_counts {
+            BackoffCounts::All => (f.attempts, f.previous),
+            BackoffCounts::Streak => (f.streak.len, f.previous.filter(|_| f.streak.len > 1)),
+        };
         let state = RetryState {
-            retry: f.attempts,
+            retry,
             age: f.now.since(f.arrival),
             now: f.now,
-            previous: f.previous,
+            previous,
             u: f.u,
+        };
+        let counted = Counted {
+            attempts: f.attempts,
+            streak: f.streak.len,
         };
         let (wait, part, rule) = match (self.honor_hints, f.hint) {
             // Postal retries N seconds (+10) after a reply saying "try again in N seconds".
@@ -321,6 +227,7 @@ impl RetryPolicy {
                 wait,
                 rule,
                 part,
+                counted,
             },
         }
     }
@@ -356,6 +263,7 @@ impl RetryPolicy {
                 wait: at.since(now),
                 rule: RuleUsed::Gate,
                 part: 0,
+                counted: Counted::default(),
             },
         }
     }
@@ -370,20 +278,58 @@ impl RetryPolicy {
     /// The rule behind a decision, as traces and `mxsim schedule` print it: the backoff family
     /// (`exponential`, `exim F,2h,15m`), `on_code "4.4.3"`, `server hint`, `gated`, or
     /// `give up: <reason>`.
+    ///
+    /// When earlier failures fell under other rules, a count-based backoff's text says which
+    /// retry number it used: `exponential, retry 37 (counts all 37 failures)` or `on_code
+    /// "4.4.1", retry 1 of its streak (36 earlier failures not counted)` ([`count`]).
     pub fn rule_text(&self, decision: &Decision) -> String {
         match *decision {
-            Decision::Retry { rule, part, .. } => match rule {
-                RuleUsed::Default => match &self.default {
-                    Backoff::Exim(rules) => format!("exim {}", rules.rule_text(part)),
-                    b => b.family().to_string(),
-                },
-                RuleUsed::OnCode(i) => format!("on_code \"{}\"", self.on_code[i].pattern),
-                RuleUsed::Hint => "server hint".to_string(),
-                RuleUsed::Gate => "gated".to_string(),
-                RuleUsed::FinalCutoff => "past the final cutoff: next queue run".to_string(),
-            },
+            Decision::Retry {
+                rule,
+                part,
+                counted,
+                ..
+            } => {
+                let text = match rule {
+                    RuleUsed::Default => match &self.default {
+                        Backoff::Exim(rules) => format!("exim {}", rules.rule_text(part)),
+                        b => b.family().to_string(),
+                    },
+                    RuleUsed::OnCode(i) => format!("on_code \"{}\"", self.on_code[i].pattern),
+                    RuleUsed::Hint => "server hint".to_string(),
+                    RuleUsed::Gate => "gated".to_string(),
+                    RuleUsed::FinalCutoff => "past the final cutoff: next queue run".to_string(),
+                };
+                match self.count_note(rule, counted) {
+                    Some(note) => format!("{text}, {note}"),
+                    None => text,
+                }
+            }
             Decision::Expire { reason, .. } => format!("give up: {}", reason.text()),
         }
+    }
+
+    /// Which retry number a count-based backoff used, when other rules governed some of the
+    /// message's earlier failures (otherwise the number is plain: every failure counted).
+    fn count_note(&self, rule: RuleUsed, c: Counted) -> Option<String> {
+        let backoff = match rule {
+            RuleUsed::Default => &self.default,
+            RuleUsed::OnCode(i) => &self.on_code[i].backoff,
+            _ => return None,
+        };
+        if !backoff.counts_retries() || c.streak >= c.attempts {
+            return None;
+        }
+        Some(match self.backoff_counts {
+            BackoffCounts::All => {
+                format!("retry {} (counts failures under other rules too)", c.attempts)
+            }
+            BackoffCounts::Streak => format!(
+                "retry {} of its streak ({} earlier failures not counted)",
+                c.streak,
+                c.attempts - c.streak
+            ),
+        })
     }
 
     /// The age of the `n`-th delay warning (0-based), if the policy sends that many.
@@ -455,6 +401,10 @@ mod tests {
             now: SimTime(now_min * 60_000),
             attempts,
             previous: None,
+            streak: Streak {
+                rule: 0,
+                len: attempts,
+            },
             u: 0.0,
             hint: None,
         }
@@ -520,25 +470,6 @@ mod tests {
     }
 
     #[test]
-    fn queue_scans_with_a_phase_tick_from_it() {
-        let scan = QueueScan {
-            every: SimDuration::from_secs(5),
-            phase: SimDuration::from_ms(4_666),
-        };
-        let at = |ms| scan.at_or_after(SimTime(ms)).as_ms();
-        assert_eq!(at(0), 4_666);
-        assert_eq!(at(4_666), 4_666);
-        assert_eq!(at(4_667), 9_666);
-        assert_eq!(at(15_000), 19_666);
-        assert_eq!(
-            QueueScan::every(SimDuration::from_secs(5))
-                .at_or_after(SimTime(1))
-                .as_ms(),
-            5_000
-        );
-    }
-
-    #[test]
     fn exim_forces_an_attempt_at_the_first_scan_past_the_final_cutoff() {
         // F,12m,2m with scans every 5 s: a failure at 630 s would wait until 750 s, but the
         // address has failed for longer than 12 min at 721 s: the next scan tries it.
@@ -551,6 +482,10 @@ mod tests {
             now: SimTime(now_ms),
             attempts,
             previous: Some(SimDuration::from_mins(2)),
+            streak: Streak {
+                rule: 0,
+                len: attempts,
+            },
             u: 0.0,
             hint: None,
         };

@@ -6,7 +6,7 @@
 //! Jittered policies give one seeded sample, and the bounds of each offset from the extreme
 //! draws (u → 0 and u → 1).
 
-use super::{Decision, GiveUpReason, RetryPolicy};
+use super::{Decision, GiveUpReason, RetryPolicy, Streak};
 use crate::random::{AttemptRandom, Purpose, Slot, Streams};
 use crate::smtp::Reply;
 use crate::time::{SimDuration, SimTime};
@@ -89,18 +89,21 @@ fn walk_from(policy: &RetryPolicy, reply: Reply, draw: Draw, arrival: SimTime) -
     let mut attempts = vec![(0u64, "arrival".to_string())];
     let mut now = arrival;
     let mut previous: Option<SimDuration> = None;
+    let mut streak = Streak::NONE;
     while attempts.len() < ATTEMPTS_MAX {
         let n = attempts.len() as u32;
         let u = match draw {
             Draw::Fixed(u) => u,
             Draw::Seeded(key) => AttemptRandom::new(key, n - 1).unit(Slot::Jitter),
         };
+        streak = policy.streak_after(streak, reply);
         let f = super::Failure {
             reply,
             arrival,
             now,
             attempts: n,
             previous,
+            streak,
             u,
             hint: None,
         };

@@ -348,6 +348,7 @@ const RETRY_KEYS: &[&str] = &[
     "preset",
     "retry",
     "on_code",
+    "backoff_counts",
     "queue_lifetime",
     "give_up",
     "max_attempts",

@@ -259,12 +259,13 @@ impl Simulation {
     fn defer(&mut self, id: MessageId, t: SimTime, reply: Reply) {
         let m = *self.messages.get(id);
         let policy = &self.mtas[m.mta.index()].policy.retry;
-        let decision = policy.decide(&m.failure(reply, t, policy));
+        let failure = m.failure(reply, t, policy);
+        let decision = policy.decide(&failure);
         let wait = match decision {
             Decision::Retry { wait, .. } => Some(wait),
             Decision::Expire { .. } => None,
         };
-        self.messages.defer(id, wait);
+        self.messages.defer(id, &failure, wait);
         schedule_decision(&mut self.queue, id, decision);
         let happening = Happening::Deferred {
             reply,

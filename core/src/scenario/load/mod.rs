@@ -36,9 +36,10 @@ use crate::expect::{Expectation, Metric};
 use crate::failure::merge_windows;
 use crate::network::{CapacitySpec, Choose, ConnectionSpec, DnsSpec, GreylistSpec, Stage};
 use crate::policy::backoff::parse_list;
+use crate::policy::count::RULES_MAX;
 use crate::policy::{
-    preset, presets, Backoff, CodePattern, CodeRule, EximRules, GiveUp, Jitter, MaxAttemptsCheck,
-    RetryPolicy,
+    preset, presets, Backoff, BackoffCounts, CodePattern, CodeRule, EximRules, GiveUp, Jitter,
+    MaxAttemptsCheck, RetryPolicy,
 };
 use crate::qmgr::{Concurrency, QueueSpec};
 use crate::shared::{BreakerSpec, BudgetSpec, DeadDestinationSpec, SharedSpec};

@@ -25,6 +25,7 @@ pub(super) fn read_policy(
             "preset",
             "retry",
             "on_code",
+            "backoff_counts",
             "queue_lifetime",
             "give_up",
             "max_attempts",

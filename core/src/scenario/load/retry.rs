@@ -40,6 +40,15 @@ pub(super) fn read_retry_policy(r: &mut Reader, f: &Fields<'_>) -> Option<RetryP
     }
     if let Some(n) = f.get("on_code") {
         if let Kind::Table(entries) = &n.kind {
+            if entries.len() > RULES_MAX {
+                r.error(
+                    "policy.on_code",
+                    n.span.clone(),
+                    format!("{} rules; at most {RULES_MAX} are allowed", entries.len()),
+                    Some("use wider patterns (\"4.7.*\", \"45x\") to cover several codes".into()),
+                );
+                return None;
+            }
             for e in entries {
                 let path = format!("policy.on_code.\"{}\"", e.key);
                 let pattern = match CodePattern::parse(&e.key) {
@@ -84,25 +93,18 @@ pub(super) fn read_retry_policy(r: &mut Reader, f: &Fields<'_>) -> Option<RetryP
         &mut ok,
         |r, n, p| r.positive_duration(n, p),
     );
-    if let Some(n) = f.get("give_up") {
-        match r
-            .string(n, "policy.give_up")
-            .map(|s| (s, GiveUp::from_name(s)))
-        {
-            Some((_, Some(g))) => policy.give_up = g,
-            Some((s, None)) => {
-                r.unknown_keyword(
-                    "policy.give_up",
-                    n.span.clone(),
-                    s,
-                    ("give-up mode", "give-up mode"),
-                    GiveUp::NAMES,
-                );
-                ok = false;
-            }
-            None => ok = false,
-        }
-    }
+    let give_up = ("give-up mode", GiveUp::NAMES.as_slice());
+    keyword_field(r, f, "give_up", give_up, GiveUp::from_name, &mut policy.give_up, &mut ok);
+    let counts = ("count", BackoffCounts::NAMES.as_slice());
+    keyword_field(
+        r,
+        f,
+        "backoff_counts",
+        counts,
+        BackoffCounts::from_name,
+        &mut policy.backoff_counts,
+        &mut ok,
+    );
     let check = match f.get("max_attempts_check") {
         None => policy
             .max_attempts
@@ -175,6 +177,35 @@ pub(super) fn read_retry_policy(r: &mut Reader, f: &Fields<'_>) -> Option<RetryP
         }
     }
     ok.then_some(policy)
+}
+
+/// A `[policy]` field naming one of `what.1` (parsed by `parse`) overrides `field`; an
+/// unknown name is a diagnostic listing the valid ones.
+fn keyword_field<T>(
+    r: &mut Reader,
+    f: &Fields<'_>,
+    key: &str,
+    what: (&str, &[&str]),
+    parse: fn(&str) -> Option<T>,
+    field: &mut T,
+    ok: &mut bool,
+) {
+    let Some(n) = f.get(key) else { return };
+    let path = format!("policy.{key}");
+    match r.string(n, &path).map(|s| (s, parse(s))) {
+        Some((_, Some(v))) => *field = v,
+        Some((s, None)) => {
+            r.unknown_keyword(
+                &path,
+                n.span.clone(),
+                s,
+                (what.0, what.0),
+                what.1.iter().copied(),
+            );
+            *ok = false;
+        }
+        None => *ok = false,
+    }
 }
 
 pub(super) fn read_backoff(r: &mut Reader, node: &Node, path: &str) -> Option<Backoff> {

@@ -38,6 +38,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "expect",
             "compare",
             "sweep",
+            "figures",
         ],
     ),
     ("scenario", &["scenario"]),

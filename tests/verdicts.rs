@@ -689,15 +689,92 @@ fn item_7_the_user_chooses_which_failures_an_exponential_backoff_counts() {
     assert!(all.contains("delivered, 11h after arrival"), "{all}");
     // Counting the rule's own streak: the exponential starts again from 5 min.
     let own = ["--set", "policy.backoff_counts=streak"];
-    let streak = stdout(&mxsim(&[&["trace", fixture, "--message", "0"][..], &own].concat()));
+    let streak = stdout(&mxsim(
+        &[&["trace", fixture, "--message", "0"][..], &own].concat(),
+    ));
     assert!(
-        streak.contains("wait 5m [exponential, retry 1 of its streak (36 earlier failures not counted)]"),
+        streak.contains(
+            "wait 5m [exponential, retry 1 of its streak (36 earlier failures not counted)]"
+        ),
         "{streak}"
     );
-    assert!(streak.contains("delivered, 8h15m after arrival"), "{streak}");
+    assert!(
+        streak.contains("delivered, 8h15m after arrival"),
+        "{streak}"
+    );
     // An unknown choice is invalid input naming the valid ones.
     let o = mxsim(&["check", fixture, "--set", "policy.backoff_counts=own"]);
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
-    assert!(e.contains("policy.backoff_counts") && e.contains("streak"), "{e}");
+    assert!(
+        e.contains("policy.backoff_counts") && e.contains("streak"),
+        "{e}"
+    );
+}
+
+/// The backoff-counts fixture edited so that its one message is delivered at 1h0m0.88s.
+const ONE_HOUR_AND_A_BIT: [&str; 10] = [
+    "--set",
+    "policy.retry={fixed=\"1h\"}",
+    "--set",
+    "policy.on_code={}",
+    "--set",
+    "hosts[mx1.example.net].failure={schedule=[{from=\"0s\",to=\"1h\"}]}",
+    "--set",
+    "hosts[relay-a].failure=\"none\"",
+    "--set",
+    "delivered_within=[\"1h\"]",
+];
+
+#[test]
+fn item_7_no_rounded_figure_contradicts_an_exact_one() {
+    let fixture = "tests/fixtures/backoff-counts.toml";
+    let run = |extra: &[&str]| {
+        stdout(&mxsim(
+            &[&["run", fixture][..], &ONE_HOUR_AND_A_BIT, extra].concat(),
+        ))
+    };
+    // Beside "delivered within 1h 0.00%", the max may not read "1h".
+    let t = run(&[]);
+    assert!(t.contains("max 1h880ms"), "{t}");
+    assert!(
+        t.contains("delivered within (share of all messages):   1h 0.00%"),
+        "{t}"
+    );
+    // Without an SLO time to contradict, the figure is rounded as before.
+    let t = run(&["--set", "delivered_within=[]"]);
+    assert!(t.contains("max 1h "), "{t}");
+    // check: a failed bound never shows the value equal to it.
+    let o = mxsim(
+        &[
+            &["check", fixture][..],
+            &ONE_HOUR_AND_A_BIT,
+            &[
+                "--set",
+                "expect.delay_max={max=\"1h\"}",
+                "--set",
+                "expect.delivered_ratio={min=0.99999}",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let t = stdout(&o);
+    assert!(
+        t.contains("FAIL delay_max = 1h880ms (max 1h; margin -880ms)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("PASS delivered_ratio = 1 (min 0.99999; margin +0.00001)"),
+        "{t}"
+    );
+    // The report's metric readings carry the same text for the page.
+    let j = json(&[&["run", fixture, "--json"][..], &ONE_HOUR_AND_A_BIT].concat());
+    let max = j["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "delay_censored_p99")
+        .expect("a censored p99 reading");
+    assert_eq!(max["text"], "1h880ms", "{max}");
 }

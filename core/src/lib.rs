@@ -10,6 +10,7 @@
 pub mod compare;
 pub mod diagnostic;
 pub mod experiment;
+pub mod figures;
 pub mod ids;
 pub mod metric;
 pub mod network;

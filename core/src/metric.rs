@@ -16,7 +16,7 @@
 //! that drops mail "better".
 
 use crate::report::Report;
-use crate::time::{human, parse_duration, SimDuration};
+use crate::time::{parse_duration, SimDuration};
 use serde::Serialize;
 
 pub use crate::report::Unit;
@@ -278,7 +278,7 @@ impl Metric {
         match self {
             Metric::Scalar(f) => f.name.to_string(),
             Metric::DeliveredWithin(ms) => {
-                format!("delivered_within_{}", human(SimDuration::from_ms(*ms)))
+                format!("delivered_within_{}", SimDuration::from_ms(*ms))
             }
             Metric::BouncedWith(code) => format!("bounced_with.\"{code}\""),
             Metric::HostShare(host) => format!("host_share.\"{host}\""),
@@ -308,7 +308,7 @@ impl Metric {
                 let times: Vec<String> = m
                     .slo_times_ms
                     .iter()
-                    .map(|&t| format!("delivered_within_{}", human(SimDuration::from_ms(t))))
+                    .map(|&t| format!("delivered_within_{}", SimDuration::from_ms(t)))
                     .collect();
                 Err(format!(
                     "{name}: that time is not one of the scenario's SLO times ({})\n  help: add it to the scenario's top-level delivered_within list, e.g. --set 'delivered_within=[\"1h\",\"2h\"]'",

@@ -193,6 +193,7 @@ mod tests {
             unit: m.family().unit,
             censored: m.family().censored,
             value: Some(v),
+            text: None,
         }
     }
 

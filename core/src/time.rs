@@ -180,44 +180,68 @@ impl fmt::Display for SimTime {
 }
 
 /// Rounds a duration to at most two significant units for reports ("1h20m", "4d3h", "12.5s").
-/// Exact values are printed by `Display`; this is for tables read by people.
+/// Exact values are printed by `Display`; this is for tables read by people. Where a rounded
+/// figure stands beside a threshold it could contradict (an SLO time, a bound), print it with
+/// [`crate::figures::duration`] instead.
 pub fn human(d: SimDuration) -> String {
-    let ms = d.0;
+    let (ms, small) = rounded(d);
     if ms < 1_000 {
         return format!("{ms}ms");
     }
-    if ms < 60_000 {
-        let tenths = (ms + 50) / 100;
+    if small == 100 {
+        let tenths = ms / 100;
         return if tenths.is_multiple_of(10) {
             format!("{}s", tenths / 10)
         } else {
             format!("{}.{}s", tenths / 10, tenths % 10)
         };
     }
-    // Two largest non-zero units, rounded to the second unit.
+    // Two largest non-zero units: the big unit is the largest one the rounded value reaches.
     let (big_name, big) = UNITS
         .iter()
         .copied()
         .find(|(_, u)| ms >= *u)
         .unwrap_or(("s", 1_000));
-    let small = match big_name {
-        "d" => 3_600_000,
-        "h" => 60_000,
-        _ => 1_000,
+    let (small_name, small) = match big_name {
+        "d" => ("h", 3_600_000),
+        "h" => ("m", 60_000),
+        _ => ("s", 1_000),
     };
-    let rounded = (ms + small / 2) / small * small;
-    let whole = rounded / big;
-    let rem = (rounded % big) / small;
-    let small_name = match big_name {
-        "d" => "h",
-        "h" => "m",
-        _ => "s",
-    };
+    let (whole, rem) = (ms / big, (ms % big) / small);
     if rem == 0 {
         format!("{whole}{big_name}")
     } else {
         format!("{whole}{big_name}{rem}{small_name}")
     }
+}
+
+/// The value [`human`] prints, in ms, and the step it was rounded to (1 ms below a second,
+/// tenths of a second below a minute, then the second of the two largest units). A value that
+/// rounds up into the next unit (59.95 s, 59m59.9s) is printed in it ("1m", "1h").
+pub fn rounded(d: SimDuration) -> (u64, u64) {
+    let ms = d.0;
+    let near = |step: u64| ms.saturating_add(step / 2) / step * step;
+    if ms < 1_000 {
+        return (ms, 1);
+    }
+    if ms < 60_000 {
+        let v = near(100);
+        if v < 60_000 {
+            return (v, 100);
+        }
+    }
+    let step = |v: u64| match v {
+        v if v >= 86_400_000 => 3_600_000,
+        v if v >= 3_600_000 => 60_000,
+        _ => 1_000,
+    };
+    let v = near(step(ms));
+    // Rounding up may reach the next unit (59m59.9s → 1h): round again at its step.
+    let again = near(step(v));
+    if step(v) != step(ms) {
+        return (again.max(v), step(v));
+    }
+    (v, step(ms))
 }
 
 #[cfg(test)]
@@ -259,5 +283,15 @@ mod tests {
         assert_eq!(human(SimDuration::from_mins(80)), "1h20m");
         assert_eq!(human(SimDuration(8_800_000)), "2h27m");
         assert_eq!(human(SimDuration::from_days(5)), "5d");
+    }
+
+    #[test]
+    fn human_carries_into_the_next_unit() {
+        assert_eq!(human(SimDuration(59_949)), "59.9s");
+        assert_eq!(human(SimDuration(59_950)), "1m");
+        assert_eq!(human(SimDuration(3_599_999)), "1h");
+        assert_eq!(human(SimDuration(86_399_999)), "1d");
+        assert_eq!(human(SimDuration(3_600_880)), "1h");
+        assert_eq!(rounded(SimDuration(3_599_999)), (3_600_000, 60_000));
     }
 }

@@ -1,24 +1,31 @@
 //! The text of `mxsim check`: one PASS/FAIL (or INCONCLUSIVE) line per bound with its value
 //! and margin, the cut runs, and a `reproduce:` line that retypes the command's edits.
 
+use mxsim_core::figures;
 use mxsim_core::scenario::Scenario;
-use mxsim_core::time::{human, SimDuration};
+use mxsim_core::time::SimDuration;
 use mxsim_core::{Report, Verdict};
 use std::fmt::Write;
 
-fn value(v: f64, duration: bool) -> String {
+/// A value or bound, rounded for reading unless that would put it on another side of one of
+/// `beside` (the bounds it is judged against) than the exact value (`mxsim_core::figures`).
+fn value(v: f64, duration: bool, beside: &[f64]) -> String {
     if duration {
-        human(SimDuration::from_ms(v.max(0.0).round() as u64))
-    } else if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{v:.0}")
+        let ms = |x: f64| SimDuration::from_ms(x.max(0.0).round() as u64);
+        let beside: Vec<SimDuration> = beside.iter().map(|&b| ms(b)).collect();
+        if v.fract() != 0.0 && beside.iter().any(|b| ms(v) == *b && v != b.as_ms() as f64) {
+            return format!("{v:.3}ms"); // a mean a fraction of a ms from its bound
+        }
+        figures::duration(ms(v), &beside)
     } else {
-        format!("{v:.4}")
+        figures::number_beside(v, beside)
     }
 }
 
+/// A margin with its sign: positive inside the bounds; never rounded to zero.
 fn signed(v: f64, duration: bool) -> String {
     let sign = if v < 0.0 { "-" } else { "+" };
-    format!("{sign}{}", value(v.abs(), duration))
+    format!("{sign}{}", value(v.abs(), duration, &[0.0]))
 }
 
 /// The lines of `mxsim check` for one scenario.
@@ -71,17 +78,19 @@ pub fn verdicts(
         }
         let bounds: Vec<String> = [("min", v.min), ("max", v.max)]
             .iter()
-            .filter_map(|(n, b)| b.map(|b| format!("{n} {}", value(b, v.is_duration))))
+            .filter_map(|(n, b)| b.map(|b| format!("{n} {}", value(b, v.is_duration, &[b]))))
             .collect();
+        // A bound is printed exactly: `value` keeps it on its own side of itself.
+        let limits: Vec<f64> = [v.min, v.max].into_iter().flatten().collect();
         let shown = match (v.value, v.interval, v.seeds) {
             (None, _, Some(n)) => format!("undefined in some of the {n} seeds"),
             (None, _, None) => "undefined".into(),
             (Some(x), Some(i), Some(n)) => format!(
                 "{} ± {} (mean of {n} seeds)",
-                value(x, v.is_duration),
-                value(i.half_width, v.is_duration)
+                value(x, v.is_duration, &limits),
+                value(i.half_width, v.is_duration, &[])
             ),
-            (Some(x), _, _) => value(x, v.is_duration),
+            (Some(x), _, _) => value(x, v.is_duration, &limits),
         };
         let margin = v.margin.map_or(String::new(), |m| {
             format!("; margin {}", signed(m, v.is_duration))

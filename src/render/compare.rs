@@ -21,6 +21,42 @@ pub(super) fn number(v: f64, duration: bool) -> String {
     }
 }
 
+/// [`number`], unless its rounding would stand differently to the gate's allowance `limit`
+/// than the exact value does (`+10m` for +10m0.3s beside `allowed +10m`): then exact
+/// (`mxsim_core::figures`).
+fn beside(v: f64, duration: bool, limit: f64) -> String {
+    let text = number(v, duration);
+    if !v.is_finite() {
+        return text;
+    }
+    let sign = if v < 0.0 { -1.0 } else { 1.0 };
+    let ms = v.abs().round() as u64;
+    let shown = if duration {
+        sign * mxsim_core::time::rounded(mxsim_core::time::SimDuration::from_ms(ms)).0 as f64
+    } else {
+        text.parse().unwrap_or(v)
+    };
+    if v.partial_cmp(&limit) == shown.partial_cmp(&limit) {
+        text
+    } else if !duration {
+        format!("{v}")
+    } else if sign * ms as f64 == limit {
+        format!("{v:.3}ms") // a fraction of a ms from the allowance
+    } else {
+        let exact = mxsim_core::time::SimDuration::from_ms(ms);
+        format!("{}{exact}", if v < 0.0 { "-" } else { "" })
+    }
+}
+
+fn signed_beside(v: f64, duration: bool, limit: Option<f64>) -> String {
+    let text = limit.map_or_else(|| number(v, duration), |l| beside(v, duration, l));
+    if v >= 0.0 {
+        format!("+{text}")
+    } else {
+        text
+    }
+}
+
 fn signed(v: f64, duration: bool) -> String {
     let text = number(v, duration);
     if v >= 0.0 {
@@ -197,15 +233,14 @@ pub fn gates(c: &Comparison, verdicts: &[GateVerdict]) -> String {
             .metrics
             .iter()
             .any(|m| m.metric == v.metric && m.is_duration);
+        // The interval is read against the allowance: rounding may not move it across.
+        let at = |x: f64| signed_beside(x, duration, v.limit);
         let diff = v.difference.map_or("undefined".into(), |d| {
-            format!(
-                "{} [{}, {}]",
-                signed(d.mean, duration),
-                signed(d.low, duration),
-                signed(d.high, duration)
-            )
+            format!("{} [{}, {}]", at(d.mean), at(d.low), at(d.high))
         });
-        let limit = v.limit.map_or("-".into(), |l| signed(l, duration));
+        let limit = v
+            .limit
+            .map_or("-".into(), |l| signed_beside(l, duration, Some(l)));
         let _ = writeln!(
             s,
             "  {} {}: {}: {diff}, allowed {limit}",

@@ -31,11 +31,7 @@ fn human_ms(v: u64) -> String {
 }
 
 fn share(n: u64, of: u64) -> String {
-    if of == 0 {
-        "-".into()
-    } else {
-        format!("{:.2}%", 100.0 * n as f64 / of as f64)
-    }
+    mxsim_core::figures::share_of(n, of)
 }
 
 fn counts(map: &std::collections::BTreeMap<String, u64>) -> String {
@@ -84,6 +80,14 @@ pub fn report(file: &str, scenario: &Scenario, r: &Report) -> String {
         );
     }
     let d = &r.delay_ms;
+    // Delay figures are read against the SLO times printed below them: rounding may not
+    // cross one (mxsim_core::figures).
+    let slo = r.slo_times();
+    let ms = |v: Option<u64>| {
+        v.map_or("-".into(), |x| {
+            mxsim_core::figures::duration(SimDuration::from_ms(x), &slo)
+        })
+    };
     let _ = writeln!(s, "\nDelivery delay");
     let _ = writeln!(
         s,
@@ -96,8 +100,10 @@ pub fn report(file: &str, scenario: &Scenario, r: &Report) -> String {
         ms(d.mean.map(|m| m.round() as u64))
     );
     let c = &r.delay_censored_ms;
-    let reached =
-        |v: Option<u64>| v.map_or("not reached".into(), |x| human(SimDuration::from_ms(x)));
+    let reached = |v: Option<u64>| match v {
+        None => "not reached".into(),
+        v => ms(v),
+    };
     let _ = writeln!(
         s,
         "  of all messages (censored):   p50 {}   p90 {}   p95 {}   p99 {}",
@@ -119,7 +125,7 @@ pub fn report(file: &str, scenario: &Scenario, r: &Report) -> String {
             .map(|w| {
                 format!(
                     "{} {}",
-                    human(SimDuration::from_ms(w.within_ms)),
+                    SimDuration::from_ms(w.within_ms),
                     share(w.delivered, o.generated)
                 )
             })

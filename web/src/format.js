@@ -19,22 +19,33 @@ export function duration(ms) {
 }
 
 /** A duration in ms rounded to at most two units, as the CLI's reports print it (core's
- *  `time::human`): "250ms", "12.5s", "1h20m", "4d3h". For tables; the clock stays exact. */
+ *  `time::human` and `time::rounded`): "250ms", "12.5s", "1h20m", "4d3h"; a value that rounds
+ *  into the next unit is printed in it (59m59.9s → "1h"). For tables; the clock stays exact. */
 export function human(ms) {
   if (ms === null || ms === undefined || Number.isNaN(ms)) return "–";
   if (ms < 0) return "−" + human(-ms);
-  const v = Math.round(ms);
+  const [v, step] = rounded(Math.round(ms));
   if (v < 1000) return `${v}ms`;
-  if (v < 60_000) {
-    const tenths = Math.floor((v + 50) / 100);
+  if (step === 100) {
+    const tenths = v / 100;
     return tenths % 10 === 0 ? `${tenths / 10}s` : `${Math.floor(tenths / 10)}.${tenths % 10}s`;
   }
   const units = [["d", 86_400_000, "h", 3_600_000], ["h", 3_600_000, "m", 60_000], ["m", 60_000, "s", 1000]];
   const [big, bigMs, small, smallMs] = units.find(([, n]) => v >= n);
-  const rounded = Math.floor((v + smallMs / 2) / smallMs) * smallMs;
-  const whole = Math.floor(rounded / bigMs);
-  const rest = Math.floor((rounded % bigMs) / smallMs);
+  const whole = Math.floor(v / bigMs);
+  const rest = Math.floor((v % bigMs) / smallMs);
   return rest === 0 ? `${whole}${big}` : `${whole}${big}${rest}${small}`;
+}
+
+/** The value `human` prints and the step it rounds to (core's `time::rounded`). */
+function rounded(ms) {
+  const near = (step) => Math.floor((ms + step / 2) / step) * step;
+  if (ms < 1000) return [ms, 1];
+  if (ms < 60_000 && near(100) < 60_000) return [near(100), 100];
+  const stepOf = (v) => (v >= 86_400_000 ? 3_600_000 : v >= 3_600_000 ? 60_000 : 1000);
+  const v = near(stepOf(ms));
+  if (stepOf(v) !== stepOf(ms)) return [Math.max(near(stepOf(v)), v), stepOf(v)];
+  return [v, stepOf(ms)];
 }
 
 /** Parses "90s", "1h30m", "2d", "250ms" or a bare number of seconds; null when not a time. */
@@ -52,9 +63,15 @@ export function parseDuration(text) {
   return used === t.length && used > 0 ? total : null;
 }
 
-/** A share as a percentage with `digits` decimals. */
+/** A share as a percentage with `digits` decimals; never all or none unless exactly so
+ *  (core's `figures::share`: ">99.99%", "<0.01%"). */
 export function percent(x, digits = 2) {
-  return x === null || x === undefined ? "–" : `${(x * 100).toFixed(digits)}%`;
+  if (x === null || x === undefined) return "–";
+  const text = `${(x * 100).toFixed(digits)}%`;
+  const step = (10 ** -digits).toFixed(digits);
+  if (x < 1 && text === `${(100).toFixed(digits)}%`) return `>${(100 - step).toFixed(digits)}%`;
+  if (x > 0 && text === `${(0).toFixed(digits)}%`) return `<${step}%`;
+  return text;
 }
 
 /** A difference of two shares in percentage points ("+9.98 pp" is not 9.98% more). */

@@ -39,9 +39,10 @@ export function inUnit(unit, x, censored = false) {
 }
 
 /** The lane's rows: facts, then the report's `metrics` (core's registry readings: names,
- *  units and values are core's, none is computed here), then events and digest. */
+ *  units, values and their printed text are core's, none is computed here; the text is
+ *  rounded but never across the run's SLO times, core/src/figures.rs), then events and digest. */
 function laneRows(r) {
-  const reading = (m) => [m.name, m.name.replaceAll("_", " "), () => m.value, (x) => inUnit(m.unit, x, m.censored), m.unit];
+  const reading = (m) => [m.name, m.name.replaceAll("_", " "), () => m.value, (x) => m.text ?? inUnit(m.unit, x, m.censored), m.unit];
   return [...FACTS, ...r.metrics.map(reading), ...TRAILER];
 }
 
@@ -66,7 +67,7 @@ export function differenceTable(a, b) {
     const y = rowsB.get(key)[2](b);
     const d = x === null || y === null ? null : y - x;
     const shown = d === null ? "–" : unit === "share" ? points(d) : unit === "duration" ? human(d) : number(d);
-    return h("tr", {}, h("th", { scope: "row" }, label), h("td", {}, show(x)), h("td", {}, show(y)), h("td", { "data-diff": key }, d > 0 ? `+${shown}` : shown));
+    return h("tr", {}, h("th", { scope: "row" }, label), h("td", {}, show(x)), h("td", {}, rowsB.get(key)[3](y)), h("td", { "data-diff": key }, d > 0 ? `+${shown}` : shown));
   });
   return [h("thead", {}, h("tr", {}, h("th", {}, "metric (this seed)"), h("th", {}, "A"), h("th", {}, "B"), h("th", {}, "B − A"))), h("tbody", {}, ...rows)];
 }

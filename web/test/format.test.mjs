@@ -3,7 +3,7 @@
 // agree. The first cases are core's own unit-test cases (core/src/time.rs).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { duration, human, parseDuration, points } from "../src/format.js";
+import { duration, human, parseDuration, percent, points } from "../src/format.js";
 
 test("human rounds to two units exactly as core's time::human", () => {
   for (const [ms, text] of [
@@ -18,10 +18,11 @@ test("human rounds to two units exactly as core's time::human", () => {
     [999, "999ms"],
     [1000, "1s"],
     [59_949, "59.9s"],
-    [59_950, "60s"],
+    [59_950, "1m"],
     [60_000, "1m"],
     [90_499, "1m30s"],
-    [3_599_999, "60m"],
+    [3_599_999, "1h"],
+    [86_399_999, "1d"],
     [3_600_880, "1h"],
     [3_630_000, "1h1m"],
     [86_400_000 + 5_400_000, "1d2h"],
@@ -47,4 +48,13 @@ test("points shows a difference of shares in percentage points", () => {
   assert.equal(points(0.0998), "9.98 pp");
   assert.equal(points(-0.0006), "-0.06 pp");
   assert.equal(points(null), "–");
+});
+
+test("percent says all or none only when exact, as core's figures::share", () => {
+  assert.equal(percent(1), "100.00%");
+  assert.equal(percent(0.99996), ">99.99%");
+  assert.equal(percent(0), "0.00%");
+  assert.equal(percent(0.00004), "<0.01%");
+  assert.equal(percent(0.5), "50.00%");
+  assert.equal(percent(0.996, 0), ">99%");
 });

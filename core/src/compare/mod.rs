@@ -28,6 +28,7 @@ pub fn readings(r: &Report, metrics: &[Metric]) -> Vec<Reading> {
             unit: m.family().unit,
             censored: m.family().censored,
             value: m.value(r),
+            text: None,
         })
         .collect()
 }

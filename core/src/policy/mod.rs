@@ -322,7 +322,10 @@ impl RetryPolicy {
         }
         Some(match self.backoff_counts {
             BackoffCounts::All => {
-                format!("retry {} (counts failures under other rules too)", c.attempts)
+                format!(
+                    "retry {} (counts failures under other rules too)",
+                    c.attempts
+                )
             }
             BackoffCounts::Streak => format!(
                 "retry {} of its streak ({} earlier failures not counted)",

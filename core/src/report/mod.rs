@@ -121,6 +121,17 @@ pub enum Unit {
     Flag,
 }
 
+impl Report {
+    /// The run's SLO times (`delivered_within`), which its duration figures are read against
+    /// ([`crate::figures::duration`]).
+    pub fn slo_times(&self) -> Vec<crate::time::SimDuration> {
+        self.delivered_within
+            .iter()
+            .map(|w| crate::time::SimDuration::from_ms(w.within_ms))
+            .collect()
+    }
+}
+
 impl Unit {
     /// For readings of shard files written before units were recorded.
     fn unknown() -> Unit {
@@ -145,6 +156,10 @@ pub struct Reading {
     pub censored: bool,
     /// The value in this run.
     pub value: Option<f64>,
+    /// The value as reports print it ([`crate::figures::reading`]: rounded, but never across
+    /// one of the run's SLO times); set on a report's own `metrics`, which the page shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 /// A declared limit that ended a run before its scenario did.

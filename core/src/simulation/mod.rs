@@ -417,7 +417,11 @@ impl Simulation {
             series: (self.series.samples(), self.series.every()),
         });
         let compared = crate::metric::Metric::compared(&self.scenario.measurable());
-        report.metrics = crate::compare::readings(&report, &compared);
+        let slo = report.slo_times();
+        report.metrics = crate::compare::readings(&report, &compared)
+            .into_iter()
+            .map(|reading| crate::figures::with_text(reading, &slo))
+            .collect();
         if let Some(obs) = self.recorder.observer() {
             let routing = obs.routing(&self.scenario);
             report.analysis = Some(crate::observe::analysis::analyse(

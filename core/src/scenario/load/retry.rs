@@ -94,7 +94,15 @@ pub(super) fn read_retry_policy(r: &mut Reader, f: &Fields<'_>) -> Option<RetryP
         |r, n, p| r.positive_duration(n, p),
     );
     let give_up = ("give-up mode", GiveUp::NAMES.as_slice());
-    keyword_field(r, f, "give_up", give_up, GiveUp::from_name, &mut policy.give_up, &mut ok);
+    keyword_field(
+        r,
+        f,
+        "give_up",
+        give_up,
+        GiveUp::from_name,
+        &mut policy.give_up,
+        &mut ok,
+    );
     let counts = ("count", BackoffCounts::NAMES.as_slice());
     keyword_field(
         r,

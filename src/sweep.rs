@@ -283,9 +283,17 @@ pub fn csv_rows(s: &Sweep) -> Vec<Vec<String>> {
     let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
     let mut header: Vec<String> = s.params.clone();
     header.extend(
-        ["metric", "mean", "low", "high", "undefined_runs", "pareto"]
-            .iter()
-            .map(|h| h.to_string()),
+        [
+            "metric",
+            "mean",
+            "low",
+            "high",
+            "undefined_runs",
+            "pareto",
+            "environment",
+        ]
+        .iter()
+        .map(|h| h.to_string()),
     );
     let mut rows = vec![header];
     for c in &s.cells {
@@ -298,6 +306,7 @@ pub fn csv_rows(s: &Sweep) -> Vec<Vec<String>> {
                 opt(m.interval.map(|i| i.high)),
                 m.undefined.to_string(),
                 c.pareto.map_or(String::new(), |p| p.to_string()),
+                c.environment.to_string(),
             ]);
             rows.push(row);
         }

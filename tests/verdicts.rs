@@ -778,3 +778,55 @@ fn item_7_no_rounded_figure_contradicts_an_exact_one() {
         .expect("a censored p99 reading");
     assert_eq!(max["text"], "1h880ms", "{max}");
 }
+
+#[test]
+fn item_7_a_sweep_over_the_world_groups_cells_by_environment() {
+    let o = mxsim(&[
+        "sweep",
+        FLAKY,
+        "--param",
+        "policy.on_code.\"4.4.3\".fixed=15m,4h",
+        "--param",
+        "hosts[mx1.example.net].failure.markov.mean_down=10m,2h",
+        "--seeds",
+        "2",
+        "--pareto",
+        "delay_censored_p95,attempts_per_message",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t = stdout(&o);
+    assert!(!t.contains("every cell meets the same failures"), "{t}");
+    assert!(
+        t.contains("hosts[mx1.example.net].failure.markov.mean_down changes the world"),
+        "{t}"
+    );
+    assert!(t.contains("one front for each of the 2 values"), "{t}");
+    // Rows are grouped: both 10m cells, a blank line, both 2h cells.
+    let rows: Vec<&str> = t
+        .lines()
+        .skip_while(|l| !l.contains("delivered_ratio"))
+        .skip(1)
+        .take(5)
+        .collect();
+    assert!(
+        rows[0].contains(" 10m ") && rows[1].contains(" 10m "),
+        "{t}"
+    );
+    assert!(
+        rows[2].is_empty() && rows[3].contains(" 2h ") && rows[4].contains(" 2h "),
+        "{t}"
+    );
+    // Each environment has a front: at least one 2h cell is on it, although the 10m cells
+    // beat every 2h cell on delay.
+    assert!(rows[3].starts_with('*') || rows[4].starts_with('*'), "{t}");
+    // A policy-only sweep still says every cell meets the same failures.
+    let t = stdout(&mxsim(&[
+        "sweep",
+        FLAKY,
+        "--param",
+        "policy.on_code.\"4.4.3\".fixed=15m,4h",
+        "--seeds",
+        "2",
+    ]));
+    assert!(t.contains("every cell meets the same failures"), "{t}");
+}

@@ -4,7 +4,10 @@
 //! Pure functions over [`Reading`]s (one list per run), so a sweep computed in one process,
 //! over many threads, or in shards merged later gives the same numbers. Every cell runs on
 //! the same seeds, so cells meet the same outages (common random numbers, as in
-//! [`crate::compare`]).
+//! [`crate::compare`]) — unless a parameter changes the world itself ([`changes_the_world`]:
+//! a host's failure model, the workload, the topology). Cells are then grouped by their
+//! values of those parameters, their *environment*: only cells of one environment meet the
+//! same failures, and each environment has its own Pareto front.
 
 use crate::compare::{family_of, reported_by_every_run, Reading};
 use crate::metric::Better;
@@ -37,6 +40,18 @@ pub fn grid(value_counts: &[usize]) -> Option<Vec<Vec<usize>>> {
     )
 }
 
+/// The top-level scenario tables whose values are the world the policy meets rather than the
+/// policy (`[policy]`, `[policies]`) or what is measured (`expect`, `delivered_within`,
+/// `series_every`, `limits`, `name`): sweeping one of these gives each cell other failures.
+pub const WORLD_KEYS: [&str; 6] = ["seed", "duration", "hosts", "links", "domains", "workload"];
+
+/// Whether a `--param` path (`hosts[relay-a].failure.markov.mean_down`) changes the world the
+/// cells meet ([`WORLD_KEYS`]), not just the policy or the measurement.
+pub fn changes_the_world(path: &str) -> bool {
+    let first = path.split(['.', '[']).next().unwrap_or(path);
+    WORLD_KEYS.contains(&first)
+}
+
 /// One metric of one cell.
 #[derive(Clone, Debug, Serialize)]
 pub struct CellMetric {
@@ -59,6 +74,10 @@ pub struct Cell {
     pub values: Vec<String>,
     /// Per metric.
     pub metrics: Vec<CellMetric>,
+    /// Its environment: index of the first cell with the same values of the parameters that
+    /// change the world (`Sweep::world_params`); cells of one environment meet the same
+    /// failures, and the Pareto front is drawn within each.
+    pub environment: usize,
     /// On the Pareto front (only when one was asked for).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pareto: Option<bool>,
@@ -79,6 +98,9 @@ impl Cell {
 pub struct Sweep {
     /// The parameters' paths, in grid order.
     pub params: Vec<String>,
+    /// Those of `params` that change the world ([`changes_the_world`]): empty when every cell
+    /// meets the same failures.
+    pub world_params: Vec<String>,
     /// The seeds every cell ran on.
     pub seeds: Vec<u64>,
     /// The cells, in grid order.
@@ -102,10 +124,18 @@ pub fn summarise(
         "one run per seed"
     );
     let names = reported_by_every_run(table);
+    let world: Vec<usize> = (0..params.len())
+        .filter(|&k| changes_the_world(&params[k]))
+        .collect();
+    let key = |values: &[String]| world.iter().map(|&k| values[k].clone()).collect::<Vec<_>>();
+    let keys: Vec<Vec<String>> = values.iter().map(|v| key(v)).collect();
+    let environment = |c: usize| keys.iter().position(|k| *k == keys[c]).unwrap_or(c);
     let cells = values
         .into_iter()
         .zip(table)
-        .map(|(values, row)| Cell {
+        .enumerate()
+        .map(|(c, (values, row))| Cell {
+            environment: environment(c),
             values,
             metrics: names
                 .iter()
@@ -128,6 +158,7 @@ pub fn summarise(
         })
         .collect();
     Sweep {
+        world_params: world.iter().map(|&k| params[k].clone()).collect(),
         params,
         seeds,
         cells,
@@ -135,9 +166,10 @@ pub fn summarise(
     }
 }
 
-/// Marks the cells on the Pareto front of metrics `a` and `b`: those no other cell beats on
-/// both (at least as good on each, strictly better on one, by the means). A cell where either
-/// metric is undefined is never on the front. Errors name an unknown metric.
+/// Marks the cells on the Pareto front of metrics `a` and `b`: those no other cell of the same
+/// environment ([`Cell::environment`]) beats on both (at least as good on each, strictly
+/// better on one, by the means): a cell that meets milder failures is not a better policy. A
+/// cell where either metric is undefined is never on the front. Errors name an unknown metric.
 pub fn mark_pareto(sweep: &mut Sweep, a: &str, b: &str) -> Result<(), String> {
     let names: Vec<&str> = sweep
         .cells
@@ -167,14 +199,17 @@ pub fn mark_pareto(sweep: &mut Sweep, a: &str, b: &str) -> Result<(), String> {
             Some([orient(c.mean(a)?, 0), orient(c.mean(b)?, 1)])
         })
         .collect();
+    let envs: Vec<usize> = sweep.cells.iter().map(|c| c.environment).collect();
     let dominates =
         |p: [f64; 2], q: [f64; 2]| p[0] <= q[0] && p[1] <= q[1] && (p[0] < q[0] || p[1] < q[1]);
     for (i, cell) in sweep.cells.iter_mut().enumerate() {
+        let env = cell.environment;
         cell.pareto = Some(points[i].is_some_and(|q| {
             !points
                 .iter()
+                .zip(&envs)
                 .enumerate()
-                .any(|(j, p)| j != i && p.is_some_and(|p| dominates(p, q)))
+                .any(|(j, (p, &e))| j != i && e == env && p.is_some_and(|p| dominates(p, q)))
         }));
     }
     sweep.pareto = Some([a.to_string(), b.to_string()]);
@@ -257,5 +292,43 @@ mod tests {
         mark_pareto(&mut s, "delivered_ratio", "delay_p95").unwrap();
         assert_eq!(s.cells[0].pareto, Some(false));
         assert_eq!(s.cells[1].pareto, Some(true));
+    }
+
+    #[test]
+    fn a_parameter_of_the_world_splits_the_cells_into_environments_each_with_its_front() {
+        assert!(changes_the_world("hosts[relay-a].failure.markov.mean_down"));
+        assert!(changes_the_world("workload.arrivals.poisson_per_hour"));
+        assert!(!changes_the_world("policy.retry.fixed"));
+        assert!(!changes_the_world("delivered_within"));
+        // Two policies × two outage lengths. Under the short outage both policies do well;
+        // under the long one both do worse. One front across both would keep only the
+        // short-outage cells, as if a milder world were a better policy.
+        let points = [(10.0, 2.0), (12.0, 1.5), (50.0, 4.0), (40.0, 5.0)];
+        let table: Vec<Vec<Vec<Reading>>> = points
+            .iter()
+            .map(|&(d, a)| {
+                vec![vec![
+                    reading("delay_p95", d),
+                    reading("attempts_per_message", a),
+                ]]
+            })
+            .collect();
+        let values = [
+            ("short", "fast"),
+            ("short", "slow"),
+            ("long", "fast"),
+            ("long", "slow"),
+        ]
+        .iter()
+        .map(|(o, p)| vec![o.to_string(), p.to_string()])
+        .collect();
+        let params = vec!["hosts[mx].failure".into(), "policy.retry.fixed".into()];
+        let mut s = summarise(params, values, vec![1], &table);
+        assert_eq!(s.world_params, vec!["hosts[mx].failure".to_string()]);
+        let envs: Vec<usize> = s.cells.iter().map(|c| c.environment).collect();
+        assert_eq!(envs, vec![0, 0, 2, 2]);
+        mark_pareto(&mut s, "delay_p95", "attempts_per_message").unwrap();
+        let front: Vec<bool> = s.cells.iter().map(|c| c.pareto.unwrap()).collect();
+        assert_eq!(front, vec![true, true, true, true]);
     }
 }

@@ -215,7 +215,8 @@ fn axis_value(v: f64, duration: bool) -> f64 {
 }
 
 /// Draws `sweep-pareto.svg`: every cell on the two `--pareto` metrics, the front joined and
-/// labelled with its parameter values. Nothing without `--pareto`.
+/// labelled with its parameter values; with a parameter that changes the world, one front per
+/// environment, each in its own colour. Nothing without `--pareto`.
 pub fn sweep_plots(dir: &Path, file: &str, s: &Sweep) -> Result<Vec<PathBuf>, Failure> {
     let Some([a, b]) = &s.pareto else {
         return Err(Failure::Input(
@@ -229,18 +230,22 @@ pub fn sweep_plots(dir: &Path, file: &str, s: &Sweep) -> Result<Vec<PathBuf>, Fa
             .is_some_and(|x| x.is_duration)
     };
     let (da, db) = (is_duration(a), is_duration(b));
-    let points: Vec<(f64, f64, bool, String)> = s
+    let (points, point_env): (Vec<(f64, f64, bool, String)>, Vec<usize>) = s
         .cells
         .iter()
         .filter_map(|c| {
-            Some((
+            let p = (
                 axis_value(c.mean(a)?, da),
                 axis_value(c.mean(b)?, db),
                 c.pareto == Some(true),
                 c.values.join(", "),
-            ))
+            );
+            Some((p, c.environment))
         })
-        .collect();
+        .unzip();
+    let mut environments: Vec<usize> = point_env.clone();
+    environments.sort_unstable();
+    environments.dedup();
     let path = dir.join("sweep-pareto.svg");
     let span = |sel: fn(&(f64, f64, bool, String)) -> f64| {
         let lo = points.iter().map(sel).fold(f64::INFINITY, f64::min);
@@ -257,8 +262,13 @@ pub fn sweep_plots(dir: &Path, file: &str, s: &Sweep) -> Result<Vec<PathBuf>, Fa
         let mut chart = ChartBuilder::on(&root)
             .caption(
                 format!(
-                    "{file}: {} cells, Pareto front of {a} and {b} (mean over {} seeds)",
+                    "{file}: {} cells, Pareto front of {a} and {b}{} (mean over {} seeds)",
                     s.cells.len(),
+                    if s.world_params.is_empty() {
+                        ""
+                    } else {
+                        " per environment"
+                    },
                     s.seeds.len()
                 ),
                 ("sans-serif", 16),
@@ -296,24 +306,31 @@ pub fn sweep_plots(dir: &Path, file: &str, s: &Sweep) -> Result<Vec<PathBuf>, Fa
             .map_err(|e| fail(&path, e))?
             .label("cell")
             .legend(|(x, y)| Circle::new((x + 10, y), 4, RGBColor(120, 120, 120).stroke_width(1)));
-        let mut front: Vec<&(f64, f64, bool, String)> = points.iter().filter(|p| p.2).collect();
-        front.sort_by(|p, q| p.0.total_cmp(&q.0).then(p.1.total_cmp(&q.1)));
-        let blue = colour(0);
-        chart
-            .draw_series(LineSeries::new(
-                front.iter().map(|p| (p.0, p.1)),
-                blue.stroke_width(2),
-            ))
-            .map_err(|e| fail(&path, e))?;
-        chart
-            .draw_series(
-                front
-                    .iter()
-                    .map(|p| Circle::new((p.0, p.1), 5, blue.filled())),
-            )
-            .map_err(|e| fail(&path, e))?
-            .label("on the Pareto front")
-            .legend(move |(x, y)| Circle::new((x + 10, y), 5, blue.filled()));
+        for (k, env) in environments.iter().enumerate() {
+            let mut front: Vec<&(f64, f64, bool, String)> = points
+                .iter()
+                .zip(&point_env)
+                .filter(|(p, e)| p.2 && *e == env)
+                .map(|(p, _)| p)
+                .collect();
+            front.sort_by(|p, q| p.0.total_cmp(&q.0).then(p.1.total_cmp(&q.1)));
+            let c = colour(k);
+            chart
+                .draw_series(LineSeries::new(
+                    front.iter().map(|p| (p.0, p.1)),
+                    c.stroke_width(2),
+                ))
+                .map_err(|e| fail(&path, e))?;
+            let label = match environment_label(s, *env) {
+                Some(l) => format!("Pareto front, {l}"),
+                None => "on the Pareto front".into(),
+            };
+            chart
+                .draw_series(front.iter().map(|p| Circle::new((p.0, p.1), 5, c.filled())))
+                .map_err(|e| fail(&path, e))?
+                .label(label)
+                .legend(move |(x, y)| Circle::new((x + 10, y), 5, c.filled()));
+        }
         chart
             .draw_series(points.iter().map(|p| {
                 let colour = if p.2 { BLACK } else { RGBColor(110, 110, 110) };
@@ -334,4 +351,20 @@ pub fn sweep_plots(dir: &Path, file: &str, s: &Sweep) -> Result<Vec<PathBuf>, Fa
         root.present().map_err(|e| fail(&path, e))?;
     }
     Ok(vec![path])
+}
+
+/// "hosts[mx].failure=2h" for the environment of cell `env`, when parameters change the world.
+fn environment_label(s: &Sweep, env: usize) -> Option<String> {
+    if s.world_params.is_empty() {
+        return None;
+    }
+    let cell = &s.cells[env];
+    let parts: Vec<String> = s
+        .params
+        .iter()
+        .zip(&cell.values)
+        .filter(|(p, _)| s.world_params.contains(p))
+        .map(|(p, v)| format!("{p}={v}"))
+        .collect();
+    Some(parts.join(", "))
 }

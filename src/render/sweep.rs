@@ -19,9 +19,17 @@ pub fn sweep(file: &str, s: &Sweep) -> String {
     let mut out = String::new();
     let first = s.seeds.first().copied().unwrap_or(0);
     let last = s.seeds.last().copied().unwrap_or(0);
+    let same = if s.world_params.is_empty() {
+        "every cell meets the same failures".to_string()
+    } else {
+        format!(
+            "{} changes the world: only cells with the same value of it meet the same failures",
+            s.world_params.join(" and ")
+        )
+    };
     let _ = writeln!(
         out,
-        "{file}: {} cells × {} seeds (seeds {first}…{last}; every cell meets the same failures)\n",
+        "{file}: {} cells × {} seeds (seeds {first}…{last}; {same})\n",
         s.cells.len(),
         s.seeds.len()
     );
@@ -37,7 +45,15 @@ pub fn sweep(file: &str, s: &Sweep) -> String {
     let mut header: Vec<String> = s.params.clone();
     header.extend(metrics.iter().map(|m| m.to_string()));
     rows.push(header);
-    for c in &s.cells {
+    // Cells grouped by environment (grid order within each), a blank row between groups:
+    // only rows of one group meet the same failures.
+    let mut order: Vec<&mxsim_core::sweep::Cell> = s.cells.iter().collect();
+    order.sort_by_key(|c| c.environment);
+    let mut breaks = Vec::new();
+    for (k, c) in order.iter().enumerate() {
+        if k > 0 && c.environment != order[k - 1].environment {
+            breaks.push(k + 1); // + 1: the header row
+        }
         let mut row: Vec<String> = c.values.clone();
         for m in &metrics {
             let cell = c.metrics.iter().find(|x| x.metric == *m);
@@ -67,7 +83,10 @@ pub fn sweep(file: &str, s: &Sweep) -> String {
     let widths: Vec<usize> = (0..rows[0].len())
         .map(|k| rows.iter().map(|r| r[k].chars().count()).max().unwrap_or(0))
         .collect();
-    for r in &rows {
+    for (k, r) in rows.iter().enumerate() {
+        if breaks.contains(&k) {
+            let _ = writeln!(out);
+        }
         let line: Vec<String> = r
             .iter()
             .zip(&widths)
@@ -81,9 +100,28 @@ pub fn sweep(file: &str, s: &Sweep) -> String {
     );
     if let Some([a, b]) = &s.pareto {
         let n = s.cells.iter().filter(|c| c.pareto == Some(true)).count();
+        let within = if s.world_params.is_empty() {
+            String::new()
+        } else {
+            let k = s
+                .cells
+                .iter()
+                .enumerate()
+                .filter(|(i, c)| c.environment == *i)
+                .count();
+            format!(
+                ", one front for each of the {k} values of {}",
+                s.world_params.join(" and ")
+            )
+        };
+        let other = if s.world_params.is_empty() {
+            "no other cell"
+        } else {
+            "no other cell meeting the same failures"
+        };
         let _ = writeln!(
             out,
-            "* the Pareto front of {a} and {b} ({n} of {} cells): no other cell is better on both (by the means).",
+            "* the Pareto front of {a} and {b} ({n} of {} cells{within}): {other} is better on both (by the means).",
             s.cells.len()
         );
     }

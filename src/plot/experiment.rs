@@ -214,6 +214,9 @@ fn axis_value(v: f64, duration: bool) -> f64 {
     }
 }
 
+/// A cell on the plot: its two metrics, whether it is on its front, its label.
+type Point = (f64, f64, bool, String);
+
 /// Draws `sweep-pareto.svg`: every cell on the two `--pareto` metrics, the front joined and
 /// labelled with its parameter values; with a parameter that changes the world, one front per
 /// environment, each in its own colour. Nothing without `--pareto`.
@@ -230,7 +233,7 @@ pub fn sweep_plots(dir: &Path, file: &str, s: &Sweep) -> Result<Vec<PathBuf>, Fa
             .is_some_and(|x| x.is_duration)
     };
     let (da, db) = (is_duration(a), is_duration(b));
-    let (points, point_env): (Vec<(f64, f64, bool, String)>, Vec<usize>) = s
+    let (points, point_env): (Vec<Point>, Vec<usize>) = s
         .cells
         .iter()
         .filter_map(|c| {
@@ -247,7 +250,7 @@ pub fn sweep_plots(dir: &Path, file: &str, s: &Sweep) -> Result<Vec<PathBuf>, Fa
     environments.sort_unstable();
     environments.dedup();
     let path = dir.join("sweep-pareto.svg");
-    let span = |sel: fn(&(f64, f64, bool, String)) -> f64| {
+    let span = |sel: fn(&Point) -> f64| {
         let lo = points.iter().map(sel).fold(f64::INFINITY, f64::min);
         let hi = points.iter().map(sel).fold(f64::NEG_INFINITY, f64::max);
         if !lo.is_finite() {
@@ -307,7 +310,7 @@ pub fn sweep_plots(dir: &Path, file: &str, s: &Sweep) -> Result<Vec<PathBuf>, Fa
             .label("cell")
             .legend(|(x, y)| Circle::new((x + 10, y), 4, RGBColor(120, 120, 120).stroke_width(1)));
         for (k, env) in environments.iter().enumerate() {
-            let mut front: Vec<&(f64, f64, bool, String)> = points
+            let mut front: Vec<&Point> = points
                 .iter()
                 .zip(&point_env)
                 .filter(|(p, e)| p.2 && *e == env)

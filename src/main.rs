@@ -303,7 +303,8 @@ fn load_with_preset(
 const SCENARIO_BYTES_MAX: u64 = mxsim_core::scenario::tree::TEXT_BYTES_MAX as u64;
 
 /// Reads a scenario file's text: at most [`SCENARIO_BYTES_MAX`] bytes of UTF-8 (invalid
-/// UTF-8 is reported with its byte offset, line and column).
+/// UTF-8 is reported as a diagnostic at its line and column), without a leading byte-order
+/// mark.
 fn read_scenario_text(path: &Path) -> Result<String, Failure> {
     let name = mxsim_core::diagnostic::printable(&path.display().to_string());
     let cannot = |e: io::Error| Failure::Input(format!("error: cannot read {name}: {e}"));
@@ -320,15 +321,20 @@ fn read_scenario_text(path: &Path) -> Result<String, Failure> {
             SCENARIO_BYTES_MAX >> 20
         )));
     }
-    String::from_utf8(bytes).map_err(|e| {
+    let text = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let bytes = e.as_bytes();
         let valid = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
         let (line, column) = mxsim_core::diagnostic::line_column(valid, at);
         Failure::Input(format!(
-            "error: {name} is not UTF-8 text: byte 0x{:02x} at offset {at} (line {line}, column {column})\n  help: save the scenario as UTF-8",
+            "error: not UTF-8 text: byte 0x{:02x} at offset {at}\n  --> {name}:{line}:{column}\n  help: save the scenario as UTF-8",
             bytes[at]
         ))
+    })?;
+    // A byte-order mark (Windows editors write one) is not part of the scenario.
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
     })
 }
 

@@ -346,8 +346,19 @@ fn check(file: &str, text: &str) -> Result<bool, String> {
     if load_time > Duration::from_secs(10) {
         return Err(format!("loading took {load_time:?}"));
     }
-    let Ok(mut s) = loaded else {
-        return Ok(false);
+    let mut s = match loaded {
+        Ok(s) => s,
+        Err(d) => {
+            // Every diagnostic points at a line and column, in TOML and JSON alike.
+            return match d
+                .items
+                .iter()
+                .find(|i| i.line.is_none() || i.column.is_none())
+            {
+                Some(i) => Err(format!("a diagnostic without line:col: {i:?}")),
+                None => Ok(false),
+            };
+        }
     };
     // A bounded run: few events, so every case is quick; the budget is a declared limit.
     s.limits.events_max = s.limits.events_max.min(20_000);

@@ -25,7 +25,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "mechanisms",
         &[
-            "failure", "policy", "dns", "topology", "network", "qmgr", "shared",
+            "failure", "policy", "dns", "topology", "network", "qmgr", "shared", "shaping",
         ],
     ),
     (

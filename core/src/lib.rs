@@ -17,6 +17,7 @@ pub mod network;
 pub mod policy;
 pub mod report;
 pub mod scenario;
+pub mod shaping;
 pub mod simulation;
 pub mod smtp;
 pub mod snapshot;

@@ -136,9 +136,11 @@ pub struct Message {
     pub relays: u32,
     /// Delay warnings its current MTA has sent for it.
     pub warned: u32,
-    /// The run of its latest failures in this MTA that one rule governed
-    /// (`policy::count`).
-    pub streak: Streak,
+    /// The rule of its latest failures in this MTA (`policy::count`; kept as two fields, not
+    /// a [`Streak`], so the message stays 88 bytes).
+    pub streak_rule: u16,
+    /// How many of its latest failures in a row that rule governed.
+    pub streak_len: u32,
     /// Where it is in its life.
     pub state: MessageState,
     /// Addressed to a mailbox that does not exist (→ 550 5.1.1 at the final MX).
@@ -146,6 +148,14 @@ pub struct Message {
 }
 
 impl Message {
+    /// The run of its latest failures in this MTA that one rule governed.
+    pub fn streak(&self) -> Streak {
+        Streak {
+            rule: self.streak_rule,
+            len: self.streak_len,
+        }
+    }
+
     /// What its MTA's policy needs to decide after its attempt failed with `reply` at `now`:
     /// the failure, its age in the queue, the previous wait and hint, and, for a jittered
     /// policy, the attempt's jitter draw.
@@ -161,7 +171,7 @@ impl Message {
             now,
             attempts: self.attempts,
             previous: (self.last_wait.as_ms() > 0).then_some(self.last_wait),
-            streak: policy.streak_after(self.streak, reply),
+            streak: policy.streak_after(self.streak(), reply),
             u,
             hint: (self.pending.hint.as_ms() > 0).then_some(self.pending.hint),
         }
@@ -221,7 +231,8 @@ impl Messages {
             mta: MtaId::SENDER,
             relays: 0,
             warned: 0,
-            streak: Streak::NONE,
+            streak_rule: 0,
+            streak_len: 0,
             state: MessageState::Due,
             unknown_recipient,
         });
@@ -289,7 +300,7 @@ impl Messages {
     #[inline]
     pub fn defer(&mut self, id: MessageId, failure: &Failure, wait: Option<SimDuration>) {
         let m = self.set(id, &[MessageState::InFlight], MessageState::Deferred);
-        m.streak = failure.streak;
+        (m.streak_rule, m.streak_len) = (failure.streak.rule, failure.streak.len);
         if let Some(w) = wait {
             m.last_wait = w;
         }
@@ -303,7 +314,7 @@ impl Messages {
         m.relays += 1;
         m.attempts = 0;
         m.warned = 0;
-        m.streak = Streak::NONE;
+        (m.streak_rule, m.streak_len) = (0, 0);
         m.last_wait = SimDuration::ZERO;
         m.pending = Pending::NONE;
         m.key = key;
@@ -393,7 +404,7 @@ mod tests {
         });
         let failure = ms.get(id).failure(codes::NO_ANSWER, SimTime(9), &policy);
         ms.defer(id, &failure, Some(SimDuration::from_secs(60)));
-        assert_eq!(ms.get(id).streak, Streak { rule: 0, len: 1 });
+        assert_eq!(ms.get(id).streak(), Streak { rule: 0, len: 1 });
         assert_eq!(ms.counts().of(MessageState::Deferred), 1);
         ms.expire(id);
         assert_eq!(ms.counts().of(MessageState::Expired), 1);

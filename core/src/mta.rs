@@ -7,11 +7,13 @@
 //! would. Its mechanisms are built from the policy's values alone; only [`Mta::all`] reads
 //! the scenario, to find the MTAs.
 
+use crate::dns::DomainSpec;
 use crate::ids::{DestinationId, DomainId, HostId};
 use crate::network::{ConnectionCache, DnsCache, PoolState, Stage};
 use crate::qmgr::QueueManager;
 use crate::scenario::{Policy, Route, Scenario};
 use crate::session::WalkRules;
+use crate::shaping::ShapingState;
 use crate::shared::SharedState;
 
 /// One MTA's policy and live state.
@@ -34,12 +36,15 @@ pub struct Mta {
     pub conns: Option<ConnectionCache>,
     /// Its active queue and concurrency limits.
     pub qmgr: Option<QueueManager>,
+    /// Its per-site traffic shaping; `None` when the policy shapes nothing.
+    pub shaping: Option<ShapingState>,
 }
 
 impl Mta {
     /// The MTA on `host` with `policy`, idle, in a scenario of `hosts` hosts and `domains`
     /// domains (its destinations: the first relay of its route, or a domain).
-    pub fn new(host: HostId, policy: Policy, hosts: usize, domains: usize) -> Self {
+    pub fn new(host: HostId, policy: Policy, hosts: usize, domains: &[DomainSpec]) -> Self {
+        let (shaping_domains, domains) = (domains, domains.len());
         let stages = match &policy.route {
             Route::Direct => Vec::new(),
             Route::Via(chain) => chain.clone(),
@@ -63,6 +68,10 @@ impl Mta {
             qmgr: policy
                 .queue
                 .map(|spec| QueueManager::new(spec, destinations)),
+            shaping: (!policy.shaping.is_off()).then(|| {
+                let relay = stages.first().map(|s| s.members[0]);
+                ShapingState::new(&policy.shaping, shaping_domains, relay)
+            }),
             stages,
             policy,
         }
@@ -71,7 +80,7 @@ impl Mta {
     /// Every MTA of `scenario`: the sender first ([`MtaId::SENDER`](crate::ids::MtaId::SENDER)), then each
     /// store-and-forward relay in host order.
     pub fn all(scenario: &Scenario) -> Vec<Mta> {
-        let (hosts, domains) = (scenario.hosts.len(), scenario.domains.len());
+        let (hosts, domains) = (scenario.hosts.len(), &scenario.domains);
         let relays = scenario
             .hosts
             .iter()

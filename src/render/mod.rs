@@ -157,7 +157,7 @@ pub fn report(file: &str, scenario: &Scenario, r: &Report) -> String {
         if !r.gated.is_empty() {
             let _ = writeln!(
                 s,
-                "  attempts held back by shared retry state: {}",
+                "  attempts held back by shared retry state or shaping (no attempt counted): {}",
                 counts(&r.gated)
             );
         }

@@ -54,8 +54,16 @@ pub fn message_timeline(scenario: &Scenario, id: u64, records: &[TraceRecord]) -
         ending(records)
     );
     let mut queue = sender.to_string();
+    // Whether the current queue has tried the message: a hold before any attempt has no
+    // failure to show.
+    let mut tried = false;
     for r in records {
         let t = at(r.t_ms);
+        match &r.kind {
+            TraceKind::Attempt { .. } => tried = true,
+            TraceKind::Relayed { .. } => tried = false,
+            _ => {}
+        }
         match &r.kind {
             TraceKind::Arrival {
                 unknown_recipient, ..
@@ -156,9 +164,14 @@ pub fn message_timeline(scenario: &Scenario, id: u64, records: &[TraceRecord]) -
                 retry_at_ms,
                 rule,
             } => {
+                let what = if tried {
+                    format!("deferred in {queue}'s queue ({reply})")
+                } else {
+                    format!("held in {queue}'s queue before its first attempt")
+                };
                 let _ = writeln!(
                     s,
-                    "  {t}  deferred in {queue}'s queue ({reply}): next at {}, wait {} [{rule}]",
+                    "  {t}  {what}: next at {}, wait {} [{rule}]",
                     at(*retry_at_ms),
                     human_ms(retry_at_ms - r.t_ms)
                 );

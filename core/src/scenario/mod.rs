@@ -313,4 +313,6 @@ pub struct Policy {
     /// Active queue and per-destination concurrency (`None`: every due message is attempted
     /// at once).
     pub queue: Option<crate::qmgr::QueueSpec>,
+    /// Per-site traffic shaping (KumoMTA's scopes; off by default).
+    pub shaping: crate::shaping::ShapingSpec,
 }

@@ -103,6 +103,9 @@ pub enum Gate {
     CircuitOpen,
     /// The retry budget is spent.
     RetryBudget,
+    /// The site's `max_message_rate` (traffic shaping, `crate::shaping`) has no cell free
+    /// yet: the message waits for the one booked for it.
+    MessageRate,
 }
 
 impl Gate {
@@ -114,6 +117,7 @@ impl Gate {
             Gate::DeadDestination => "delivery temporarily suspended",
             Gate::CircuitOpen => "circuit open",
             Gate::RetryBudget => "retry budget exhausted",
+            Gate::MessageRate => crate::shaping::HELD_BY_MESSAGE_RATE,
         }
     }
 }

@@ -147,6 +147,15 @@ impl Simulation {
             id.0
         );
         let destination = mta.destination(m.domain, self.scenario.hosts.len());
+        // Shaping first: a message over its site's rate waits for the cell booked for it.
+        if let Some(shaping) = &mut mta.shaping {
+            let retry = &mta.policy.retry;
+            let allowed = |at| retry.attempt_allowed(m.entered, at);
+            if let Err(until) = shaping.admit(id, m.domain, t, allowed) {
+                self.hold(id, t, crate::shared::Gate::MessageRate, until);
+                return;
+            }
+        }
         let mut world = World {
             hosts: &self.scenario.hosts,
             domains: &self.scenario.domains,
@@ -156,30 +165,7 @@ impl Simulation {
             net: &mut self.net,
         };
         match attempt::attempt(&mut world, mta, &mut self.scratch, &m, destination, t) {
-            Start::Gated(gate, until) => {
-                self.release_slot(id, None);
-                self.messages.gate(id);
-                let retry = &self.mtas[mta_id.index()].policy.retry;
-                let decision = match gate {
-                    // Exim bounces an address whose hosts are all past the final cutoff.
-                    crate::shared::Gate::HostTimedOut => crate::policy::Decision::Expire {
-                        at: t,
-                        reason: crate::policy::GiveUpReason::Exhausted,
-                    },
-                    _ => retry.decide_gated(m.entered, t, until),
-                };
-                schedule_decision(&mut self.queue, id, decision);
-                let reply = self.messages.get(id).pending.reply;
-                self.record(
-                    t,
-                    id,
-                    Happening::Gated {
-                        gate,
-                        reply,
-                        decision,
-                    },
-                );
-            }
+            Start::Gated(gate, until) => self.hold(id, t, gate, until),
             Start::Made(made) => {
                 let accepted_by = made.accepted_by.map(|h| {
                     self.mta_of_host[h.index()]
@@ -208,6 +194,34 @@ impl Simulation {
                 self.queue.schedule_at(made.end, Event::AttemptEnd(id));
             }
         }
+    }
+
+    /// `gate` held message `id`'s attempt back at `t` until `until`: no attempt is counted;
+    /// it retries then, unless its lifetime rule ends it first.
+    fn hold(&mut self, id: MessageId, t: SimTime, gate: crate::shared::Gate, until: SimTime) {
+        let m = *self.messages.get(id);
+        self.release_slot(id, None);
+        self.messages.gate(id);
+        let retry = &self.mtas[m.mta.index()].policy.retry;
+        let decision = match gate {
+            // Exim bounces an address whose hosts are all past the final cutoff.
+            crate::shared::Gate::HostTimedOut => crate::policy::Decision::Expire {
+                at: t,
+                reason: crate::policy::GiveUpReason::Exhausted,
+            },
+            _ => retry.decide_gated(m.entered, t, until),
+        };
+        schedule_decision(&mut self.queue, id, decision);
+        let reply = self.messages.get(id).pending.reply;
+        self.record(
+            t,
+            id,
+            Happening::Gated {
+                gate,
+                reply,
+                decision,
+            },
+        );
     }
 
     pub(super) fn on_attempt_end(&mut self, id: MessageId, t: SimTime) {

@@ -20,11 +20,12 @@ mod names;
 mod policy;
 mod retry;
 mod route;
+mod shaping;
 mod workload;
 
 use self::{
     domains::*, expect::*, failure::*, hosts::*, limits::*, links::*, mechanisms::*, names::*,
-    policy::*, retry::*, route::*, workload::*,
+    policy::*, retry::*, route::*, shaping::*, workload::*,
 };
 use super::reader::{
     count, join, mechanism, override_field, positive, required, unknown_name_help, Fields, Reader,
@@ -122,12 +123,12 @@ fn read_scenario(r: &mut Reader, root: &Node) -> Option<Scenario> {
     let links = read_links(r, &top, &hosts);
     let domains = read_domains(r, &top, &hosts);
     let workload = read_workload(r, &top, &domains, &limits);
-    let policy = read_policy(r, top.get("policy"), &hosts, &links, None);
-    let policies = read_named_policies(r, &top, &hosts, &links);
+    let policy = read_policy(r, top.get("policy"), &hosts, &links, &domains, None);
+    let policies = read_named_policies(r, &top, &hosts, &links, &domains);
     let expect = read_expect(r, &top, &hosts, policy.as_ref());
     let expect_seeds = read_expect_seeds(r, &top);
     let mut hosts = hosts;
-    read_relay_policies(r, &relay_queues, &mut hosts, &links);
+    read_relay_policies(r, &relay_queues, &mut hosts, &links, &domains);
     let series_every = top
         .get("series_every")
         .and_then(|n| r.positive_duration(n, "series_every"))

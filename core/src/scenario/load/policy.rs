@@ -10,6 +10,7 @@ pub(super) fn read_policy(
     node: Option<&Node>,
     hosts: &[HostSpec],
     links: &[LinkSpec],
+    domains: &[DomainSpec],
     relay: Option<HostId>,
 ) -> Option<Policy> {
     let empty = Node {
@@ -44,6 +45,7 @@ pub(super) fn read_policy(
             "dns",
             "connections",
             "queue",
+            "shaping",
         ],
     )?;
     let sender = match (f.get("sender"), relay) {
@@ -145,7 +147,12 @@ pub(super) fn read_policy(
         None => Some(None),
         Some(n) => read_queue(r, n),
     };
+    let shaping = match f.get("shaping") {
+        None => Some(crate::shaping::ShapingSpec::default()),
+        Some(n) => read_shaping(r, n, domains, first_relay(route.as_ref())),
+    };
     Some(Policy {
+        shaping: shaping?,
         queue: queue?,
         connections: connections?,
         dns: dns?,
@@ -169,11 +176,12 @@ pub(super) fn read_relay_policies(
     queues: &[RelayQueue<'_>],
     hosts: &mut [HostSpec],
     links: &[LinkSpec],
+    domains: &[DomainSpec],
 ) {
     let mut read = Vec::with_capacity(queues.len());
     for q in queues {
         let policy = r.scoped(&format!("hosts[{}].", q.item), |r| {
-            read_policy(r, q.policy, hosts, links, Some(q.host))
+            read_policy(r, q.policy, hosts, links, domains, Some(q.host))
         });
         if let Some(p) = policy {
             read.push((q.host, p));
@@ -289,6 +297,7 @@ pub(super) fn read_named_policies(
     top: &Fields<'_>,
     hosts: &[HostSpec],
     links: &[LinkSpec],
+    domains: &[DomainSpec],
 ) -> Vec<(String, Policy)> {
     let Some(node) = top.get("policies") else {
         return Vec::new();
@@ -348,7 +357,7 @@ pub(super) fn read_named_policies(
         };
         let mut sub = Reader::default();
         sub.swap_names(r);
-        let policy = read_policy(&mut sub, Some(&merged), hosts, links, None);
+        let policy = read_policy(&mut sub, Some(&merged), hosts, links, domains, None);
         sub.swap_names(r);
         // Keep what concerns the named table's own fields, under its own path.
         let own_spans: Vec<std::ops::Range<usize>> = own

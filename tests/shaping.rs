@@ -1,0 +1,149 @@
+//! Traffic shaping (issue 23, first slice): a site's `max_message_rate` is KumoMTA's GCRA,
+//! shared by every domain on the site's MX set, and a throttled message waits without an
+//! attempt counted (`reference/operator-realism.md` §1.1, §7 row 2).
+
+mod common;
+
+use mxsim_core::trace::TraceKind;
+use mxsim_core::Simulation;
+
+/// `n` messages at t = 0, alternating between two domains that share one MX, under
+/// `shaping` (a `[policy.shaping]` body); the MX always accepts.
+fn burst(n: usize, shaping: &str) -> String {
+    let at = vec!["\"0s\""; n].join(", ");
+    format!(
+        r#"
+name = "burst"
+seed = 3
+[workload]
+arrivals = {{ at = [{at}] }}
+domains = [{{ name = "a.example", weight = 1.0 }}, {{ name = "b.example", weight = 1.0 }}]
+[[hosts]]
+id = "out"
+role = "sender"
+[[hosts]]
+id = "mx"
+role = "mx"
+[[hosts]]
+id = "mx2"
+role = "mx"
+[[links]]
+from = "out"
+to = "mx"
+latency = "10ms"
+[[links]]
+from = "out"
+to = "mx2"
+latency = "10ms"
+[[domains]]
+name = "a.example"
+mx = [{{ preference = 10, host = "mx" }}, {{ preference = 20, host = "mx2" }}]
+[[domains]]
+name = "b.example"
+mx = [{{ preference = 5, host = "mx2" }}, {{ preference = 10, host = "mx" }}]
+[policy]
+retry = {{ fixed = "5m" }}
+[policy.shaping]
+{shaping}
+"#
+    )
+}
+
+/// Each message's attempt start times (ms) in a run of `text`.
+fn attempts(text: &str) -> (mxsim_core::Report, Vec<Vec<u64>>) {
+    let mut sim = Simulation::new(common::load(text));
+    sim.record_trace();
+    sim.run();
+    let r = sim.report();
+    let mut starts = vec![Vec::new(); r.outcomes.generated as usize];
+    for t in sim.trace() {
+        if let TraceKind::Attempt { .. } = t.kind {
+            starts[t.message as usize].push(t.t_ms);
+        }
+    }
+    (r, starts)
+}
+
+#[test]
+fn n_messages_under_l_per_p_deliver_l_plus_t_l_over_p_by_time_t() {
+    // Both domains roll up to one site ({mx, mx2}): 10/min is their rate together.
+    let (n, l, p) = (300u64, 10u64, 60_000u64);
+    let (r, starts) = attempts(&burst(
+        n as usize,
+        "domains = { \"a.example\" = { max_message_rate = \"10/min\" } }",
+    ));
+    assert_eq!(r.outcomes.delivered, n);
+    // Every message was tried exactly once: waiting for the throttle is not an attempt.
+    assert!(starts.iter().all(|s| s.len() == 1), "one attempt each");
+    assert_eq!(r.attempts.total, n);
+    let mut first: Vec<u64> = starts.iter().map(|s| s[0]).collect();
+    first.sort_unstable();
+    for t in [0, 1, p / l - 1, p / l, p, 7 * p + 13, 28 * p, 40 * p] {
+        let by_t = first.iter().filter(|&&a| a <= t).count() as u64;
+        assert_eq!(by_t, n.min(l + t * l / p), "started by {t} ms");
+    }
+    assert_eq!(r.gated.get("held by max_message_rate"), Some(&(n - l)));
+}
+
+#[test]
+fn a_domain_shaped_alone_has_its_own_counter() {
+    // b.example alone at 1/min; a.example (same MX set) keeps the default 100/s.
+    let (r, starts) = attempts(&burst(
+        20,
+        "default = { max_message_rate = \"100/s\" }\ndomains = { \"b.example\" = { max_message_rate = \"1/min\", mx_rollup = false } }",
+    ));
+    assert_eq!(r.outcomes.delivered, 20);
+    let last = starts.iter().map(|s| s[0]).max().unwrap();
+    let b = r.attempts.total - starts.iter().filter(|s| s[0] < 1_000).count() as u64;
+    assert!(b >= 1, "some b.example mail waited");
+    // b.example's k-th message starts at k minutes; a.example's all at once.
+    assert_eq!(last % 60_000, 0, "{last}");
+    assert!(last >= 60_000 * (b - 1).max(1), "{last} for {b} waiting");
+}
+
+#[test]
+fn shaping_off_changes_nothing_and_runs_are_deterministic() {
+    let plain = mxsim_core::run(common::load(&burst(50, "")));
+    let loose = mxsim_core::run(common::load(&burst(
+        50,
+        "default = { max_message_rate = \"1000/s\" }",
+    )));
+    assert_eq!(
+        plain.digest, loose.digest,
+        "a rate never reached changes nothing"
+    );
+    let tight = burst(50, "default = { max_message_rate = \"5/min\" }");
+    let a = mxsim_core::run(common::load(&tight));
+    let b = mxsim_core::run(common::load(&tight));
+    assert_eq!(a.digest, b.digest);
+    assert_ne!(a.digest, plain.digest);
+}
+
+#[test]
+fn invalid_shaping_is_reported_with_line_and_column_all_at_once() {
+    let text = burst(
+        2,
+        "default = { max_message_rate = \"10/fortnight\" }\ndomains = { \"a.example\" = { max_message_rate = \"1/s\" }, \"b.example\" = { max_message_rate = \"2/s\" }, \"c.example\" = { max_message_rate = \"1/s\" } }",
+    );
+    let d = mxsim_core::scenario::load(&text, "s.toml").unwrap_err();
+    let shown = d.to_string();
+    assert!(shown.contains("unknown period \"fortnight\""), "{shown}");
+    assert!(shown.contains("unknown domain \"c.example\""), "{shown}");
+    assert!(
+        shown.contains("\"a.example\" and \"b.example\" both apply to one site"),
+        "{shown}"
+    );
+    assert!(d.items.iter().all(|i| i.line.is_some()), "{shown}");
+}
+
+#[test]
+fn the_trace_says_a_throttled_message_was_held_not_failed() {
+    let o = common::binary::mxsim(&["trace", "scenarios/shaping-gcra.toml", "--message", "1500"]);
+    let t = common::binary::stdout(&o);
+    assert!(
+        t.contains("held in out's queue before its first attempt: next at 00:10:14.404, wait 9m31s [gated: held by max_message_rate]"),
+        "{t}"
+    );
+    assert!(t.contains("attempt 1 from out's queue → 250 2.0.0"), "{t}");
+    assert!(!t.contains("4.4.1"), "a held message has no failure: {t}");
+}

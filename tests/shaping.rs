@@ -147,3 +147,44 @@ fn the_trace_says_a_throttled_message_was_held_not_failed() {
     assert!(t.contains("attempt 1 from out's queue → 250 2.0.0"), "{t}");
     assert!(!t.contains("4.4.1"), "a held message has no failure: {t}");
 }
+
+/// `burst` with a third domain on its own MX host, `mx3`.
+fn burst_with_other_site(n: usize, shaping: &str) -> String {
+    burst(n, shaping)
+        .replace(
+            "[[links]]\nfrom = \"out\"\nto = \"mx\"",
+            "[[hosts]]\nid = \"mx3.elsewhere.example\"\nrole = \"mx\"\n[[links]]\nfrom = \"out\"\nto = \"mx3.elsewhere.example\"\nlatency = \"10ms\"\n[[links]]\nfrom = \"out\"\nto = \"mx\"",
+        )
+        .replace(
+            "{ name = \"b.example\", weight = 1.0 }]",
+            "{ name = \"b.example\", weight = 1.0 }, { name = \"c.example\", weight = 1.0 }]",
+        )
+        .replace(
+            "[policy]",
+            "[[domains]]\nname = \"c.example\"\nmx = [{ preference = 10, host = \"mx3.elsewhere.example\" }]\n[policy]",
+        )
+}
+
+#[test]
+fn a_provider_rate_is_one_counter_for_every_site_it_matches() {
+    // mx and mx2 form one site (a, b); mx3 another (c). A provider matching every domain by
+    // its suffix holds all three to 6/min together; the sites' own rate (60/min each) binds
+    // nothing.
+    let shaping = "providers = { everyone = { match = [{ domain_suffix = \".example\" }], max_message_rate = \"60/min\", provider_max_message_rate = \"6/min\" } }";
+    let (r, starts) = attempts(&burst_with_other_site(60, shaping));
+    assert_eq!(r.outcomes.delivered, 60);
+    let mut first: Vec<u64> = starts.iter().map(|s| s[0]).collect();
+    first.sort_unstable();
+    for t in [0, 9_999, 10_000, 60_000, 300_000, 540_000] {
+        let by_t = first.iter().filter(|&&a| a <= t).count() as u64;
+        assert_eq!(by_t, 60.min(6 + t * 6 / 60_000), "started by {t} ms");
+    }
+    // Matched by MX suffix instead, only c.example's site is in the provider: a and b keep
+    // their (absent) limits and all start at once.
+    let shaping = "providers = { elsewhere = { match = [{ mx_suffix = \".elsewhere.example\" }], provider_max_message_rate = \"1/min\" } }";
+    let (r, starts) = attempts(&burst_with_other_site(60, shaping));
+    let at_once = starts.iter().filter(|s| s[0] == 0).count() as u64;
+    let held = *r.gated.get("held by max_message_rate").unwrap_or(&0);
+    assert_eq!(at_once + held, 60);
+    assert!(held > 5 && at_once > 30, "{at_once} at once, {held} held");
+}

@@ -3,9 +3,12 @@
 //! domain sharing an MX set shares one set of counters ("MX rollup": 1 000 Google-hosted
 //! domains under a 10/min limit get 10/min together, not 10 000/min).
 //!
-//! Scoping, later wins: `default` → domain blocks with `mx_rollup = true` (the default; they
-//! apply to the domain's whole site) → domain blocks with `mx_rollup = false` (that domain
-//! alone, on a site of its own). Two rollup blocks on one site are refused by the loader
+//! Scoping, later wins: `default` → provider blocks (a site matches when every MX host name
+//! of one of its domains ends with a provider's MX suffix, or the domain name with one of its
+//! domain suffixes) → domain blocks with `mx_rollup = true` (the default; they apply to the
+//! domain's whole site) → domain blocks with `mx_rollup = false` (that domain alone, on a site
+//! of its own). A provider block's values still apply per site; only its
+//! `provider_max_message_rate` is one counter shared by every matching site. Two rollup blocks on one site are refused by the loader
 //! ([`ShapingSpec::aliased`]), as KumoMTA's `aliased_site` check does. A message routed through
 //! a relay goes to the relay's site (the smarthost is the destination it connects to).
 //!
@@ -53,11 +56,50 @@ pub struct DomainShape {
     pub shape: Shape,
 }
 
+/// A `[policy.shaping.providers.<name>]` block: what it matches is resolved by the loader
+/// ([`Provider::matches`]) into the domains it covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Provider {
+    /// Its name, for reports.
+    pub name: String,
+    /// The domains it matches.
+    pub members: Vec<DomainId>,
+    /// Values for each matching site (per site, as KumoMTA applies them).
+    pub shape: Shape,
+    /// One message rate shared by every matching site.
+    pub provider_max_message_rate: Option<Rate>,
+}
+
+impl Provider {
+    /// Whether a domain named `domain` whose MX hosts are named `mx` matches a provider with
+    /// these suffixes: every MX host ends with one of `mx_suffixes`, or the domain with one of
+    /// `domain_suffixes` (plain suffix comparison, ASCII case-insensitive, as KumoMTA's
+    /// `MXSuffix` and `DomainSuffix`).
+    pub fn matches(
+        domain: &str,
+        mx: &[&str],
+        mx_suffixes: &[String],
+        domain_suffixes: &[String],
+    ) -> bool {
+        let ends = |name: &str, suffix: &str| {
+            name.len() >= suffix.len()
+                && name.is_char_boundary(name.len() - suffix.len())
+                && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+        };
+        let by_mx = !mx.is_empty()
+            && !mx_suffixes.is_empty()
+            && mx.iter().all(|h| mx_suffixes.iter().any(|s| ends(h, s)));
+        by_mx || domain_suffixes.iter().any(|s| ends(domain, s))
+    }
+}
+
 /// A queue's shaping (`[policy.shaping]`); off when it sets nothing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ShapingSpec {
     /// For every site.
     pub default: Shape,
+    /// Provider blocks, in file order.
+    pub providers: Vec<Provider>,
     /// Per domain (and, with `mx_rollup`, its site).
     pub domains: Vec<DomainShape>,
 }
@@ -76,7 +118,12 @@ enum SiteKey {
 impl ShapingSpec {
     /// True when no scope sets a limit (the simulation then skips shaping entirely).
     pub fn is_off(&self) -> bool {
-        self.default == Shape::default() && self.domains.iter().all(|d| d.shape == Shape::default())
+        self.default == Shape::default()
+            && self.domains.iter().all(|d| d.shape == Shape::default())
+            && self
+                .providers
+                .iter()
+                .all(|p| p.shape == Shape::default() && p.provider_max_message_rate.is_none())
     }
 
     /// The site of each of `domains` for a queue whose route starts at `relay`.
@@ -133,6 +180,10 @@ pub struct ShapingState {
     shapes: Vec<Shape>,
     /// Each site's message-rate counter.
     throttles: Vec<Throttle>,
+    /// Each site's shared provider counters (indices into `provider_rates`).
+    site_providers: Vec<Vec<usize>>,
+    /// Every provider's `provider_max_message_rate` (`None`: not set) and its counter.
+    provider_rates: Vec<(Option<Rate>, Throttle)>,
     /// Messages holding a booked cell: the time it is theirs. NOTE(determinism): only looked
     /// up, never iterated.
     booked: HashMap<MessageId, SimTime>,
@@ -150,7 +201,19 @@ impl ShapingState {
             .map(|k| sites.binary_search(&k).expect("every key is a site"))
             .collect();
         let mut shapes = vec![spec.default; sites.len()];
-        // Rollup blocks first, then blocks for one domain alone: the later scope wins.
+        let mut site_providers = vec![Vec::new(); sites.len()];
+        for (k, p) in spec.providers.iter().enumerate() {
+            let mut matched: Vec<usize> = p.members.iter().map(|d| site_of[d.index()]).collect();
+            matched.sort_unstable();
+            matched.dedup();
+            for site in matched {
+                shapes[site] = shapes[site].then(p.shape);
+                if p.provider_max_message_rate.is_some() {
+                    site_providers[site].push(k);
+                }
+            }
+        }
+        // Rollup blocks next, then blocks for one domain alone: the later scope wins.
         for rollup in [true, false] {
             for d in spec.domains.iter().filter(|d| d.mx_rollup == rollup) {
                 let site = site_of[d.domain.index()];
@@ -159,6 +222,12 @@ impl ShapingState {
         }
         ShapingState {
             throttles: vec![Throttle::default(); sites.len()],
+            site_providers,
+            provider_rates: spec
+                .providers
+                .iter()
+                .map(|p| (p.provider_max_message_rate, Throttle::default()))
+                .collect(),
             site_of,
             shapes,
             booked: HashMap::new(),
@@ -189,17 +258,29 @@ impl ShapingState {
             return Err(at);
         }
         let site = self.site_of[domain.index()];
-        let Some(rate) = self.shapes[site].max_message_rate else {
-            return Ok(());
-        };
-        let throttle = &mut self.throttles[site];
-        let at = throttle.conforms_at(rate, t);
+        // The first time every counter of the site (its own, its providers') has a cell.
+        let own = self.shapes[site].max_message_rate;
+        let mut at = own.map_or(t, |rate| self.throttles[site].conforms_at(rate, t));
+        for &k in &self.site_providers[site] {
+            if let (Some(rate), throttle) = &self.provider_rates[k] {
+                at = at.max(throttle.conforms_at(*rate, t));
+            }
+        }
+        let booked = at == t || allowed(at);
+        if booked {
+            if let Some(rate) = own {
+                self.throttles[site].take(rate, at);
+            }
+            for &k in &self.site_providers[site] {
+                if let (Some(rate), throttle) = &mut self.provider_rates[k] {
+                    throttle.take(*rate, at);
+                }
+            }
+        }
         if at == t {
-            throttle.take(rate, t);
             return Ok(());
         }
-        if allowed(at) {
-            throttle.take(rate, at);
+        if booked {
             self.booked.insert(id, at);
         }
         Err(at)
@@ -246,8 +327,8 @@ mod tests {
             domain("c", &[3]),
         ];
         let spec = ShapingSpec {
-            default: Shape::default(),
             domains: vec![limited(0, "2/min", true)],
+            ..ShapingSpec::default()
         };
         let mut s = ShapingState::new(&spec, &domains, None);
         assert_eq!(
@@ -298,6 +379,7 @@ mod tests {
                 max_message_rate: Some(Rate::parse("100/s").unwrap()),
             },
             domains: vec![limited(0, "10/min", true), limited(1, "1/h", false)],
+            ..ShapingSpec::default()
         };
         let s = ShapingState::new(&spec, &domains, None);
         assert_eq!(s.shape_of(DomainId(0)).max_message_rate.unwrap().count, 10);
@@ -305,13 +387,67 @@ mod tests {
         assert_eq!(spec.aliased(&domains, None), None);
         // Both blocks rolling up to the one site is ambiguous.
         let both = ShapingSpec {
-            default: Shape::default(),
             domains: vec![limited(0, "10/min", true), limited(1, "1/h", true)],
+            ..ShapingSpec::default()
         };
         assert_eq!(both.aliased(&domains, None), Some((0, 1)));
         // Through a relay, every domain goes to the relay's site.
         let apart = [domain("a", &[1]), domain("b", &[2])];
         assert_eq!(both.aliased(&apart, None), None);
         assert_eq!(both.aliased(&apart, Some(HostId(5))), Some((0, 1)));
+    }
+
+    #[test]
+    fn a_provider_rate_is_shared_by_every_matching_site_and_its_values_apply_per_site() {
+        let google = [".google.com".to_string()];
+        assert!(Provider::matches(
+            "a.example",
+            &["mx1.Google.com", "alt.google.com"],
+            &google,
+            &[]
+        ));
+        assert!(!Provider::matches(
+            "a.example",
+            &["mx1.google.com", "mx.other.net"],
+            &google,
+            &[]
+        ));
+        assert!(Provider::matches(
+            "gmail.com",
+            &[],
+            &[],
+            &["gmail.com".into()]
+        ));
+        // Two sites (MX 1 and MX 2), both in one provider: 2/min shared, 10/min each.
+        let domains = [domain("a", &[1]), domain("b", &[2])];
+        let spec = ShapingSpec {
+            providers: vec![Provider {
+                name: "p".into(),
+                members: vec![DomainId(0), DomainId(1)],
+                shape: Shape {
+                    max_message_rate: Some(Rate::parse("10/min").unwrap()),
+                },
+                provider_max_message_rate: Some(Rate::parse("2/min").unwrap()),
+            }],
+            ..ShapingSpec::default()
+        };
+        let mut s = ShapingState::new(&spec, &domains, None);
+        assert_eq!(s.shape_of(DomainId(1)).max_message_rate.unwrap().count, 10);
+        let yes = |_| true;
+        assert!(s
+            .admit(MessageId(0), DomainId(0), SimTime::ZERO, yes)
+            .is_ok());
+        assert!(s
+            .admit(MessageId(1), DomainId(1), SimTime::ZERO, yes)
+            .is_ok());
+        // The provider's two cells are spent: the next waits for its counter, not the site's.
+        assert_eq!(
+            s.admit(MessageId(2), DomainId(0), SimTime::ZERO, yes),
+            Err(SimTime(30_000))
+        );
+        assert_eq!(
+            s.admit(MessageId(3), DomainId(1), SimTime::ZERO, yes),
+            Err(SimTime(60_000))
+        );
     }
 }

@@ -262,6 +262,20 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the traffic shaping that applies to mail for one domain: its site (the domains
+    /// sharing its MX hosts), each value, and the [policy.shaping] block that set it.
+    ExplainPolicy {
+        /// Scenario file.
+        scenario: PathBuf,
+        /// Recipient domain, as in the scenario's [[domains]].
+        domain: String,
+        /// Change a field of the scenario first (PATH=VALUE), as for run.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the built-in retry presets.
     Presets {
         /// Print as JSON.

@@ -242,6 +242,21 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             seed,
             json,
         } => schedule(&policy, &code, seed, json),
+        Command::ExplainPolicy {
+            scenario,
+            domain,
+            sets,
+            json,
+        } => {
+            let s = load_with_preset(&scenario, None, None, &sets)?;
+            let e = s.explain_shaping(&domain).map_err(|m| Failure::Input(format!("error: {m}")))?;
+            if json {
+                emit(&(serde_json::to_string_pretty(&e).expect("explanations serialise") + "\n"));
+            } else {
+                emit(&render::shaping(&e));
+            }
+            Ok(())
+        }
         Command::Metrics { json } => {
             let all = mxsim_core::metric::FAMILIES;
             if json {

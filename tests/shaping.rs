@@ -188,3 +188,54 @@ fn a_provider_rate_is_one_counter_for_every_site_it_matches() {
     assert_eq!(at_once + held, 60);
     assert!(held > 5 && at_once > 30, "{at_once} at once, {held} held");
 }
+
+#[test]
+fn explain_policy_names_the_site_and_the_block_behind_each_value() {
+    // KumoMTA's resolution order on message rates: default 100/s, a provider for every
+    // ".example" domain at 50/s (and 200/min shared), a.example's site at 100/min, b.example
+    // alone at 1/min.
+    let shaping = "default = { max_message_rate = \"100/s\" }\nproviders = { all = { match = [{ domain_suffix = \".example\" }], max_message_rate = \"50/s\", provider_max_message_rate = \"200/min\" } }\ndomains = { \"a.example\" = { max_message_rate = \"100/min\" }, \"b.example\" = { max_message_rate = \"1/min\", mx_rollup = false } }";
+    let dir = std::env::temp_dir().join(format!("mxsim-shaping-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("explain.toml");
+    std::fs::write(&file, burst_with_other_site(3, shaping)).unwrap();
+    let file = file.display().to_string();
+    let explain = |domain: &str| common::binary::json(&["explain-policy", &file, domain, "--json"]);
+    let a = explain("a.example");
+    assert_eq!(
+        a["site"],
+        serde_json::json!(["a.example"]),
+        "b.example left the site"
+    );
+    assert_eq!(a["settings"][0]["value"], "100/min");
+    assert_eq!(a["settings"][0]["from"], "domains.\"a.example\"");
+    assert_eq!(a["settings"][1]["key"], "provider_max_message_rate");
+    assert_eq!(a["settings"][1]["from"], "providers.all");
+    let b = explain("b.example");
+    assert_eq!(b["settings"][0]["value"], "1/min");
+    assert_eq!(b["settings"][0]["from"], "domains.\"b.example\"");
+    let c = explain("c.example");
+    assert_eq!(c["settings"][0]["value"], "50/s");
+    assert_eq!(c["settings"][0]["from"], "providers.all");
+    let text = common::binary::stdout(&common::binary::mxsim(&[
+        "explain-policy",
+        &file,
+        "c.example",
+    ]));
+    assert!(text.contains("max_message_rate           50/s"), "{text}");
+    assert!(text.contains("from policy.shaping.providers.all"), "{text}");
+    let o = common::binary::mxsim(&["explain-policy", &file, "d.example"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(common::binary::stderr(&o).contains("a.example, b.example, c.example"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn the_readme_explain_policy_excerpt_matches_the_binary() {
+    let readme = std::fs::read_to_string(common::binary::root().join("README.md")).unwrap();
+    let marker = "$ mxsim explain-policy scenarios/shaping-gcra.toml b.example\n";
+    let shown = readme.split(marker).nth(1).expect("README has the excerpt");
+    let shown = shown.split("```").next().unwrap();
+    let o = common::binary::mxsim(&["explain-policy", "scenarios/shaping-gcra.toml", "b.example"]);
+    assert_eq!(shown, common::binary::stdout(&o));
+}

@@ -43,6 +43,38 @@ fn counts(map: &std::collections::BTreeMap<String, u64>) -> String {
         .join(", ")
 }
 
+/// The text of `mxsim explain-policy`: the domain's site, then each shaping value with the
+/// block that set it.
+pub fn shaping(e: &mxsim_core::shaping::Explanation) -> String {
+    let mut s = String::new();
+    let others: Vec<&str> = e
+        .site
+        .iter()
+        .map(String::as_str)
+        .filter(|d| *d != e.domain)
+        .collect();
+    let _ = writeln!(s, "{}: shaping of the sender's queue", e.domain);
+    if others.is_empty() {
+        let _ = writeln!(s, "  site: {} alone", e.domain);
+    } else {
+        let _ = writeln!(
+            s,
+            "  site: shared with {} (same MX hosts or relay: one set of counters)",
+            others.join(", ")
+        );
+    }
+    let width = e.settings.iter().map(|x| x.key.len()).max().unwrap_or(0);
+    for x in &e.settings {
+        let from = if x.from == "none" {
+            "(no block sets it)".to_string()
+        } else {
+            format!("from policy.shaping.{}", x.from)
+        };
+        let _ = writeln!(s, "  {:<width$}  {:<12} {from}", x.key, x.value);
+    }
+    s
+}
+
 /// The report of `mxsim run`.
 pub fn report(file: &str, scenario: &Scenario, r: &Report) -> String {
     let mut s = String::new();

@@ -69,6 +69,28 @@ impl Scenario {
             .any(|e| matches!(e.metric, crate::expect::Metric::Culprit(_)))
     }
 
+    /// The sender's shaping for mail to the domain named `domain` and the block that set
+    /// each value (`mxsim explain-policy`); an unknown name lists the scenario's domains.
+    pub fn explain_shaping(&self, domain: &str) -> Result<crate::shaping::Explanation, String> {
+        let Some(i) = self.domains.iter().position(|d| d.name == domain) else {
+            let names: Vec<&str> = self.domains.iter().map(|d| d.name.as_str()).collect();
+            return Err(format!(
+                "no domain \"{domain}\" in this scenario\n  help: its domains: {}",
+                names.join(", ")
+            ));
+        };
+        let relay = match &self.policy.route {
+            Route::Via(chain) => chain.first().map(|stage| stage.members[0]),
+            Route::Direct => None,
+        };
+        Ok(crate::shaping::explain(
+            &self.policy.shaping,
+            &self.domains,
+            relay,
+            crate::ids::DomainId::from_index(i),
+        ))
+    }
+
     /// What this scenario can measure: the registry's test for a bound or gate on a metric
     /// (`crate::metric::Metric::measurable`).
     pub fn measurable(&self) -> crate::metric::Measurable {

@@ -21,8 +21,10 @@
 //! policies compared meet the same environment.
 
 pub mod rate;
+pub mod resolve;
 
 pub use rate::{Rate, Throttle};
+pub use resolve::{explain, Explanation, Setting};
 
 use crate::dns::{DomainSpec, MxAnswer};
 use crate::ids::{DomainId, HostId, MessageId};
@@ -192,36 +194,22 @@ pub struct ShapingState {
 impl ShapingState {
     /// The state of a queue with `spec` sending to `domains`, its route starting at `relay`.
     pub fn new(spec: &ShapingSpec, domains: &[DomainSpec], relay: Option<HostId>) -> Self {
-        let keys = spec.site_keys(domains, relay);
-        let mut sites: Vec<&SiteKey> = keys.iter().collect();
-        sites.sort();
-        sites.dedup();
-        let site_of: Vec<usize> = keys
-            .iter()
-            .map(|k| sites.binary_search(&k).expect("every key is a site"))
-            .collect();
-        let mut shapes = vec![spec.default; sites.len()];
-        let mut site_providers = vec![Vec::new(); sites.len()];
-        for (k, p) in spec.providers.iter().enumerate() {
-            let mut matched: Vec<usize> = p.members.iter().map(|d| site_of[d.index()]).collect();
-            matched.sort_unstable();
-            matched.dedup();
-            for site in matched {
-                shapes[site] = shapes[site].then(p.shape);
-                if p.provider_max_message_rate.is_some() {
-                    site_providers[site].push(k);
-                }
-            }
-        }
-        // Rollup blocks next, then blocks for one domain alone: the later scope wins.
-        for rollup in [true, false] {
-            for d in spec.domains.iter().filter(|d| d.mx_rollup == rollup) {
-                let site = site_of[d.domain.index()];
-                shapes[site] = shapes[site].then(d.shape);
-            }
+        let (site_of, count) = resolve::sites(spec, domains, relay);
+        let mut shapes = Vec::with_capacity(count);
+        let mut site_providers = Vec::with_capacity(count);
+        for site in 0..count {
+            let scopes = resolve::scopes(spec, domains, &site_of, site);
+            shapes.push(scopes.iter().fold(Shape::default(), |s, b| s.then(b.shape)));
+            site_providers.push(
+                scopes
+                    .iter()
+                    .filter_map(|b| b.provider)
+                    .filter(|&k| spec.providers[k].provider_max_message_rate.is_some())
+                    .collect(),
+            );
         }
         ShapingState {
-            throttles: vec![Throttle::default(); sites.len()],
+            throttles: vec![Throttle::default(); count],
             site_providers,
             provider_rates: spec
                 .providers

@@ -92,9 +92,20 @@ impl Rate {
 }
 
 impl fmt::Display for Rate {
-    /// `10/1m`, with `,max_burst=B` when the burst is not the count.
+    /// `10/min`, with `,max_burst=B` when the burst is not the count: the form
+    /// [`Rate::parse`] reads back.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.count, self.period)?;
+        let ms = self.period.as_ms();
+        let unit = match ms {
+            1_000 => "s",
+            60_000 => "min",
+            3_600_000 => "h",
+            _ => "d",
+        };
+        debug_assert!(PERIODS
+            .iter()
+            .any(|(n, len)| *len == ms && n.contains(&unit)));
+        write!(f, "{}/{unit}", self.count)?;
         if self.burst != self.count {
             write!(f, ",max_burst={}", self.burst)?;
         }
@@ -144,9 +155,13 @@ mod tests {
         assert_eq!((r.count, r.period.as_ms(), r.burst), (1_000, 3_600_000, 50));
         assert_eq!(Rate::parse("local:10/min").unwrap().count, 10);
         assert_eq!(
-            Rate::parse("10/min,max_burst=2").unwrap().to_string(),
-            "10/1m,max_burst=2"
+            Rate::parse("10/m,max_burst=2").unwrap().to_string(),
+            "10/min,max_burst=2"
         );
+        for text in ["100/sec", "3/hr", "1/day", "7/min,max_burst=3"] {
+            let r = Rate::parse(text).unwrap();
+            assert_eq!(Rate::parse(&r.to_string()).unwrap(), r, "{text}");
+        }
         for (bad, why) in [
             ("10/fortnight", "unknown period \"fortnight\""),
             ("10", "no `/`"),

@@ -83,6 +83,15 @@ fn n_messages_under_l_per_p_deliver_l_plus_t_l_over_p_by_time_t() {
         assert_eq!(by_t, n.min(l + t * l / p), "started by {t} ms");
     }
     assert_eq!(r.gated.get("held by max_message_rate"), Some(&(n - l)));
+    // The report's site: both domains, its rate, and the waits shaping imposed, which sum to
+    // T·m(m+1)/2 for the m = N − L messages held (the k-th waits k·T).
+    let sites = &r.queue.sites;
+    assert_eq!(sites.len(), 1);
+    assert_eq!(sites[0].domains, ["a.example", "b.example"]);
+    assert_eq!(sites[0].max_message_rate.as_deref(), Some("10/min"));
+    let m = n - l;
+    assert_eq!(sites[0].held, m);
+    assert_eq!(sites[0].held_ms, (p / l) * m * (m + 1) / 2);
 }
 
 #[test]

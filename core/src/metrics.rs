@@ -72,6 +72,8 @@ pub struct ReportInputs<'a> {
     pub conns: Option<&'a ConnectionCache>,
     /// The sender's queue manager.
     pub qmgr: Option<&'a QueueManager>,
+    /// The sender's shaped sites.
+    pub sites: Vec<crate::shaping::SiteReport>,
     /// Queue-length samples, and their interval (coarsened past `QueueSeries::SAMPLES_MAX`).
     pub series: (&'a [QueueSample], SimDuration),
 }
@@ -179,6 +181,7 @@ impl Metrics {
             dns,
             conns,
             qmgr,
+            sites,
             series,
         } = inputs;
         assert_eq!(
@@ -294,6 +297,7 @@ impl Metrics {
                 series_every_ms: series.1.as_ms(),
                 series: series.0.to_vec(),
                 manager: qmgr.map(|q| q.counters),
+                sites,
             },
             metrics: Vec::new(),
             routing: None,

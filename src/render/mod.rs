@@ -75,6 +75,38 @@ pub fn shaping(e: &mxsim_core::shaping::Explanation) -> String {
     s
 }
 
+/// One line per shaped site: the domains on it, its limits, and the holds and waits shaping
+/// imposed.
+fn shaped_sites(s: &mut String, r: &Report) {
+    for site in &r.queue.sites {
+        let mut limits: Vec<String> = site
+            .max_message_rate
+            .iter()
+            .map(|m| format!("max_message_rate {m}"))
+            .collect();
+        limits.extend(
+            site.provider_rates
+                .iter()
+                .map(|p| format!("provider rate {p}")),
+        );
+        let waits = match site.held {
+            0 => String::new(),
+            n => format!(
+                ", waits {} in all (mean {})",
+                human_ms(site.held_ms),
+                human_ms(site.held_ms / n)
+            ),
+        };
+        let _ = writeln!(
+            s,
+            "  site {}: {}; held {} attempts{waits}",
+            site.domains.join(", "),
+            limits.join(", "),
+            site.held
+        );
+    }
+}
+
 /// The report of `mxsim run`.
 pub fn report(file: &str, scenario: &Scenario, r: &Report) -> String {
     let mut s = String::new();
@@ -193,6 +225,7 @@ pub fn report(file: &str, scenario: &Scenario, r: &Report) -> String {
                 counts(&r.gated)
             );
         }
+        shaped_sites(&mut s, r);
     }
     let width = scenario
         .hosts

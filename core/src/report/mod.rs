@@ -263,6 +263,10 @@ pub struct QueueReport {
     /// Active-queue counters, when the policy limits the queue.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manager: Option<QueueCounters>,
+    /// The sender's shaped sites (`[policy.shaping]`): who shares each, its limits, and the
+    /// holds and waits shaping imposed; empty without shaping.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<crate::shaping::SiteReport>,
 }
 
 /// Network-wide counters: the numbers that show each mechanism at work.

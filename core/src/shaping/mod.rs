@@ -189,6 +189,23 @@ pub struct ShapingState {
     /// Messages holding a booked cell: the time it is theirs. NOTE(determinism): only looked
     /// up, never iterated.
     booked: HashMap<MessageId, SimTime>,
+    /// Per site: times a message was held, and the waits booked for them (ms).
+    held: Vec<(u64, u64)>,
+}
+
+/// One shaped site in a run's report: who shares it, its limit, and what shaping cost.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SiteReport {
+    /// The domains whose mail goes to it.
+    pub domains: Vec<String>,
+    /// Its `max_message_rate` (`null`: none).
+    pub max_message_rate: Option<String>,
+    /// Its providers' shared rates (`name: rate`).
+    pub provider_rates: Vec<String>,
+    /// Times an attempt was held back by a rate (no attempt counted).
+    pub held: u64,
+    /// The waits booked for those holds, summed (ms): the delay shaping itself imposed.
+    pub held_ms: u64,
 }
 
 impl ShapingState {
@@ -219,7 +236,34 @@ impl ShapingState {
             site_of,
             shapes,
             booked: HashMap::new(),
+            held: vec![(0, 0); count],
         }
+    }
+
+    /// The report of every site that has a limit, in site order.
+    pub fn report(&self, spec: &ShapingSpec, domains: &[DomainSpec]) -> Vec<SiteReport> {
+        (0..self.shapes.len())
+            .filter(|&s| {
+                self.shapes[s].max_message_rate.is_some() || !self.site_providers[s].is_empty()
+            })
+            .map(|s| SiteReport {
+                domains: (0..domains.len())
+                    .filter(|&d| self.site_of[d] == s)
+                    .map(|d| domains[d].name.clone())
+                    .collect(),
+                max_message_rate: self.shapes[s].max_message_rate.map(|r| r.to_string()),
+                provider_rates: self.site_providers[s]
+                    .iter()
+                    .filter_map(|&k| {
+                        let p = &spec.providers[k];
+                        p.provider_max_message_rate
+                            .map(|r| format!("{}: {r}", p.name))
+                    })
+                    .collect(),
+                held: self.held[s].0,
+                held_ms: self.held[s].1,
+            })
+            .collect()
     }
 
     /// The resolved values for mail to `domain`.
@@ -268,7 +312,9 @@ impl ShapingState {
         if at == t {
             return Ok(());
         }
+        self.held[site].0 += 1;
         if booked {
+            self.held[site].1 += at.since(t).as_ms();
             self.booked.insert(id, at);
         }
         Err(at)

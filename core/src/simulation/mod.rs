@@ -414,6 +414,9 @@ impl Simulation {
             dns: sender.dns.as_ref(),
             conns: sender.conns.as_ref(),
             qmgr: sender.qmgr.as_ref(),
+            sites: sender.shaping.as_ref().map_or_else(Vec::new, |s| {
+                s.report(&sender.policy.shaping, &self.scenario.domains)
+            }),
             series: (self.series.samples(), self.series.every()),
         });
         let compared = crate::metric::Metric::compared(&self.scenario.measurable());

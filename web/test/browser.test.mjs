@@ -495,3 +495,13 @@ test("the main views at 1280×800 and on a phone (screenshots when MXSIM_SCREENS
     }
   }
 });
+
+test("a shaped site shows who shares it and what its rate held back, as mxsim run reports", async (t) => {
+  const file = "scenarios/shaping-gcra.toml";
+  const page = await open(t, `#f=${file}`);
+  await playToEnd(page);
+  const want = cli("run", file, "--json").queue.sites;
+  const shown = await page.$$eval('table[data-lane="A"] td[data-site]', (tds) => tds.map((td) => ({ site: td.dataset.site, held: Number(td.dataset.held), text: td.textContent })));
+  assert.deepEqual(shown.map((s) => [s.site, s.held]), want.map((s) => [s.domains.join(","), s.held]));
+  assert.match(shown[0].text, /^a\.example, b\.example, c\.example: max_message_rate 100\/min; held 1449 attempts/);
+});

@@ -119,7 +119,7 @@ pub fn run(
             &report,
         ));
         if let (true, Some(a), Some(routing)) = (analyze, &report.analysis, &report.routing) {
-            emit(&render::analysis(a, routing));
+            emit(&render::analysis(a, routing, &report.queue.sites));
         }
     }
     Ok(())

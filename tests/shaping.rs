@@ -248,3 +248,13 @@ fn the_readme_explain_policy_excerpt_matches_the_binary() {
     let o = common::binary::mxsim(&["explain-policy", "scenarios/shaping-gcra.toml", "b.example"]);
     assert_eq!(shown, common::binary::stdout(&o));
 }
+
+#[test]
+fn the_analysis_says_the_senders_own_shaping_delayed_the_mail() {
+    let o = common::binary::mxsim(&["run", "scenarios/shaping-gcra.toml", "--analyze"]);
+    let t = common::binary::stdout(&o);
+    assert!(t.contains("  no host failed\n  your own shaping delayed mail, not a destination: site a.example, b.example, c.example (max_message_rate 100/min) held 1449 attempts"), "{t}");
+    // Without shaping there is nothing of the kind to say.
+    let o = common::binary::mxsim(&["run", "scenarios/flaky-relay-443.toml", "--analyze"]);
+    assert!(!common::binary::stdout(&o).contains("your own shaping"));
+}

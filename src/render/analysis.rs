@@ -2,6 +2,7 @@
 
 use super::{human_ms, share};
 use mxsim_core::report::{Analysis, FailureWindow, Routing};
+use mxsim_core::shaping::SiteReport;
 use std::fmt::Write;
 
 /// A time since the start as a clock, `01:10:05`, with whole days in front (`2d 01:10:05`).
@@ -38,7 +39,7 @@ fn count(x: f64) -> String {
 }
 
 /// The "Failure analysis" and "Routes" sections.
-pub fn analysis(a: &Analysis, routing: &Routing) -> String {
+pub fn analysis(a: &Analysis, routing: &Routing, sites: &[SiteReport]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -52,6 +53,22 @@ pub fn analysis(a: &Analysis, routing: &Routing) -> String {
         Some(c) => {
             let _ = writeln!(s, "  culprit: {c}");
         }
+    }
+    // Delay the sender imposed on itself is not a host's fault: say so beside the culprit.
+    for site in sites.iter().filter(|x| x.held > 0) {
+        let _ = writeln!(
+            s,
+            "  your own shaping delayed mail, not a destination: site {} ({}) held {} attempts, {} of waiting in all",
+            site.domains.join(", "),
+            site.max_message_rate
+                .iter()
+                .map(|m| format!("max_message_rate {m}"))
+                .chain(site.provider_rates.iter().map(|p| format!("provider rate {p}")))
+                .collect::<Vec<_>>()
+                .join(", "),
+            site.held,
+            human_ms(site.held_ms)
+        );
     }
     if !a.suspects.is_empty() {
         let _ = writeln!(

@@ -96,18 +96,37 @@ fn n_messages_under_l_per_p_deliver_l_plus_t_l_over_p_by_time_t() {
 
 #[test]
 fn a_domain_shaped_alone_has_its_own_counter() {
-    // b.example alone at 1/min; a.example (same MX set) keeps the default 100/s.
-    let (r, starts) = attempts(&burst(
+    // b.example alone at 1/min (burst 1); a.example, on the same MX set, keeps the default
+    // 100/s, so its messages (fewer than 100) all start at once.
+    let mut sim = Simulation::new(common::load(&burst(
         20,
         "default = { max_message_rate = \"100/s\" }\ndomains = { \"b.example\" = { max_message_rate = \"1/min\", mx_rollup = false } }",
-    ));
-    assert_eq!(r.outcomes.delivered, 20);
-    let last = starts.iter().map(|s| s[0]).max().unwrap();
-    let b = r.attempts.total - starts.iter().filter(|s| s[0] < 1_000).count() as u64;
-    assert!(b >= 1, "some b.example mail waited");
-    // b.example's k-th message starts at k minutes; a.example's all at once.
-    assert_eq!(last % 60_000, 0, "{last}");
-    assert!(last >= 60_000 * (b - 1).max(1), "{last} for {b} waiting");
+    )));
+    sim.record_trace();
+    sim.run();
+    assert_eq!(sim.report().outcomes.delivered, 20);
+    let mut to_b = std::collections::BTreeSet::new();
+    let mut starts: Vec<(bool, u64)> = Vec::new();
+    for t in sim.trace() {
+        match &t.kind {
+            TraceKind::Arrival { domain, .. } if domain == "b.example" => {
+                to_b.insert(t.message);
+            }
+            TraceKind::Attempt { .. } => starts.push((to_b.contains(&t.message), t.t_ms)),
+            _ => {}
+        }
+    }
+    let mut b: Vec<u64> = starts.iter().filter(|s| s.0).map(|s| s.1).collect();
+    b.sort_unstable();
+    assert!(
+        b.len() >= 2 && b.len() < 20,
+        "{} messages to b.example",
+        b.len()
+    );
+    // b.example's k-th message starts at exactly k minutes; every a.example message at 0.
+    let minutes: Vec<u64> = (0..b.len() as u64).map(|k| k * 60_000).collect();
+    assert_eq!(b, minutes);
+    assert!(starts.iter().filter(|s| !s.0).all(|s| s.1 == 0));
 }
 
 #[test]

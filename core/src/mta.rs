@@ -69,8 +69,7 @@ impl Mta {
                 .queue
                 .map(|spec| QueueManager::new(spec, destinations)),
             shaping: (!policy.shaping.is_off()).then(|| {
-                let relay = stages.first().map(|s| s.members[0]);
-                ShapingState::new(&policy.shaping, shaping_domains, relay)
+                ShapingState::new(&policy.shaping, shaping_domains, policy.route.first_relay())
             }),
             stages,
             policy,

@@ -60,12 +60,7 @@ pub fn analysis(a: &Analysis, routing: &Routing, sites: &[SiteReport]) -> String
             s,
             "  your own shaping delayed mail, not a destination: site {} ({}) held {} attempts, {} of waiting in all",
             site.domains.join(", "),
-            site.max_message_rate
-                .iter()
-                .map(|m| format!("max_message_rate {m}"))
-                .chain(site.provider_rates.iter().map(|p| format!("provider rate {p}")))
-                .collect::<Vec<_>>()
-                .join(", "),
+            site.limits,
             site.held,
             human_ms(site.held_ms)
         );

@@ -79,16 +79,6 @@ pub fn shaping(e: &mxsim_core::shaping::Explanation) -> String {
 /// imposed.
 fn shaped_sites(s: &mut String, r: &Report) {
     for site in &r.queue.sites {
-        let mut limits: Vec<String> = site
-            .max_message_rate
-            .iter()
-            .map(|m| format!("max_message_rate {m}"))
-            .collect();
-        limits.extend(
-            site.provider_rates
-                .iter()
-                .map(|p| format!("provider rate {p}")),
-        );
         let waits = match site.held {
             0 => String::new(),
             n => format!(
@@ -101,7 +91,7 @@ fn shaped_sites(s: &mut String, r: &Report) {
             s,
             "  site {}: {}; held {} attempts{waits}",
             site.domains.join(", "),
-            limits.join(", "),
+            site.limits,
             site.held
         );
     }

@@ -51,9 +51,8 @@ export function metricsTable(report, lane) {
   const cut = report.cut ? [h("tr", {}, h("th", { scope: "row" }, "cut short"), h("td", { "data-cut": report.cut.limit }, `by ${report.cut.limit} at ${human(report.cut.at_ms)}: the metrics describe part of the scenario`))] : [];
   // Shaped sites (core's report: who shares each, its limits, what shaping held back).
   const sites = (report.queue.sites ?? []).map((s) => {
-    const limits = [...(s.max_message_rate ? [`max_message_rate ${s.max_message_rate}`] : []), ...s.provider_rates.map((p) => `provider rate ${p}`)];
     const waits = s.held ? `, waits ${human(s.held_ms)} in all` : "";
-    return h("tr", {}, h("th", { scope: "row" }, "shaped site"), h("td", { "data-site": s.domains.join(","), "data-held": s.held }, `${s.domains.join(", ")}: ${limits.join(", ")}; held ${s.held} attempts${waits}`));
+    return h("tr", {}, h("th", { scope: "row" }, "shaped site"), h("td", { "data-site": s.domains.join(","), "data-held": s.held }, `${s.domains.join(", ")}: ${s.limits}; held ${s.held} attempts${waits}`));
   });
   return h(
     "table",

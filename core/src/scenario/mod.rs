@@ -79,14 +79,10 @@ impl Scenario {
                 names.join(", ")
             ));
         };
-        let relay = match &self.policy.route {
-            Route::Via(chain) => chain.first().map(|stage| stage.members[0]),
-            Route::Direct => None,
-        };
         Ok(crate::shaping::explain(
             &self.policy.shaping,
             &self.domains,
-            relay,
+            self.policy.route.first_relay(),
             crate::ids::DomainId::from_index(i),
         ))
     }
@@ -247,6 +243,18 @@ pub enum Route {
     /// Through a chain of stages (a relay or a pool of relays); the last one walks the MX
     /// list.
     Via(Vec<crate::network::Stage>),
+}
+
+impl Route {
+    /// The host a queue's mail is first handed to through this route (the first stage's
+    /// first member), `None` for direct delivery: the destination of shared state and the
+    /// site of shaping.
+    pub fn first_relay(&self) -> Option<HostId> {
+        match self {
+            Route::Via(chain) => chain.first().map(|stage| stage.members[0]),
+            Route::Direct => None,
+        }
+    }
 }
 
 /// Which soft failures move an attempt on to the next MX host (or pool member).

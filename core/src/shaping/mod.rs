@@ -202,6 +202,9 @@ pub struct SiteReport {
     pub max_message_rate: Option<String>,
     /// Its providers' shared rates (`name: rate`).
     pub provider_rates: Vec<String>,
+    /// Its limits as reports print them (`max_message_rate 100/min, provider rate p: 2/min`):
+    /// the CLI's run text, its analysis and the page all show this.
+    pub limits: String,
     /// Times an attempt was held back by a rate (no attempt counted).
     pub held: u64,
     /// The waits booked for those holds, summed (ms): the delay shaping itself imposed.
@@ -246,22 +249,33 @@ impl ShapingState {
             .filter(|&s| {
                 self.shapes[s].max_message_rate.is_some() || !self.site_providers[s].is_empty()
             })
-            .map(|s| SiteReport {
-                domains: (0..domains.len())
-                    .filter(|&d| self.site_of[d] == s)
-                    .map(|d| domains[d].name.clone())
-                    .collect(),
-                max_message_rate: self.shapes[s].max_message_rate.map(|r| r.to_string()),
-                provider_rates: self.site_providers[s]
+            .map(|s| {
+                let max_message_rate = self.shapes[s].max_message_rate.map(|r| r.to_string());
+                let provider_rates: Vec<String> = self.site_providers[s]
                     .iter()
                     .filter_map(|&k| {
                         let p = &spec.providers[k];
                         p.provider_max_message_rate
                             .map(|r| format!("{}: {r}", p.name))
                     })
-                    .collect(),
-                held: self.held[s].0,
-                held_ms: self.held[s].1,
+                    .collect();
+                let limits = max_message_rate
+                    .iter()
+                    .map(|m| format!("max_message_rate {m}"))
+                    .chain(provider_rates.iter().map(|p| format!("provider rate {p}")))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                SiteReport {
+                    domains: (0..domains.len())
+                        .filter(|&d| self.site_of[d] == s)
+                        .map(|d| domains[d].name.clone())
+                        .collect(),
+                    max_message_rate,
+                    provider_rates,
+                    limits,
+                    held: self.held[s].0,
+                    held_ms: self.held[s].1,
+                }
             })
             .collect()
     }

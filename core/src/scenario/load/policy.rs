@@ -149,7 +149,13 @@ pub(super) fn read_policy(
     };
     let shaping = match f.get("shaping") {
         None => Some(crate::shaping::ShapingSpec::default()),
-        Some(n) => read_shaping(r, n, hosts, domains, first_relay(route.as_ref())),
+        Some(n) => read_shaping(
+            r,
+            n,
+            hosts,
+            domains,
+            route.as_ref().and_then(Route::first_relay),
+        ),
     };
     Some(Policy {
         shaping: shaping?,

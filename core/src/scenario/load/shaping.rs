@@ -5,14 +5,6 @@ use super::*;
 use crate::dns::MxAnswer;
 use crate::shaping::{DomainShape, Provider, Rate, Shape, ShapingSpec};
 
-/// The route's first relay: the site every domain's mail goes to through it.
-pub(super) fn first_relay(route: Option<&Route>) -> Option<HostId> {
-    match route {
-        Some(Route::Via(chain)) => chain.first().map(|stage| stage.members[0]),
-        _ => None,
-    }
-}
-
 /// `shaping = { default = { … }, domains = { "example.net" = { …, mx_rollup = true } } }`.
 pub(super) fn read_shaping(
     r: &mut Reader,
